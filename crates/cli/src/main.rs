@@ -1,0 +1,56 @@
+//! `citygate`: the command line. It parses flags, calls the library crates and prints;
+//! it holds no logic that a library test could not reach.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod decide;
+mod ledger;
+mod read;
+mod redact;
+mod rules;
+
+/// Exit code for bad input (a request, document or flag the user must fix).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "citygate", version, about = "Welcoming-city compliance: decide, read, ledger, redact")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decide a request against the rule packs: comply, decline or refer, with the reason.
+    Decide(decide::Args),
+    /// Check or show the rule packs.
+    #[command(subcommand)]
+    Rules(rules::Command),
+    /// Read documents (warrants, detainers, subpoenas) and say what they are.
+    Read(read::Args),
+    /// The tamper-evident ledger.
+    #[command(subcommand)]
+    Ledger(ledger::Command),
+    /// Redact records for release.
+    Redact(redact::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decide(args) => decide::run(args),
+        Command::Rules(cmd) => rules::run(cmd),
+        Command::Read(args) => read::run(args),
+        Command::Ledger(cmd) => ledger::run(cmd),
+        Command::Redact(args) => redact::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! citygate-ledger: see ARCHITECTURE.md.

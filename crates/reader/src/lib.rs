@@ -1,0 +1,1 @@
+//! citygate-reader: see ARCHITECTURE.md.

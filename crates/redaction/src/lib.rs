@@ -1,0 +1,1 @@
+//! citygate-redaction: see ARCHITECTURE.md.
