@@ -178,9 +178,38 @@ impl Condition {
             out.extend(sub.problems());
         }
         if let Some(n) = &self.not {
+            if n.constraint_count() > 1 {
+                // `when.not.a = ...` and `when.not.b = ...` build ONE table, which
+                // negates "a and b": almost never what the author meant.
+                out.push("`not` has several keys, which negates their conjunction (\"not both\"); write `not.any = [{ a = ... }, { b = ... }]` for \"neither\", or nest `any` explicitly".into());
+            }
             out.extend(n.problems());
         }
         out
+    }
+
+    /// How many keys the table sets.
+    fn constraint_count(&self) -> usize {
+        [
+            self.agency.is_some(),
+            self.requester.is_some(),
+            self.act.is_some(),
+            self.data.is_some(),
+            self.purpose.is_some(),
+            self.document.is_some(),
+            self.consent.is_some(),
+            self.in_custody.is_some(),
+            self.minor.is_some(),
+            self.violent_or_serious_conviction_within_5_years.is_some(),
+            self.crime_victim.is_some(),
+            self.in_removal_proceedings.is_some(),
+            self.bulk.is_some(),
+            self.any.is_some(),
+            self.not.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count()
     }
 }
 
@@ -376,10 +405,11 @@ impl Compiled {
 
     /// The acts this condition can hold for (all acts when unconstrained).
     pub(crate) fn act_mask(&self) -> u32 {
-        if self.act == 0 {
-            u32::MAX
+        let own = if self.act == 0 { u32::MAX } else { self.act };
+        if self.any.is_empty() {
+            own
         } else {
-            self.act
+            own & self.any.iter().fold(0, |m, c| m | c.act_mask())
         }
     }
 }

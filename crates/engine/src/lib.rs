@@ -12,6 +12,7 @@
 
 pub mod vocab;
 pub mod answer;
+pub mod check;
 pub mod condition;
 pub mod decide;
 pub mod facts;
