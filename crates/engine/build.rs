@@ -36,7 +36,11 @@ fn main() {
         let rel = f.strip_prefix(&root).unwrap_or(f);
         let rel = rel.to_string_lossy().replace('\\', "/");
         let abs = f.canonicalize().unwrap_or_else(|_| f.clone());
-        let _ = writeln!(code, "    ({rel:?}, include_str!({:?})),", abs.to_string_lossy());
+        let _ = writeln!(
+            code,
+            "    ({rel:?}, include_str!({:?})),",
+            abs.to_string_lossy()
+        );
     }
     code.push_str("]\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("embedded_rules.rs");

@@ -1,8 +1,158 @@
+//! `citygate decide REQUEST.json`: the engine's answer, for people or machines.
+
+use std::io::Read as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::Context;
+use citygate_engine::vocab::Request;
+use citygate_engine::{Answer, Basis, Obligation, Outcome};
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("this command is not built yet")
+use crate::rules::{load, Source};
+use crate::EXIT_BAD_INPUT;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The request as JSON (see README), or `-` for standard input.
+    pub request: PathBuf,
+    /// Print the answer as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: Source,
+}
+
+fn read_request(path: &PathBuf) -> anyhow::Result<String> {
+    let mut text = String::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+    } else {
+        text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    Ok(text)
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let text = match read_request(&args.request) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let request = match Request::from_json(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.request.display());
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let (rules, _) = match load(&args.source) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let today = chrono::Local::now().date_naive();
+    let answer = match rules.decide(&request, today) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    if args.json {
+        crate::emit(&format!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+    } else {
+        crate::emit(&human(&answer))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn headline(a: &Answer) -> &'static str {
+    match (a.outcome, a.obligation, a.basis) {
+        (Outcome::Comply, Some(Obligation::Must), _) => "COMPLY: the law requires you to do what is asked.",
+        (Outcome::Comply, _, _) => "COMPLY (MAY): the law allows you to do what is asked.",
+        (Outcome::Decline, _, _) => "DECLINE: do not do what is asked.",
+        (Outcome::Refer, _, Basis::MissingFacts) => "REFER: the answer depends on facts not given. Answer the questions below, or call the Law Department.",
+        (Outcome::Refer, _, Basis::Conflict) => "REFER: the rules disagree here. Call the Law Department; do nothing yet.",
+        (Outcome::Refer, _, Basis::NothingApplies) => "REFER: no rule covers this request. Call the Law Department; do nothing yet.",
+        (Outcome::Refer, _, Basis::UnverifiedSource) => "REFER: the only rule that would allow this is unverified. Call the Law Department.",
+        (Outcome::Refer, _, _) => "REFER: this goes to the Law Department. Do nothing yet.",
+    }
+}
+
+/// The answer for a person: outcome first, then why, what to do, the citations.
+pub fn human(a: &Answer) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "{}\n", headline(a));
+    if let Some(say) = a.say() {
+        let _ = writeln!(s, "Say: \"{say}\"\n");
+    }
+    if !a.questions.is_empty() {
+        let _ = writeln!(s, "Questions that would settle it:");
+        for q in &a.questions {
+            let _ = writeln!(s, "  - {} [{}]", q.question, q.fact.path());
+        }
+        s.push('\n');
+    }
+    if !a.actions.is_empty() {
+        let _ = writeln!(s, "What to do:");
+        for (i, act) in a.actions.iter().enumerate() {
+            let _ = writeln!(s, "  {}. {act}", i + 1);
+        }
+        s.push('\n');
+    }
+    if !a.deciding.is_empty() {
+        let _ = writeln!(s, "Why:");
+        for p in &a.deciding {
+            let _ = writeln!(
+                s,
+                "  - {} {} ({}): {}",
+                p.citation,
+                p.confidence.label(),
+                p.outcome.as_str(),
+                p.explanation
+            );
+        }
+        for d in &a.defeated {
+            let _ = writeln!(
+                s,
+                "  - {} gives way to {}",
+                d.provision.citation, d.by.citation
+            );
+        }
+        s.push('\n');
+    }
+    if !a.decisive_facts.is_empty() {
+        let facts: Vec<String> = a
+            .decisive_facts
+            .iter()
+            .map(|f| format!("{}={}", f.fact.path(), f.value))
+            .collect();
+        let _ = writeln!(s, "Facts relied on: {}\n", facts.join("; "));
+    }
+    let cited = a.cited();
+    if !cited.is_empty() {
+        let _ = writeln!(s, "Citations:");
+        for p in cited {
+            let _ = writeln!(s, "  [{}] {} {}", p.id, p.citation, p.confidence.label());
+            for line in p.excerpt.lines() {
+                let _ = writeln!(s, "      {line}");
+            }
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(
+        s,
+        "Law as of {}; rule packs {}. Not legal advice.",
+        a.law_date,
+        &a.rules_hash[..a.rules_hash.len().min(16)]
+    );
+    s
 }

@@ -11,11 +11,25 @@ mod read;
 mod redact;
 mod rules;
 
+/// Write to standard output; a closed pipe (`citygate ... | head`) is not an error.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 /// Exit code for bad input (a request, document or flag the user must fix).
 pub const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "citygate", version, about = "Welcoming-city compliance: decide, read, ledger, redact")]
+#[command(
+    name = "citygate",
+    version,
+    about = "Welcoming-city compliance: decide, read, ledger, redact"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -77,7 +77,13 @@ pub fn check(rules: &RuleSet, scenarios: &[Scenario]) -> Report {
     let mut conflicts = BTreeSet::new();
     for j in Jurisdiction::ALL {
         let chain = rules.chain(*j);
-        search_chain(rules, chain, &mut reachable, &mut conflicts, &mut report.points);
+        search_chain(
+            rules,
+            chain,
+            &mut reachable,
+            &mut conflicts,
+            &mut report.points,
+        );
     }
     for (i, p) in rules.provisions.iter().enumerate() {
         if !reachable[i] {
@@ -209,7 +215,11 @@ fn document_options(m: &Mentions) -> Vec<Option<Vec<DocFacts>>> {
     if !m.documents {
         return vec![Some(Vec::new())];
     }
-    let kinds = representatives(DocumentKind::ALL.len(), &m.doc_kind, 1 << DocumentKind::None.index());
+    let kinds = representatives(
+        DocumentKind::ALL.len(),
+        &m.doc_kind,
+        1 << DocumentKind::None.index(),
+    );
     let signers = representatives(Signer::ALL.len(), &m.signer, 0);
     let bools = |on: bool| if on { vec![false, true] } else { vec![false] };
     let mut singles = Vec::new();
@@ -241,7 +251,11 @@ fn document_options(m: &Mentions) -> Vec<Option<Vec<DocFacts>>> {
 fn points(m: &Mentions, act: Act) -> Vec<Facts> {
     let agency = representatives(AgencyKind::ALL.len(), &m.agency, 0);
     let requester = representatives(RequesterKind::ALL.len(), &m.requester, 0);
-    let purpose = representatives(Purpose::ALL.len(), &m.purpose, 1 << Purpose::Unknown.index());
+    let purpose = representatives(
+        Purpose::ALL.len(),
+        &m.purpose,
+        1 << Purpose::Unknown.index(),
+    );
     let consent = representatives(Consent::ALL.len(), &m.consent, 0);
     // One data category at a time: a request mixing categories that the packs
     // treat differently is referred at run time, which is safe.
@@ -302,13 +316,23 @@ fn closure(chain: &Chain, seeds: &[usize]) -> Vec<usize> {
 }
 
 /// Which of `set` (chain positions, sorted) are active on `facts` at `date`.
-fn active_in(rules: &RuleSet, chain: &Chain, set: &[usize], facts: &Facts, date: NaiveDate) -> Vec<bool> {
+fn active_in(
+    rules: &RuleSet,
+    chain: &Chain,
+    set: &[usize],
+    facts: &Facts,
+    date: NaiveDate,
+) -> Vec<bool> {
     let mut engaged = vec![Tri::False; chain.order.len()];
     let mut active = vec![false; set.len()];
     // `set` is closed under exceptions and chain order puts exceptions first.
     for (i, &k) in set.iter().enumerate() {
         let p = &rules.provisions[chain.order[k]];
-        let applies = if p.in_force(date) { p.compiled.eval(facts) } else { Tri::False };
+        let applies = if p.in_force(date) {
+            p.compiled.eval(facts)
+        } else {
+            Tri::False
+        };
         let defeated = chain.defeaters[k]
             .iter()
             .fold(Tri::False, |acc, d| acc.or(engaged[*d]));
@@ -331,7 +355,10 @@ fn dates(rules: &RuleSet, chain: &Chain, set: &[usize]) -> Vec<NaiveDate> {
 }
 
 fn acts_of(mask: u32) -> impl Iterator<Item = Act> {
-    Act::ALL.iter().copied().filter(move |a| mask & (1 << a.index()) != 0)
+    Act::ALL
+        .iter()
+        .copied()
+        .filter(move |a| mask & (1 << a.index()) != 0)
 }
 
 fn mentions_of(rules: &RuleSet, chain: &Chain, set: &[usize]) -> Mentions {
@@ -374,7 +401,10 @@ fn search_chain(
     // Conflicts: comply against decline, no edge either way.
     for a in 0..n {
         for b in (a + 1)..n {
-            let (pa, pb) = (&rules.provisions[chain.order[a]], &rules.provisions[chain.order[b]]);
+            let (pa, pb) = (
+                &rules.provisions[chain.order[a]],
+                &rules.provisions[chain.order[b]],
+            );
             let opposed = matches!(
                 (pa.outcome, pb.outcome),
                 (Outcome::Comply, Outcome::Decline) | (Outcome::Decline, Outcome::Comply)
@@ -383,7 +413,10 @@ fn search_chain(
             if !opposed || acts == 0 {
                 continue;
             }
-            let (ia, ib) = (chain.order[a].min(chain.order[b]), chain.order[a].max(chain.order[b]));
+            let (ia, ib) = (
+                chain.order[a].min(chain.order[b]),
+                chain.order[a].max(chain.order[b]),
+            );
             if conflicts.iter().any(|(x, y, _)| *x == ia && *y == ib) {
                 continue;
             }
@@ -460,7 +493,11 @@ fn describe(f: &Facts) -> String {
     }
     for b in BoolFact::ALL {
         if f.bool_known & b.bit() != 0 {
-            parts.push(format!("{}={}", b.fact().path(), f.bool_value & b.bit() != 0));
+            parts.push(format!(
+                "{}={}",
+                b.fact().path(),
+                f.bool_value & b.bit() != 0
+            ));
         }
     }
     parts.join(", ")

@@ -92,7 +92,16 @@ macro_rules! into_u32 {
         }
     )*};
 }
-into_u32!(AgencyKind, RequesterKind, Act, DataCategory, Purpose, DocumentKind, Signer, Consent);
+into_u32!(
+    AgencyKind,
+    RequesterKind,
+    Act,
+    DataCategory,
+    Purpose,
+    DocumentKind,
+    Signer,
+    Consent
+);
 
 fn opt_mask<T: Copy + Into<u32>>(values: &Option<Vec<T>>) -> u32 {
     values.as_deref().map_or(0, mask)
@@ -163,14 +172,21 @@ impl Condition {
                 out.push(format!("`{name}` is an empty list: it can never hold"));
             }
         }
-        if self.purpose.iter().flatten().any(|p| *p == Purpose::Unknown) {
+        if self
+            .purpose
+            .iter()
+            .flatten()
+            .any(|p| *p == Purpose::Unknown)
+        {
             out.push("`purpose` lists `unknown`: an unknown purpose is an unknown fact, never a value to match".into());
         }
         if self.any.as_ref().is_some_and(Vec::is_empty) {
             out.push("`any` is an empty list: it can never hold".into());
         }
         if let Some(d) = &self.document {
-            if d.kind.as_ref().is_some_and(Vec::is_empty) || d.signed_by.as_ref().is_some_and(Vec::is_empty) {
+            if d.kind.as_ref().is_some_and(Vec::is_empty)
+                || d.signed_by.as_ref().is_some_and(Vec::is_empty)
+            {
                 out.push("`document` has an empty list: it can never hold".into());
             }
         }
@@ -276,7 +292,11 @@ impl Compiled {
             t = t.and(d.eval(facts));
         }
         if !self.any.is_empty() {
-            t = t.and(self.any.iter().fold(Tri::False, |acc, c| acc.or(c.eval(facts))));
+            t = t.and(
+                self.any
+                    .iter()
+                    .fold(Tri::False, |acc, c| acc.or(c.eval(facts))),
+            );
         }
         if let Some(n) = &self.not {
             t = t.and(n.eval(facts).not());

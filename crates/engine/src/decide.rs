@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use crate::answer::{Answer, Basis, DecisiveFact, Defeat, Question};
 use crate::facts::{Fact, Facts};
 use crate::pack::{Confidence, Obligation, Outcome, Provision};
-use crate::ruleset::{RuleSet, MAX_CHAIN};
+use crate::ruleset::{level_rank, RuleSet, MAX_CHAIN};
 use crate::tri::Tri;
 use crate::vocab::Request;
 
@@ -124,7 +124,9 @@ impl RuleSet {
                 return Ok(self.refer_for_facts(req, date, ask, contested, &prov));
             }
             let memory_only = o == Outcome::Comply
-                && definite.iter().all(|k| prov(*k).confidence == Confidence::Memory);
+                && definite
+                    .iter()
+                    .all(|k| prov(*k).confidence == Confidence::Memory);
             if memory_only {
                 (Outcome::Refer, Basis::UnverifiedSource, definite.clone())
             } else {
@@ -140,9 +142,14 @@ impl RuleSet {
             (Outcome::Refer, Basis::NothingApplies, Vec::new())
         };
 
-        let deciding: Vec<&Provision> = deciding.into_iter().map(prov).collect();
+        let mut deciding: Vec<&Provision> = deciding.into_iter().map(prov).collect();
+        // Highest level first, then by id: the order counsel reads the law in.
+        deciding.sort_by(|a, b| (level_rank(a.level), &a.id).cmp(&(level_rank(b.level), &b.id)));
         let obligation = (outcome == Outcome::Comply).then(|| {
-            if deciding.iter().any(|p| p.obligation == Some(Obligation::Must)) {
+            if deciding
+                .iter()
+                .any(|p| p.obligation == Some(Obligation::Must))
+            {
                 Obligation::Must
             } else {
                 Obligation::May
@@ -248,7 +255,8 @@ impl<'a> Answer<'a> {
 }
 
 /// The Law Department is always the next step of a referral.
-const CALL_COUNSEL: &str = "Call the Law Department before acting; do nothing the requester asks until counsel answers.";
+const CALL_COUNSEL: &str =
+    "Call the Law Department before acting; do nothing the requester asks until counsel answers.";
 
 fn actions_of<'a>(deciding: &[&'a Provision], outcome: Outcome) -> Vec<&'a str> {
     let mut out: Vec<&'a str> = Vec::new();

@@ -10,7 +10,6 @@
 //!   an unknown decisive fact or a `[MEMORY]`-only comply all give `refer`;
 //! - the answer does not depend on the order packs or provisions are loaded.
 
-pub mod vocab;
 pub mod answer;
 pub mod check;
 pub mod condition;
@@ -19,6 +18,7 @@ pub mod facts;
 pub mod pack;
 pub mod ruleset;
 pub mod tri;
+pub mod vocab;
 
 pub use answer::{Answer, Basis, Question};
 pub use decide::DecideError;
@@ -28,3 +28,4 @@ pub use ruleset::{PackText, RuleSet};
 pub use vocab::Request;
 pub mod packs;
 pub mod scenario;
+pub mod show;

@@ -201,8 +201,9 @@ pub struct LoadError {
 }
 
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .map_or(1, |prefix| prefix.bytes().filter(|b| *b == b'\n').count() + 1)
+    text.get(..offset).map_or(1, |prefix| {
+        prefix.bytes().filter(|b| *b == b'\n').count() + 1
+    })
 }
 
 /// A provision with the span of its exception names, for error messages.
@@ -249,7 +250,11 @@ pub(crate) fn parse_pack(
             when: src.when,
             outcome: src.outcome,
             obligation: src.obligation,
-            exception_to: src.exception_to.into_iter().map(Spanned::into_inner).collect(),
+            exception_to: src
+                .exception_to
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
             prevails: src.prevails,
             explanation: src.explanation.trim().to_string(),
             say: src.say.map(|s| s.trim().to_string()),

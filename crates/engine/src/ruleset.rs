@@ -87,7 +87,8 @@ pub fn chain_packs(j: Jurisdiction) -> &'static [&'static str] {
     }
 }
 
-fn level_rank(l: Level) -> u8 {
+/// Precedence rank of a level: federal 0 (highest) to executive 4.
+pub fn level_rank(l: Level) -> u8 {
     match l {
         Level::Federal => 0,
         Level::State => 1,
@@ -117,7 +118,11 @@ impl RuleSet {
                     message: format!(
                         "unknown pack folder `{}`; allowed: federal, {}",
                         p.pack,
-                        Jurisdiction::ALL.iter().map(|j| j.as_str()).collect::<Vec<_>>().join(", ")
+                        Jurisdiction::ALL
+                            .iter()
+                            .map(|j| j.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 });
             }
@@ -301,7 +306,11 @@ fn topo_order(
     for e in edges {
         *pending.entry(e.base).or_default() += 1;
     }
-    let mut ready: Vec<usize> = members.iter().copied().filter(|m| pending[m] == 0).collect();
+    let mut ready: Vec<usize> = members
+        .iter()
+        .copied()
+        .filter(|m| pending[m] == 0)
+        .collect();
     ready.reverse();
     let mut order = Vec::with_capacity(members.len());
     while let Some(n) = ready.pop() {

@@ -93,7 +93,11 @@ pub fn run(rules: &RuleSet, s: &Scenario) -> Option<Mismatch> {
                     "outcome {} (basis {:?}, deciding [{}]), expected {}",
                     a.outcome.as_str(),
                     a.basis,
-                    a.deciding.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", "),
+                    a.deciding
+                        .iter()
+                        .map(|p| p.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     s.outcome.as_str()
                 ));
             }
@@ -101,7 +105,11 @@ pub fn run(rules: &RuleSet, s: &Scenario) -> Option<Mismatch> {
                 if !a.deciding.iter().any(|p| &p.id == id) {
                     problems.push(format!(
                         "`{id}` is not deciding (deciding: [{}])",
-                        a.deciding.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+                        a.deciding
+                            .iter()
+                            .map(|p| p.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                 }
             }
@@ -114,7 +122,11 @@ pub fn run(rules: &RuleSet, s: &Scenario) -> Option<Mismatch> {
                 if !a.questions.iter().any(|x| x.fact.path() == q) {
                     problems.push(format!(
                         "no question on `{q}` (questions: [{}])",
-                        a.questions.iter().map(|x| x.fact.path()).collect::<Vec<_>>().join(", ")
+                        a.questions
+                            .iter()
+                            .map(|x| x.fact.path())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                 }
             }

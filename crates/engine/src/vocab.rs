@@ -335,3 +335,67 @@ impl Request {
         }
     }
 }
+
+/// A request that could not be read. Names the field and what is allowed, and
+/// never repeats the value given (it may be personal data in the wrong field).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct RequestError {
+    /// Path of the offending field, e.g. `documents[0].kind`, or `request` for the whole.
+    pub field: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+/// Drop quoted user values from a serde message, keeping the schema's own words
+/// (the field names and the lists of allowed values after "expected").
+fn scrub(message: &str) -> String {
+    let (head, tail) = match message.find("expected") {
+        Some(i) => message.split_at(i),
+        None => (message, ""),
+    };
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in head.chars() {
+        match c {
+            '`' | '"' => {
+                if !quoted {
+                    out.push_str("(value withheld)");
+                }
+                quoted = !quoted;
+            }
+            _ if quoted => {}
+            _ => out.push(c),
+        }
+    }
+    // Unknown keys are schema mistakes, not values: say which key.
+    if head.starts_with("unknown field") || head.starts_with("missing field") {
+        out = head.to_string();
+    }
+    // serde_json appends " at line L column C"; keep it, it is position only.
+    out.push_str(tail);
+    out
+}
+
+impl Request {
+    /// Read a request from JSON, with errors that name the field.
+    pub fn from_json(text: &str) -> Result<Request, RequestError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let request: Request = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            RequestError {
+                field: if path == "." || path == "?" {
+                    "request".into()
+                } else {
+                    path
+                },
+                message: scrub(&e.into_inner().to_string()),
+            }
+        })?;
+        de.end().map_err(|e| RequestError {
+            field: "request".into(),
+            message: scrub(&e.to_string()),
+        })?;
+        Ok(request)
+    }
+}

@@ -21,5 +21,9 @@ fn shipped_packs_pass() {
     let report = check(&rules, &scenarios());
     let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{}", errors.join("\n"));
-    assert!(report.points > 1000, "searched only {} requests", report.points);
+    assert!(
+        report.points > 1000,
+        "searched only {} requests",
+        report.points
+    );
 }
