@@ -156,16 +156,13 @@ impl RuleSet {
             }
         });
         let mut defeated = Vec::new();
-        for e in &chain.edges {
-            let (bk, ek) = (position(chain, e.base), position(chain, e.exception));
-            if let (Some(bk), Some(ek)) = (bk, ek) {
-                if st[bk].applies == Tri::True && st[ek].engaged == Tri::True {
-                    defeated.push(Defeat {
-                        provision: &self.provisions[e.base],
-                        by: &self.provisions[e.exception],
-                        reason: &e.reason,
-                    });
-                }
+        for (e, &(bk, ek)) in chain.edges.iter().zip(&chain.edge_positions) {
+            if st[bk].applies == Tri::True && st[ek].engaged == Tri::True {
+                defeated.push(Defeat {
+                    provision: &self.provisions[e.base],
+                    by: &self.provisions[e.exception],
+                    reason: &e.reason,
+                });
             }
         }
         Ok(Answer {
@@ -241,10 +238,6 @@ fn chain_order_view(chain: &crate::ruleset::Chain) -> ChainView<'_> {
         order: &chain.order,
         defeaters: &chain.defeaters,
     }
-}
-
-fn position(chain: &crate::ruleset::Chain, provision: usize) -> Option<usize> {
-    chain.order.iter().position(|p| *p == provision)
 }
 
 impl<'a> Answer<'a> {

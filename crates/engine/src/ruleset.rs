@@ -43,6 +43,8 @@ pub struct Chain {
     pub(crate) defeaters: Vec<Vec<usize>>,
     /// Every edge, for explanations and `rules show`.
     pub edges: Vec<Edge>,
+    /// For each edge: (position of its base, position of its exception) in `order`.
+    pub(crate) edge_positions: Vec<(usize, usize)>,
     /// First day the chain's packs cover.
     pub earliest: Option<NaiveDate>,
 }
@@ -189,6 +191,7 @@ impl RuleSet {
                 order: Vec::new(),
                 defeaters: Vec::new(),
                 edges: Vec::new(),
+                edge_positions: Vec::new(),
                 earliest: None,
             })
         })
@@ -283,14 +286,17 @@ fn build_chain(
     let order = topo_order(&members, &edges, provisions)?;
     let pos: HashMap<usize, usize> = order.iter().enumerate().map(|(i, p)| (*p, i)).collect();
     let mut defeaters = vec![Vec::new(); order.len()];
+    let mut edge_positions = Vec::with_capacity(edges.len());
     for e in &edges {
         defeaters[pos[&e.base]].push(pos[&e.exception]);
+        edge_positions.push((pos[&e.base], pos[&e.exception]));
     }
     Ok(Chain {
         packs: packs.to_vec(),
         order,
         defeaters,
         edges,
+        edge_positions,
         earliest,
     })
 }
