@@ -63,11 +63,19 @@ struct Case {
 fn cedar_request(r: &Request) -> Option<CedarRequest> {
     let requester = r.requester.as_ref().map_or("unknown", |p| p.kind.as_str());
     let agency = r.agency.as_ref().map_or("unknown", |p| p.kind.as_str());
-    let docs: Vec<&str> = r.documents.iter().flatten().map(|d| d.kind.as_str()).collect();
+    let docs: Vec<&str> = r
+        .documents
+        .iter()
+        .flatten()
+        .map(|d| d.kind.as_str())
+        .collect();
     let fcw = r.documents.iter().flatten().any(|d| {
         d.kind == DocumentKind::JudicialWarrant
             && d.criminal == Some(true)
-            && matches!(d.signed_by, Some(Signer::FederalJudge | Signer::MagistrateJudge))
+            && matches!(
+                d.signed_by,
+                Some(Signer::FederalJudge | Signer::MagistrateJudge)
+            )
     });
     let data: Vec<&str> = r.data.iter().flatten().map(|d| d.as_str()).collect();
     let context = serde_json::json!({
@@ -125,7 +133,9 @@ fn report(name: &str, blocks: &[Vec<u64>]) -> (f64, f64) {
     let p50 = median(blocks.iter().map(|b| pct(b, 0.50)).collect());
     let p99 = median(blocks.iter().map(|b| pct(b, 0.99)).collect());
     let n: usize = blocks.iter().map(Vec::len).sum();
-    println!("{name:<44} p50 {p50:>7.3} µs   p99 {p99:>7.3} µs   (median of {BLOCKS} blocks, {n} calls)");
+    println!(
+        "{name:<44} p50 {p50:>7.3} µs   p99 {p99:>7.3} µs   (median of {BLOCKS} blocks, {n} calls)"
+    );
     (p50, p99)
 }
 
@@ -137,11 +147,22 @@ fn main() {
         .flat_map(|(f, t)| scenario::parse(f, t).unwrap_or_else(|e| panic!("{e}")))
         .collect();
     let all: Vec<Request> = scenarios.iter().map(|s| s.request.clone()).collect();
-    let jsons: Vec<String> = all.iter().map(|r| serde_json::to_string(r).unwrap_or_default()).collect();
+    let jsons: Vec<String> = all
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap_or_default())
+        .collect();
 
-    println!("citygate decide, {} scenario requests, all jurisdictions", all.len());
+    println!(
+        "citygate decide, {} scenario requests, all jurisdictions",
+        all.len()
+    );
     let typed = sample(all.len(), 3000, |i| {
-        black_box(rules.decide(black_box(&all[i]), today).map(|a| a.outcome).ok());
+        black_box(
+            rules
+                .decide(black_box(&all[i]), today)
+                .map(|a| a.outcome)
+                .ok(),
+        );
     });
     report("engine, typed request -> answer", &typed);
     let from_json = sample(all.len(), 3000, |i| {
@@ -170,16 +191,32 @@ fn main() {
         .iter()
         .zip(&jsons)
         .filter(|(r, _)| r.jurisdiction == Jurisdiction::Chicago && core_acts.contains(&r.act))
-        .filter(|(r, _)| r.requester.as_ref().is_some_and(|p| p.kind != RequesterKind::Subject))
-        .filter_map(|(r, j)| Some(Case { request: r.clone(), json: j.clone(), cedar: cedar_request(r)? }))
+        .filter(|(r, _)| {
+            r.requester
+                .as_ref()
+                .is_some_and(|p| p.kind != RequesterKind::Subject)
+        })
+        .filter_map(|(r, j)| {
+            Some(Case {
+                request: r.clone(),
+                json: j.clone(),
+                cedar: cedar_request(r)?,
+            })
+        })
         .collect();
     let policies = PolicySet::from_str(CEDAR_POLICIES).unwrap_or_else(|e| panic!("{e}"));
     let entities = Entities::empty();
     let authorizer = Authorizer::new();
     let mut agree = 0;
     for c in &cases {
-        let cedar_denies = authorizer.is_authorized(&c.cedar, &policies, &entities).decision() == cedar_policy::Decision::Deny;
-        let ours_declines = rules.decide(&c.request, today).map(|a| a.outcome == Outcome::Decline).unwrap_or(false);
+        let cedar_denies = authorizer
+            .is_authorized(&c.cedar, &policies, &entities)
+            .decision()
+            == cedar_policy::Decision::Deny;
+        let ours_declines = rules
+            .decide(&c.request, today)
+            .map(|a| a.outcome == Outcome::Decline)
+            .unwrap_or(false);
         agree += usize::from(cedar_denies == ours_declines);
     }
     println!(
@@ -188,11 +225,20 @@ fn main() {
         agree
     );
     let ours = sample(cases.len(), 5000, |i| {
-        black_box(rules.decide(black_box(&cases[i].request), today).map(|a| a.outcome).ok());
+        black_box(
+            rules
+                .decide(black_box(&cases[i].request), today)
+                .map(|a| a.outcome)
+                .ok(),
+        );
     });
     let (o50, o99) = report("engine (all packs, with explanation)", &ours);
     let cedar = sample(cases.len(), 5000, |i| {
-        black_box(authorizer.is_authorized(black_box(&cases[i].cedar), &policies, &entities).decision());
+        black_box(
+            authorizer
+                .is_authorized(black_box(&cases[i].cedar), &policies, &entities)
+                .decision(),
+        );
     });
     let (c50, c99) = report("cedar-policy (core provisions only)", &cedar);
     let ours_json = sample(cases.len(), 2000, |i| {
@@ -200,5 +246,9 @@ fn main() {
         black_box(r.and_then(|r| rules.decide(&r, today).map(|a| a.outcome).ok()));
     });
     report("engine from JSON", &ours_json);
-    println!("ratio cedar/engine: p50 {:.1}x, p99 {:.1}x", c50 / o50.max(1e-9), c99 / o99.max(1e-9));
+    println!(
+        "ratio cedar/engine: p50 {:.1}x, p99 {:.1}x",
+        c50 / o50.max(1e-9),
+        c99 / o99.max(1e-9)
+    );
 }

@@ -23,6 +23,8 @@ use crate::facts::{BoolFact, DocFacts, Facts};
 use crate::pack::Outcome;
 use crate::ruleset::{Chain, RuleSet};
 use crate::scenario::{self, Scenario};
+use std::ops::Not;
+
 use crate::tri::Tri;
 use crate::vocab::{
     Act, AgencyKind, Consent, DataCategory, DocumentKind, Jurisdiction, Purpose, RequesterKind,

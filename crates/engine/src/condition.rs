@@ -9,6 +9,8 @@
 use serde::Deserialize;
 
 use crate::facts::{BoolFact, DocFacts, Fact, Facts};
+use std::ops::Not;
+
 use crate::tri::Tri;
 use crate::vocab::{
     Act, AgencyKind, Consent, DataCategory, DocumentKind, Purpose, RequesterKind, Signer,

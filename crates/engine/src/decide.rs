@@ -13,6 +13,8 @@ use crate::answer::{Answer, Basis, DecisiveFact, Defeat, Question};
 use crate::facts::{Fact, Facts};
 use crate::pack::{Confidence, Obligation, Outcome, Provision};
 use crate::ruleset::{level_rank, RuleSet, MAX_CHAIN};
+use std::ops::Not;
+
 use crate::tri::Tri;
 use crate::vocab::Request;
 

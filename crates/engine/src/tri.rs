@@ -33,9 +33,13 @@ impl Tri {
             _ => Tri::Unknown,
         }
     }
+}
+
+impl std::ops::Not for Tri {
+    type Output = Tri;
 
     /// Kleene negation.
-    pub fn not(self) -> Tri {
+    fn not(self) -> Tri {
         match self {
             Tri::True => Tri::False,
             Tri::False => Tri::True,
@@ -57,6 +61,7 @@ impl From<bool> for Tri {
 #[cfg(test)]
 mod tests {
     use super::Tri::{self, *};
+    use std::ops::Not;
 
     #[test]
     fn kleene_tables() {

@@ -3,10 +3,7 @@
 use citygate_engine::check::check;
 use citygate_engine::packs::{embedded_packs, embedded_scenarios};
 use citygate_engine::scenario::{self, Scenario};
-use citygate_engine::{PackText, RuleSet};
-
-#[allow(dead_code)]
-fn _unused(_: PackText) {}
+use citygate_engine::RuleSet;
 
 fn scenarios() -> Vec<Scenario> {
     embedded_scenarios()

@@ -19,7 +19,7 @@ impl Rng {
         items[(self.next() % items.len() as u64) as usize]
     }
     fn maybe<T>(&mut self, value: T) -> Option<T> {
-        (self.next() % 4 != 0).then_some(value)
+        (!self.next().is_multiple_of(4)).then_some(value)
     }
     fn bool(&mut self) -> Option<bool> {
         match self.next() % 3 {
@@ -170,7 +170,7 @@ fn administrative_paper_alone_never_holds_transfers_or_grants_access_in_illinois
             criminal: rng.bool(),
             verified: rng.bool(),
         }];
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             // An I-200 stapled to the detainer is still administrative paper.
             docs.push(Document {
                 kind: DocumentKind::CivilImmigrationWarrant,
@@ -203,7 +203,7 @@ fn a_judicial_criminal_warrant_is_never_declined_for_its_arrest() {
             criminal: Some(true),
             verified: rng.bool(),
         }];
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             docs.push(document(&mut rng));
         }
         r.documents = Some(docs);
