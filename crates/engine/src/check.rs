@@ -249,8 +249,9 @@ fn document_options(m: &Mentions) -> Vec<Option<Vec<DocFacts>>> {
     out
 }
 
-/// Every assignment of the mentioned facts (all known), as [`Facts`], for `act`.
-fn points(m: &Mentions, act: Act) -> Vec<Facts> {
+/// Calls `visit` on every assignment of the mentioned facts (all known) for
+/// `act`, until it returns `true`. Returns whether it did.
+fn any_point(m: &Mentions, act: Act, mut visit: impl FnMut(&Facts) -> bool) -> bool {
     let agency = representatives(AgencyKind::ALL.len(), &m.agency, 0);
     let requester = representatives(RequesterKind::ALL.len(), &m.requester, 0);
     let purpose = representatives(
@@ -269,30 +270,38 @@ fn points(m: &Mentions, act: Act) -> Vec<Facts> {
         .map(|b| b.bit())
         .filter(|bit| m.bools & bit != 0)
         .collect();
-    let mut out = Vec::new();
-    for &ag in &agency {
-        for &rq in &requester {
-            for &pu in &purpose {
-                for &co in &consent {
-                    for &da in &data {
-                        for d in &docs {
+    let mut facts = Facts {
+        agency: None,
+        requester: None,
+        act: 1 << act.index(),
+        data: None,
+        purpose: None,
+        consent: None,
+        documents: None,
+        bool_known: m.bools,
+        bool_value: 0,
+    };
+    for d in &docs {
+        facts.documents.clone_from(d);
+        for &ag in &agency {
+            facts.agency = Some(ag);
+            for &rq in &requester {
+                facts.requester = Some(rq);
+                for &pu in &purpose {
+                    facts.purpose = Some(pu);
+                    for &co in &consent {
+                        facts.consent = Some(co);
+                        for &da in &data {
+                            facts.data = Some(da);
                             for combo in 0u32..(1 << bool_facts.len()) {
-                                let value = bool_facts
+                                facts.bool_value = bool_facts
                                     .iter()
                                     .enumerate()
                                     .filter(|(i, _)| combo & (1 << i) != 0)
                                     .fold(0u8, |v, (_, b)| v | b);
-                                out.push(Facts {
-                                    agency: Some(ag),
-                                    requester: Some(rq),
-                                    act: 1 << act.index(),
-                                    data: Some(da),
-                                    purpose: Some(pu),
-                                    consent: Some(co),
-                                    documents: d.clone(),
-                                    bool_known: m.bools,
-                                    bool_value: value,
-                                });
+                                if visit(&facts) {
+                                    return true;
+                                }
                             }
                         }
                     }
@@ -300,7 +309,7 @@ fn points(m: &Mentions, act: Act) -> Vec<Facts> {
             }
         }
     }
-    out
+    false
 }
 
 /// Positions (in chain order) of `seeds` and their whole exception subtrees.
@@ -317,16 +326,26 @@ fn closure(chain: &Chain, seeds: &[usize]) -> Vec<usize> {
     out
 }
 
+/// Scratch space for [`active_in`], reused across the millions of points.
+struct Scratch {
+    engaged: Vec<Tri>,
+    active: Vec<bool>,
+}
+
 /// Which of `set` (chain positions, sorted) are active on `facts` at `date`.
-fn active_in(
+fn active_in<'s>(
     rules: &RuleSet,
     chain: &Chain,
     set: &[usize],
     facts: &Facts,
     date: NaiveDate,
-) -> Vec<bool> {
-    let mut engaged = vec![Tri::False; chain.order.len()];
-    let mut active = vec![false; set.len()];
+    scratch: &'s mut Scratch,
+) -> &'s [bool] {
+    scratch.engaged.clear();
+    scratch.engaged.resize(chain.order.len(), Tri::False);
+    scratch.active.clear();
+    scratch.active.resize(set.len(), false);
+    let (engaged, active) = (&mut scratch.engaged, &mut scratch.active);
     // `set` is closed under exceptions and chain order puts exceptions first.
     for (i, &k) in set.iter().enumerate() {
         let p = &rules.provisions[chain.order[k]];
@@ -379,6 +398,10 @@ fn search_chain(
     evaluated: &mut u64,
 ) {
     let n = chain.order.len();
+    let mut scratch = Scratch {
+        engaged: Vec::new(),
+        active: Vec::new(),
+    };
     // Reachability of each provision on its own.
     for k in 0..n {
         let p_index = chain.order[k];
@@ -390,12 +413,13 @@ fn search_chain(
         let m = mentions_of(rules, chain, &set);
         'search: for date in dates(rules, chain, &set) {
             for act in acts_of(rules.provisions[p_index].compiled.act_mask()) {
-                for facts in points(&m, act) {
+                let found = any_point(&m, act, |facts| {
                     *evaluated += 1;
-                    if active_in(rules, chain, &set, &facts, date)[me] {
-                        reachable[p_index] = true;
-                        break 'search;
-                    }
+                    active_in(rules, chain, &set, facts, date, &mut scratch)[me]
+                });
+                if found {
+                    reachable[p_index] = true;
+                    break 'search;
                 }
             }
         }
@@ -430,18 +454,22 @@ fn search_chain(
             let m = mentions_of(rules, chain, &set);
             'pair: for date in dates(rules, chain, &set) {
                 for act in acts_of(acts) {
-                    for facts in points(&m, act) {
+                    let mut example = None;
+                    any_point(&m, act, |facts| {
                         *evaluated += 1;
-                        let active = active_in(rules, chain, &set, &facts, date);
+                        let active = active_in(rules, chain, &set, facts, date, &mut scratch);
                         if active[ka] && active[kb] {
-                            let example = format!(
+                            example = Some(format!(
                                 "{} on {date} ({})",
-                                describe(&facts),
+                                describe(facts),
                                 chain.packs.join(" + ")
-                            );
-                            conflicts.insert((ia, ib, example));
-                            break 'pair;
+                            ));
                         }
+                        example.is_some()
+                    });
+                    if let Some(example) = example {
+                        conflicts.insert((ia, ib, example));
+                        break 'pair;
                     }
                 }
             }
