@@ -18,6 +18,11 @@ pub struct Args {
     /// Print the answer as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Papers presented (text, PDF, scan or photo), read by the document reader;
+    /// what it finds is added to the request's `documents`. Several files form one
+    /// packet (a detainer and its I-200).
+    #[arg(long = "document", value_name = "FILE")]
+    pub documents: Vec<PathBuf>,
     #[command(flatten)]
     pub source: Source,
 }
@@ -43,13 +48,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
-    let request = match Request::from_json(&text) {
+    let mut request = match Request::from_json(&text) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {}: {e}", args.request.display());
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
+    let mut read = Vec::new();
+    if !args.documents.is_empty() {
+        let packet = match citygate_reader::read_files(&args.documents) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(EXIT_BAD_INPUT));
+            }
+        };
+        read = packet.sources();
+        if let Some(found) = packet.documents() {
+            request.documents.get_or_insert_with(Vec::new).extend(found);
+        }
+        for reason in &packet.overall.reasons {
+            eprintln!("reader: {reason}");
+        }
+    }
     let (rules, _) = match load(&args.source) {
         Ok(x) => x,
         Err(e) => {
@@ -66,11 +88,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     if args.json {
-        crate::emit(&format!("{}\n", serde_json::to_string_pretty(&answer)?))?;
+        let mut value = serde_json::to_value(&answer)?;
+        if let Some(obj) = value.as_object_mut() {
+            // Which facts came from which paper, so the answer can be checked against it.
+            obj.insert("from_documents".into(), serde_json::to_value(&read)?);
+        }
+        crate::emit(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
     } else {
+        crate::emit(&from_documents(&read))?;
         crate::emit(&human(&answer))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn from_documents(read: &[citygate_reader::DocumentSource]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    if read.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "From the documents read:");
+    for d in read {
+        let signer = d.document.signed_by.map_or("signer not read".to_string(), |x| format!("signed by {x}"));
+        let criminal = match d.document.criminal {
+            Some(true) => "criminal",
+            Some(false) => "not criminal",
+            None => "criminal or not: not read",
+        };
+        let _ = writeln!(s, "  - {}: {} ({signer}; {criminal})", d.file, d.document.kind);
+        for e in d.evidence.iter().take(3) {
+            let _ = writeln!(s, "      page {} line {}: {} \"{}\"", e.page, e.line, e.marker, e.quote);
+        }
+    }
+    s.push('\n');
+    s
 }
 
 fn headline(a: &Answer) -> &'static str {

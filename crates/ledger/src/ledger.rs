@@ -1,0 +1,249 @@
+//! The ledger: a store plus the in-memory tree, with a group-commit sequencer.
+//!
+//! Writers hand sealed entries to one sequencer thread over a channel. The thread takes
+//! everything queued, appends it in one store transaction (one fsync), then answers each
+//! writer with its index. So an index is returned only once durable, and many concurrent
+//! writers share one sync.
+
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use crate::entry::{EntryError, Event, EventKind, NewEntry, PrivateRecord};
+use crate::merkle::{leaf_hash, Hash, MerkleTree, TreeError};
+use crate::store::{LedgerStore, StoreError};
+
+/// Most entries committed in one transaction.
+const MAX_BATCH: usize = 4096;
+/// Leaves read per query when loading the tree.
+const LOAD_CHUNK: u64 = 50_000;
+
+/// Errors from the ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The event was refused.
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A size or index outside the tree.
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    /// The batch holding this entry failed to commit; nothing of it was acknowledged.
+    #[error("the append failed and was not recorded: {0}")]
+    AppendFailed(String),
+    /// The sequencer has stopped.
+    #[error("the ledger is closed")]
+    Closed,
+}
+
+struct Request {
+    entry: NewEntry,
+    reply: mpsc::SyncSender<Result<u64, String>>,
+}
+
+struct Inner {
+    store: Box<dyn LedgerStore>,
+    tree: MerkleTree,
+}
+
+impl Inner {
+    /// Reads leaves other processes appended since we last looked.
+    fn catch_up(&mut self, upto: u64) -> Result<(), LedgerError> {
+        while self.tree.len() < upto {
+            let start = self.tree.len();
+            let end = upto.min(start + LOAD_CHUNK);
+            for leaf in self.store.leaves(start, end)? {
+                self.tree.push(leaf_hash(&leaf));
+            }
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, entries: &[NewEntry]) -> Result<u64, LedgerError> {
+        let start = self.store.append(entries)?;
+        self.catch_up(start)?;
+        for e in entries {
+            self.tree.push(leaf_hash(&e.leaf));
+        }
+        Ok(start)
+    }
+}
+
+/// An open ledger. Cheap to share between threads by reference.
+pub struct Ledger {
+    inner: Arc<Mutex<Inner>>,
+    queue: Option<SyncSender<Request>>,
+    sequencer: Option<JoinHandle<()>>,
+}
+
+impl Ledger {
+    /// Opens a ledger over `store`, rebuilding the tree from the stored leaves.
+    pub fn open(store: Box<dyn LedgerStore>) -> Result<Self, LedgerError> {
+        let mut inner = Inner {
+            store,
+            tree: MerkleTree::new(),
+        };
+        let size = inner.store.size()?;
+        inner.catch_up(size)?;
+        let inner = Arc::new(Mutex::new(inner));
+        let (queue, requests) = mpsc::sync_channel(MAX_BATCH * 4);
+        let shared = Arc::clone(&inner);
+        let sequencer = std::thread::Builder::new()
+            .name("ledger-sequencer".into())
+            .spawn(move || sequence(&shared, &requests))
+            .map_err(|e| LedgerError::AppendFailed(format!("cannot start the sequencer: {e}")))?;
+        Ok(Self {
+            inner,
+            queue: Some(queue),
+            sequencer: Some(sequencer),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere cannot leave the tree half-updated in a way we could repair,
+        // but the store is transactional, so keep serving what is there.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Logs `event` and returns its index once it is durable (log before act).
+    pub fn append(&self, event: &Event) -> Result<u64, LedgerError> {
+        self.append_sealed(event.seal()?)
+    }
+
+    /// Appends an already sealed entry; returns its durable index.
+    pub fn append_sealed(&self, entry: NewEntry) -> Result<u64, LedgerError> {
+        let queue = self.queue.as_ref().ok_or(LedgerError::Closed)?;
+        let (reply, answer) = mpsc::sync_channel(1);
+        queue
+            .send(Request { entry, reply })
+            .map_err(|_| LedgerError::Closed)?;
+        match answer.recv() {
+            Ok(Ok(index)) => Ok(index),
+            Ok(Err(msg)) => Err(LedgerError::AppendFailed(msg)),
+            Err(_) => Err(LedgerError::Closed),
+        }
+    }
+
+    /// Erases the private record of entry `index` (details and nonce) and logs an erasure
+    /// event under `provision`; returns the erasure's index. The public leaf stays.
+    pub fn erase(&self, index: u64, provision: &str, time: u64) -> Result<u64, LedgerError> {
+        let event = Event {
+            kind: EventKind::Erasure,
+            time,
+            provision: provision.to_owned(),
+            refers_to: Some(index),
+            details: None,
+        };
+        let sealed = event.seal()?;
+        let mut inner = self.lock();
+        if index >= inner.tree.len() {
+            inner.catch_up_to_store()?;
+        }
+        let at = inner.store.erase(index, &sealed)?;
+        inner.catch_up(at)?;
+        inner.tree.push(leaf_hash(&sealed.leaf));
+        Ok(at)
+    }
+
+    /// Picks up entries appended by other processes sharing the store.
+    pub fn refresh(&self) -> Result<u64, LedgerError> {
+        let mut inner = self.lock();
+        inner.catch_up_to_store()?;
+        Ok(inner.tree.len())
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u64 {
+        self.lock().tree.len()
+    }
+
+    /// Root hash of the tree at `size` entries.
+    pub fn root_at(&self, size: u64) -> Result<Hash, LedgerError> {
+        Ok(self.lock().tree.root_at(size)?)
+    }
+
+    /// Size and root of the current tree, read together.
+    pub fn head(&self) -> (u64, Hash) {
+        let inner = self.lock();
+        (inner.tree.len(), inner.tree.root())
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        Ok(self.lock().tree.inclusion_proof(index, size)?)
+    }
+
+    /// Consistency proof from `old` to `new` entries.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
+        Ok(self.lock().tree.consistency_proof(old, new)?)
+    }
+
+    /// Public leaves `start..end`.
+    pub fn leaves(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, LedgerError> {
+        Ok(self.lock().store.leaves(start, end)?)
+    }
+
+    /// The private record of entry `index`, unless erased.
+    pub fn private_record(&self, index: u64) -> Result<Option<PrivateRecord>, LedgerError> {
+        Ok(self.lock().store.private_record(index)?)
+    }
+
+    /// Runs `f` with the tree (for tiles export), holding the lock.
+    pub fn with_tree<T>(&self, f: impl FnOnce(&MerkleTree) -> T) -> T {
+        f(&self.lock().tree)
+    }
+
+    /// Stores a signed checkpoint (or its cosigned replacement).
+    pub fn put_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), LedgerError> {
+        Ok(self.lock().store.put_checkpoint(size, note)?)
+    }
+
+    /// The latest stored checkpoint.
+    pub fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.lock().store.latest_checkpoint()?)
+    }
+}
+
+impl Inner {
+    fn catch_up_to_store(&mut self) -> Result<(), LedgerError> {
+        let size = self.store.size()?;
+        self.catch_up(size)
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        self.queue = None;
+        if let Some(handle) = self.sequencer.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn sequence(inner: &Mutex<Inner>, requests: &Receiver<Request>) {
+    while let Ok(first) = requests.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match requests.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let (entries, replies): (Vec<NewEntry>, Vec<_>) =
+            batch.into_iter().map(|r| (r.entry, r.reply)).unzip();
+        let result = inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .append(&entries);
+        for (i, reply) in replies.into_iter().enumerate() {
+            let answer = match &result {
+                Ok(start) => Ok(start + i as u64),
+                Err(e) => Err(e.to_string()),
+            };
+            // A writer that gave up waiting is not an error for the others.
+            let _ = reply.send(answer);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Storage behind a small trait, so the ledger runs on SQLite or PostgreSQL.
+//!
+//! A store is durable: `append` and `erase` return only after the data is synced.
+//! Indexes are assigned by the store inside its write transaction, so several writers
+//! (even in several processes) never create a gap or a duplicate.
+
+mod postgres;
+mod sqlite;
+
+pub use self::postgres::PostgresStore;
+pub use self::sqlite::SqliteStore;
+
+use crate::entry::{NewEntry, PrivateRecord};
+
+/// Errors from a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// The stored data is not what the ledger wrote.
+    #[error("store is corrupt: {0}")]
+    Corrupt(String),
+    /// An erasure named an entry that has no private record (never had one, or already erased).
+    #[error("entry {0} has no private record to erase")]
+    NothingToErase(u64),
+}
+
+/// The ledger's storage: public leaves, private records, and signed checkpoints.
+pub trait LedgerStore: Send {
+    /// Durably appends `entries` at the next free indexes; returns the first index.
+    fn append(&mut self, entries: &[NewEntry]) -> Result<u64, StoreError>;
+    /// In one durable transaction, deletes the private record of `index` (details and nonce,
+    /// leaving no copy behind) and appends `erasure`; returns the erasure's index.
+    fn erase(&mut self, index: u64, erasure: &NewEntry) -> Result<u64, StoreError>;
+    /// Number of entries.
+    fn size(&mut self) -> Result<u64, StoreError>;
+    /// Public leaves `start..end`, in order.
+    fn leaves(&mut self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// The private record of entry `index`, if it has one that was not erased.
+    fn private_record(&mut self, index: u64) -> Result<Option<PrivateRecord>, StoreError>;
+    /// Stores (or replaces, e.g. with cosignatures added) the signed checkpoint of `size`.
+    fn put_checkpoint(&mut self, size: u64, note: &[u8]) -> Result<(), StoreError>;
+    /// The signed checkpoint with the largest size, if any.
+    fn latest_checkpoint(&mut self) -> Result<Option<Vec<u8>>, StoreError>;
+}

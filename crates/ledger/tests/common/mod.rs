@@ -1,0 +1,42 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use citygate_ledger::{Event, EventKind};
+
+/// A decision event with personal details that must never reach public data.
+pub fn decision(subject: &str, n: u64) -> Event {
+    Event {
+        kind: EventKind::DecisionMade,
+        time: 1_796_000_000 + n,
+        provision: "IL-TRUST-15(a)".into(),
+        refers_to: None,
+        details: Some(serde_json::json!({
+            "subject": subject,
+            "request": format!("ICE detainer request #{n}"),
+            "answer": "decline",
+        })),
+    }
+}
+
+/// Whether `needle` occurs anywhere in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every regular file under `dir`, recursively, with its bytes.
+pub fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                out.push((p, bytes));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,86 @@
+//! Immigration and citizenship status phrases, English and Spanish, by one aho-corasick pass.
+//! Generic policy language ("regardless of immigration status") is not a status and is skipped.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::cues::is_word_bounded;
+use super::{DetectError, Detector, FieldContext};
+use crate::entity::{Confidence, EntityKind, Finding};
+
+/// Status phrases. Longest match wins ("DACA recipient" over "DACA").
+pub const STATUS_PHRASES: &[&str] = &[
+    "undocumented", "undocumented immigrant", "undocumented alien", "illegal alien", "illegal immigrant", "illegally present",
+    "unlawfully present", "unlawful presence", "out of status", "no legal status", "without legal status", "no lawful status",
+    "entered without inspection", "entered illegally", "daca", "daca recipient", "daca status", "dreamer", "tps",
+    "tps holder", "temporary protected status", "asylee", "asylum seeker", "asylum applicant", "pending asylum", "refugee",
+    "refugee status", "parolee", "humanitarian parole", "paroled into", "visa overstay", "overstayed", "overstayed his visa",
+    "overstayed her visa", "overstayed their visa", "overstayed visa", "lpr", "lawful permanent resident",
+    "legal permanent resident", "permanent resident", "green card holder", "green card", "naturalized citizen",
+    "naturalized", "u.s. citizen", "us citizen", "united states citizen", "non-citizen", "noncitizen", "not a citizen",
+    "not a u.s. citizen", "dual citizen", "ead", "employment authorization", "work permit", "ice detainer",
+    "immigration detainer", "ice hold", "immigration hold", "i-247", "i-247a", "removal proceedings",
+    "deportation proceedings", "order of removal", "removal order", "deportable", "deported", "notice to appear",
+    "h-1b", "h1b", "f-1 visa", "f-1 student", "student visa", "tourist visa", "u visa", "t visa", "b-2 visa", "k-1 visa",
+    "i-130", "i-485", "i-589", "i-765", "i-821d", "withholding of removal", "special immigrant juvenile", "sijs",
+    "vawa self-petition",
+    "indocumentado", "indocumentada", "indocumentados", "indocumentadas", "sin papeles", "sin documentos",
+    "residente permanente", "residente legal permanente", "residencia permanente", "ciudadano estadounidense",
+    "ciudadana estadounidense", "no ciudadano", "no ciudadana", "solicitante de asilo", "asilado", "asilada", "refugiado",
+    "refugiada", "beneficiario de daca", "beneficiaria de daca", "estatus migratorio irregular",
+    "situación migratoria irregular", "situacion migratoria irregular", "visa vencida", "permiso de trabajo",
+    "tarjeta verde", "deportado", "deportada", "orden de deportación", "orden de deportacion", "proceso de deportación",
+    "proceso de deportacion", "naturalizado", "naturalizada", "sin estatus legal",
+];
+
+/// Phrases that make a following status mention generic ("regardless of immigration status").
+const GENERIC_LEADS: &[&str] = &["regardless of", "irrespective of", "without regard to", "independientemente de", "sin importar", "whether or not"];
+
+/// The status-phrase detector.
+pub struct StatusDetector {
+    phrases: AhoCorasick,
+}
+
+impl StatusDetector {
+    /// Builds the phrase automaton.
+    pub fn new() -> Result<Self, DetectError> {
+        let phrases = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(STATUS_PHRASES)
+            .map_err(|e| DetectError::Pattern(e.to_string()))?;
+        Ok(StatusDetector { phrases })
+    }
+}
+
+fn is_generic(text: &str, start: usize) -> bool {
+    let mut from = start.saturating_sub(40);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let before = text[from..start].to_ascii_lowercase();
+    GENERIC_LEADS.iter().any(|g| before.contains(g))
+}
+
+impl Detector for StatusDetector {
+    fn name(&self) -> &'static str {
+        "lexicon.immigration_status"
+    }
+
+    fn detect(&self, text: &str, _ctx: &FieldContext, out: &mut Vec<Finding>) {
+        let bytes = text.as_bytes();
+        for m in self.phrases.find_iter(text) {
+            if !is_word_bounded(bytes, m.start(), m.end()) || is_generic(text, m.start()) {
+                continue;
+            }
+            let phrase = STATUS_PHRASES[m.pattern().as_usize()];
+            // Short acronyms are ambiguous in lower case ("ead" in a word list, "tps" in units).
+            let acronym = phrase.len() <= 4 && !phrase.contains('-');
+            if acronym && !bytes[m.start()..m.end()].iter().all(|b| !b.is_ascii_lowercase()) {
+                continue;
+            }
+            let confidence = if acronym { Confidence::Likely } else { Confidence::VeryLikely };
+            out.push(Finding { start: m.start(), end: m.end(), kind: EntityKind::ImmigrationStatus, detector: "lexicon.immigration_status", confidence });
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! citygate-store: the service's storage behind one trait, [`Store`], with an SQLite
+//! implementation (the default, one file in the data directory) and a PostgreSQL one (for
+//! several instances). Both run the same embedded migrations' schema and the same SQL, and
+//! one test suite runs against each.
+//!
+//! It keeps accounts, sessions, API tokens, cases and their events, and the access log. It
+//! does not know HTTP, does not decide anything, and never sees personal data in clear: case
+//! fields that hold it arrive sealed by the server. It does not write the ledger: the
+//! server logs to the ledger first and hands the ledger index to the store.
+
+mod model;
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use model::{
+    AccessEntry, Account, AccountUpdate, ApiToken, CaseChange, CaseEvent, CaseFilter,
+    CaseRecord, NewAccount, Role, Session,
+};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Errors from a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed (connection, I/O, constraint other than uniqueness).
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The migrations failed.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A unique value (a username) is taken.
+    #[error("already exists")]
+    Conflict,
+    /// The case changed since it was read; read it again and retry.
+    #[error("the case changed since it was read")]
+    Stale,
+    /// A stored value is not one the store writes.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The service's storage. Every method is one transaction.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    /// Number of accounts (zero on first start).
+    async fn count_accounts(&self) -> Result<i64, StoreError>;
+    /// Creates an account; [`StoreError::Conflict`] if the username is taken.
+    async fn create_account(&self, account: &NewAccount) -> Result<Account, StoreError>;
+    /// The account with this id.
+    async fn account(&self, id: i64) -> Result<Option<Account>, StoreError>;
+    /// The account with this username.
+    async fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError>;
+    /// All accounts, by id.
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError>;
+    /// Updates an account; returns it, or `None` if there is no such account.
+    async fn update_account(
+        &self,
+        id: i64,
+        update: &AccountUpdate,
+    ) -> Result<Option<Account>, StoreError>;
+
+    /// Replaces any one-time setup token with this one (stored hashed).
+    async fn put_setup_token(&self, token_hash: &[u8], now: i64) -> Result<(), StoreError>;
+    /// Creates the first administrator if `token_hash` is a live setup token and no account
+    /// exists yet, consuming the token; `None` otherwise.
+    async fn create_first_admin(
+        &self,
+        token_hash: &[u8],
+        account: &NewAccount,
+    ) -> Result<Option<Account>, StoreError>;
+
+    /// Stores a session.
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// A live session and its account (not expired at `now`, account not disabled).
+    async fn session(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> Result<Option<(Session, Account)>, StoreError>;
+    /// Ends a session.
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+
+    /// Stores an API token.
+    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+    /// An API token and its account (account not disabled).
+    async fn token(&self, token_hash: &[u8]) -> Result<Option<(ApiToken, Account)>, StoreError>;
+
+    /// Stores a new case with its opening event (`seq` 0) in one transaction.
+    async fn insert_case(&self, case: &CaseRecord, opened: &CaseEvent) -> Result<(), StoreError>;
+    /// The case with this id.
+    async fn case(&self, id: &str) -> Result<Option<CaseRecord>, StoreError>;
+    /// Cases matching `filter`, newest first.
+    async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRecord>, StoreError>;
+    /// Applies `change` and its event if the case is still at the expected version;
+    /// [`StoreError::Stale`] otherwise. Returns the updated case.
+    async fn change_case(&self, id: &str, change: &CaseChange) -> Result<CaseRecord, StoreError>;
+    /// A case's events, in order.
+    async fn case_events(&self, id: &str) -> Result<Vec<CaseEvent>, StoreError>;
+
+    /// Records a read of personal data.
+    async fn record_access(&self, entry: &AccessEntry) -> Result<(), StoreError>;
+    /// The access log, newest first, optionally for one case.
+    async fn access_log(
+        &self,
+        case_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AccessEntry>, StoreError>;
+
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,228 @@
+//! The records the store keeps. Fields named `personal` hold ciphertext sealed by the
+//! server: the store never sees residents' personal data in clear.
+
+use serde::{Deserialize, Serialize};
+
+/// What an account may do. One role per account (least privilege: a person who needs two
+/// roles gets two accounts, so every action says in which capacity it was taken).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Opens cases and sees their own.
+    Desk,
+    /// Sees their department's cases and signs off.
+    Supervisor,
+    /// Works the referral queue and resolves referred cases.
+    Counsel,
+    /// Public-records requests and releases.
+    Records,
+    /// Read-only: cases without personal data, the access log.
+    Auditor,
+    /// Accounts and settings; no case data.
+    Admin,
+}
+
+impl Role {
+    /// Every role, for help texts and tests.
+    pub const ALL: [Role; 6] = [
+        Role::Desk,
+        Role::Supervisor,
+        Role::Counsel,
+        Role::Records,
+        Role::Auditor,
+        Role::Admin,
+    ];
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Desk => "desk",
+            Role::Supervisor => "supervisor",
+            Role::Counsel => "counsel",
+            Role::Records => "records",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a stored or wire name.
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+/// A staff account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Store-assigned id.
+    pub id: i64,
+    /// Login name, unique.
+    pub username: String,
+    /// The account's role.
+    pub role: Role,
+    /// The department whose cases a supervisor sees.
+    pub department: String,
+    /// Argon2id PHC string; `None` for token-only (integration) accounts.
+    pub password_hash: Option<String>,
+    /// A disabled account cannot log in or use its tokens.
+    pub disabled: bool,
+    /// UNIX seconds.
+    pub created_at: i64,
+}
+
+/// An account to create.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Department.
+    pub department: String,
+    /// Argon2id PHC string, if the account logs in with a password.
+    pub password_hash: Option<String>,
+    /// UNIX seconds.
+    pub created_at: i64,
+}
+
+/// Changes to an account; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AccountUpdate {
+    /// New role.
+    pub role: Option<Role>,
+    /// New department.
+    pub department: Option<String>,
+    /// Disable or enable.
+    pub disabled: Option<bool>,
+    /// New password hash.
+    pub password_hash: Option<String>,
+}
+
+/// A login session. Only the SHA-256 of the cookie value is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the session cookie.
+    pub token_hash: Vec<u8>,
+    /// Whose session.
+    pub account_id: i64,
+    /// The CSRF token state-changing requests must echo.
+    pub csrf_token: String,
+    /// UNIX seconds.
+    pub expires_at: i64,
+}
+
+/// An API token for integrations. Only its SHA-256 is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// SHA-256 of the token.
+    pub token_hash: Vec<u8>,
+    /// The account it acts as.
+    pub account_id: i64,
+    /// What it is for.
+    pub label: String,
+    /// UNIX seconds.
+    pub created_at: i64,
+}
+
+/// A case: one request received, and what was done about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    /// Random public id.
+    pub id: String,
+    /// UNIX seconds.
+    pub created_at: i64,
+    /// The account that opened it.
+    pub created_by: i64,
+    /// The opener's department.
+    pub department: String,
+    /// How the request arrived.
+    pub channel: String,
+    /// Where the case stands.
+    pub status: String,
+    /// The engine's outcome.
+    pub outcome: String,
+    /// Hash of the rule packs that answered.
+    pub rules_hash: String,
+    /// The engine's answer, as given (no personal data: provisions, facts, actions).
+    pub answer_json: String,
+    /// Whether a supervisor must sign off before action.
+    pub requires_signoff: bool,
+    /// Sealed personal data (requester, subject, the request, notes).
+    pub personal: Vec<u8>,
+    /// The action taken, once taken.
+    pub action: Option<String>,
+    /// The supervisor who signed off.
+    pub signed_off_by: Option<i64>,
+    /// Counsel's resolution of a referred case.
+    pub resolution: Option<String>,
+    /// Bumped by every change; changes name the version they expect.
+    pub version: i64,
+}
+
+/// One state change of a case, with the ledger entry logged for it first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseEvent {
+    /// The case.
+    pub case_id: String,
+    /// 0 for the opening, then 1, 2, ...
+    pub seq: i64,
+    /// What happened (`opened`, `signed_off`, `resolved`, `action`, `disclosure`).
+    pub kind: String,
+    /// The ledger index of the event, obtained before this row was written.
+    pub ledger_index: i64,
+    /// Who did it.
+    pub actor: i64,
+    /// UNIX seconds.
+    pub at: i64,
+    /// Sealed personal details (notes, recipient), if any.
+    pub personal: Option<Vec<u8>>,
+}
+
+/// A change to a case, applied only if the case is still at `expected_version`.
+#[derive(Debug, Clone)]
+pub struct CaseChange {
+    /// The version read before deciding the change was allowed.
+    pub expected_version: i64,
+    /// New status.
+    pub status: String,
+    /// Action taken, if this change records one.
+    pub action: Option<String>,
+    /// Sign-off, if this change records one.
+    pub signed_off_by: Option<i64>,
+    /// Counsel's resolution, if this change records one.
+    pub resolution: Option<String>,
+    /// The event row (its `seq` is assigned by the store).
+    pub event: CaseEvent,
+}
+
+/// Which cases a listing returns; every set field must match.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Opened by this account.
+    pub created_by: Option<i64>,
+    /// In this department.
+    pub department: Option<String>,
+    /// With this status.
+    pub status: Option<String>,
+    /// Arrived by this channel.
+    pub channel: Option<String>,
+    /// With this engine outcome.
+    pub outcome: Option<String>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+/// A read of a case's personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessEntry {
+    /// Store-assigned id (0 before insertion).
+    pub id: i64,
+    /// Who read.
+    pub account_id: i64,
+    /// Which case.
+    pub case_id: String,
+    /// UNIX seconds.
+    pub at: i64,
+    /// What was read (e.g. `case`, `events`).
+    pub what: String,
+}

@@ -1,0 +1,57 @@
+//! The PostgreSQL store, for several service instances on one database. Migrations take
+//! sqlx's advisory lock, so instances starting together do not race.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::model::CaseEvent;
+use crate::StoreError;
+
+/// A store in a PostgreSQL database (in the connection's `search_path` schema).
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (e.g. `postgres://root@127.0.0.1:5432/test`) and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options: PgConnectOptions = url.parse()?;
+        Self::connect_with(options).await
+    }
+
+    /// Connects with explicit options (e.g. a `search_path` to keep tests apart).
+    pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+async fn insert_event(
+    tx: &mut Transaction<'_, Postgres>,
+    e: &CaseEvent,
+    seq: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO case_events (case_id, seq, kind, ledger_index, actor, at, personal) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&e.case_id)
+    .bind(seq)
+    .bind(&e.kind)
+    .bind(e.ledger_index)
+    .bind(e.actor)
+    .bind(e.at)
+    .bind(&e.personal)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+crate::sql::impl_store!(PostgresStore);

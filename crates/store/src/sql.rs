@@ -1,0 +1,524 @@
+//! The SQL both stores share. SQLite and PostgreSQL accept the same statements here
+//! (`$n` parameters, `RETURNING`, `ON CONFLICT`), so one macro implements [`Store`] for
+//! both pools and the two cannot drift apart.
+
+use crate::model::{AccessEntry, Account, ApiToken, CaseEvent, CaseRecord, Role, Session};
+use crate::StoreError;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    id: i64,
+    username: String,
+    role: String,
+    department: String,
+    password_hash: Option<String>,
+    disabled: bool,
+    created_at: i64,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+    fn try_from(r: AccountRow) -> Result<Self, StoreError> {
+        let role = Role::parse(&r.role)
+            .ok_or_else(|| StoreError::Corrupt(format!("account {} has an unknown role", r.id)))?;
+        Ok(Account {
+            id: r.id,
+            username: r.username,
+            role,
+            department: r.department,
+            password_hash: r.password_hash,
+            disabled: r.disabled,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) account_id: i64,
+    pub(crate) csrf_token: String,
+    pub(crate) expires_at: i64,
+}
+
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Self {
+        Session {
+            token_hash: r.token_hash,
+            account_id: r.account_id,
+            csrf_token: r.csrf_token,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) account_id: i64,
+    pub(crate) label: String,
+    pub(crate) created_at: i64,
+}
+
+impl From<TokenRow> for ApiToken {
+    fn from(r: TokenRow) -> Self {
+        ApiToken {
+            token_hash: r.token_hash,
+            account_id: r.account_id,
+            label: r.label,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CaseRow {
+    id: String,
+    created_at: i64,
+    created_by: i64,
+    department: String,
+    channel: String,
+    status: String,
+    outcome: String,
+    rules_hash: String,
+    answer_json: String,
+    requires_signoff: bool,
+    personal: Vec<u8>,
+    action: Option<String>,
+    signed_off_by: Option<i64>,
+    resolution: Option<String>,
+    version: i64,
+}
+
+impl From<CaseRow> for CaseRecord {
+    fn from(r: CaseRow) -> Self {
+        CaseRecord {
+            id: r.id,
+            created_at: r.created_at,
+            created_by: r.created_by,
+            department: r.department,
+            channel: r.channel,
+            status: r.status,
+            outcome: r.outcome,
+            rules_hash: r.rules_hash,
+            answer_json: r.answer_json,
+            requires_signoff: r.requires_signoff,
+            personal: r.personal,
+            action: r.action,
+            signed_off_by: r.signed_off_by,
+            resolution: r.resolution,
+            version: r.version,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    case_id: String,
+    seq: i64,
+    kind: String,
+    ledger_index: i64,
+    actor: i64,
+    at: i64,
+    personal: Option<Vec<u8>>,
+}
+
+impl From<EventRow> for CaseEvent {
+    fn from(r: EventRow) -> Self {
+        CaseEvent {
+            case_id: r.case_id,
+            seq: r.seq,
+            kind: r.kind,
+            ledger_index: r.ledger_index,
+            actor: r.actor,
+            at: r.at,
+            personal: r.personal,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccessRow {
+    id: i64,
+    account_id: i64,
+    case_id: String,
+    at: i64,
+    what: String,
+}
+
+impl From<AccessRow> for AccessEntry {
+    fn from(r: AccessRow) -> Self {
+        AccessEntry {
+            id: r.id,
+            account_id: r.account_id,
+            case_id: r.case_id,
+            at: r.at,
+            what: r.what,
+        }
+    }
+}
+
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "id, username, role, department, password_hash, disabled, created_at";
+pub(crate) const CASE_COLUMNS: &str = "id, created_at, created_by, department, channel, status, \
+     outcome, rules_hash, answer_json, requires_signoff, personal, action, signed_off_by, \
+     resolution, version";
+
+/// Maps a uniqueness violation to [`StoreError::Conflict`].
+pub(crate) fn conflict_or(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Database(e),
+    }
+}
+
+/// Implements [`crate::Store`] for a type with a `pool` field of some sqlx pool.
+macro_rules! impl_store {
+    ($ty:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $ty {
+            async fn count_accounts(&self) -> Result<i64, $crate::StoreError> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n)
+            }
+
+            async fn create_account(
+                &self,
+                a: &$crate::NewAccount,
+            ) -> Result<$crate::Account, $crate::StoreError> {
+                let row: $crate::sql::AccountRow = sqlx::query_as(&format!(
+                    "INSERT INTO accounts (username, role, department, password_hash, disabled, created_at) \
+                     VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING {}",
+                    $crate::sql::ACCOUNT_COLUMNS
+                ))
+                .bind(&a.username)
+                .bind(a.role.as_str())
+                .bind(&a.department)
+                .bind(&a.password_hash)
+                .bind(a.created_at)
+                .fetch_one(&self.pool)
+                .await
+                .map_err($crate::sql::conflict_or)?;
+                row.try_into()
+            }
+
+            async fn account(&self, id: i64) -> Result<Option<$crate::Account>, $crate::StoreError> {
+                let row: Option<$crate::sql::AccountRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM accounts WHERE id = $1",
+                    $crate::sql::ACCOUNT_COLUMNS
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn account_by_username(
+                &self,
+                username: &str,
+            ) -> Result<Option<$crate::Account>, $crate::StoreError> {
+                let row: Option<$crate::sql::AccountRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM accounts WHERE username = $1",
+                    $crate::sql::ACCOUNT_COLUMNS
+                ))
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_accounts(&self) -> Result<Vec<$crate::Account>, $crate::StoreError> {
+                let rows: Vec<$crate::sql::AccountRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM accounts ORDER BY id",
+                    $crate::sql::ACCOUNT_COLUMNS
+                ))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn update_account(
+                &self,
+                id: i64,
+                u: &$crate::AccountUpdate,
+            ) -> Result<Option<$crate::Account>, $crate::StoreError> {
+                let row: Option<$crate::sql::AccountRow> = sqlx::query_as(&format!(
+                    "UPDATE accounts SET role = COALESCE($1, role), department = COALESCE($2, department), \
+                     disabled = COALESCE($3, disabled), password_hash = COALESCE($4, password_hash) \
+                     WHERE id = $5 RETURNING {}",
+                    $crate::sql::ACCOUNT_COLUMNS
+                ))
+                .bind(u.role.map($crate::Role::as_str))
+                .bind(&u.department)
+                .bind(u.disabled)
+                .bind(&u.password_hash)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn put_setup_token(&self, hash: &[u8], now: i64) -> Result<(), $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES ($1, $2)")
+                    .bind(hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_first_admin(
+                &self,
+                hash: &[u8],
+                a: &$crate::NewAccount,
+            ) -> Result<Option<$crate::Account>, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let taken = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1")
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let (existing,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM accounts")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if taken == 0 || existing > 0 {
+                    return Ok(None);
+                }
+                let row: $crate::sql::AccountRow = sqlx::query_as(&format!(
+                    "INSERT INTO accounts (username, role, department, password_hash, disabled, created_at) \
+                     VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING {}",
+                    $crate::sql::ACCOUNT_COLUMNS
+                ))
+                .bind(&a.username)
+                .bind(a.role.as_str())
+                .bind(&a.department)
+                .bind(&a.password_hash)
+                .bind(a.created_at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::sql::conflict_or)?;
+                tx.commit().await?;
+                Ok(Some(row.try_into()?))
+            }
+
+            async fn create_session(&self, s: &$crate::Session) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, account_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&s.token_hash)
+                .bind(s.account_id)
+                .bind(&s.csrf_token)
+                .bind(s.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn session(
+                &self,
+                hash: &[u8],
+                now: i64,
+            ) -> Result<Option<($crate::Session, $crate::Account)>, $crate::StoreError> {
+                let row: Option<$crate::sql::SessionRow> = sqlx::query_as(
+                    "SELECT token_hash, account_id, csrf_token, expires_at FROM sessions \
+                     WHERE token_hash = $1 AND expires_at > $2",
+                )
+                .bind(hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                match self.account(row.account_id).await? {
+                    Some(a) if !a.disabled => Ok(Some((row.into(), a))),
+                    _ => Ok(None),
+                }
+            }
+
+            async fn delete_session(&self, hash: &[u8]) -> Result<(), $crate::StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn create_token(&self, t: &$crate::ApiToken) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO api_tokens (token_hash, account_id, label, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&t.token_hash)
+                .bind(t.account_id)
+                .bind(&t.label)
+                .bind(t.created_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn token(
+                &self,
+                hash: &[u8],
+            ) -> Result<Option<($crate::ApiToken, $crate::Account)>, $crate::StoreError> {
+                let row: Option<$crate::sql::TokenRow> = sqlx::query_as(
+                    "SELECT token_hash, account_id, label, created_at FROM api_tokens WHERE token_hash = $1",
+                )
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                match self.account(row.account_id).await? {
+                    Some(a) if !a.disabled => Ok(Some((row.into(), a))),
+                    _ => Ok(None),
+                }
+            }
+
+            async fn insert_case(
+                &self,
+                c: &$crate::CaseRecord,
+                opened: &$crate::CaseEvent,
+            ) -> Result<(), $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(&format!(
+                    "INSERT INTO cases ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                    $crate::sql::CASE_COLUMNS
+                ))
+                .bind(&c.id)
+                .bind(c.created_at)
+                .bind(c.created_by)
+                .bind(&c.department)
+                .bind(&c.channel)
+                .bind(&c.status)
+                .bind(&c.outcome)
+                .bind(&c.rules_hash)
+                .bind(&c.answer_json)
+                .bind(c.requires_signoff)
+                .bind(&c.personal)
+                .bind(&c.action)
+                .bind(c.signed_off_by)
+                .bind(&c.resolution)
+                .bind(c.version)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::sql::conflict_or)?;
+                insert_event(&mut tx, opened, 0).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn case(&self, id: &str) -> Result<Option<$crate::CaseRecord>, $crate::StoreError> {
+                let row: Option<$crate::sql::CaseRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM cases WHERE id = $1",
+                    $crate::sql::CASE_COLUMNS
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn list_cases(
+                &self,
+                f: &$crate::CaseFilter,
+            ) -> Result<Vec<$crate::CaseRecord>, $crate::StoreError> {
+                let rows: Vec<$crate::sql::CaseRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM cases WHERE ($1 IS NULL OR created_by = $1) \
+                     AND ($2 IS NULL OR department = $2) AND ($3 IS NULL OR status = $3) \
+                     AND ($4 IS NULL OR channel = $4) AND ($5 IS NULL OR outcome = $5) \
+                     ORDER BY created_at DESC, id LIMIT $6",
+                    $crate::sql::CASE_COLUMNS
+                ))
+                .bind(f.created_by)
+                .bind(&f.department)
+                .bind(&f.status)
+                .bind(&f.channel)
+                .bind(&f.outcome)
+                .bind(f.limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn change_case(
+                &self,
+                id: &str,
+                ch: &$crate::CaseChange,
+            ) -> Result<$crate::CaseRecord, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let row: Option<$crate::sql::CaseRow> = sqlx::query_as(&format!(
+                    "UPDATE cases SET status = $1, action = COALESCE($2, action), \
+                     signed_off_by = COALESCE($3, signed_off_by), resolution = COALESCE($4, resolution), \
+                     version = version + 1 WHERE id = $5 AND version = $6 RETURNING {}",
+                    $crate::sql::CASE_COLUMNS
+                ))
+                .bind(&ch.status)
+                .bind(&ch.action)
+                .bind(ch.signed_off_by)
+                .bind(&ch.resolution)
+                .bind(id)
+                .bind(ch.expected_version)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Err($crate::StoreError::Stale);
+                };
+                let (seq,): (i64,) =
+                    sqlx::query_as("SELECT COALESCE(MAX(seq) + 1, 0) FROM case_events WHERE case_id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                insert_event(&mut tx, &ch.event, seq).await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn case_events(&self, id: &str) -> Result<Vec<$crate::CaseEvent>, $crate::StoreError> {
+                let rows: Vec<$crate::sql::EventRow> = sqlx::query_as(
+                    "SELECT case_id, seq, kind, ledger_index, actor, at, personal FROM case_events \
+                     WHERE case_id = $1 ORDER BY seq",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn record_access(&self, e: &$crate::AccessEntry) -> Result<(), $crate::StoreError> {
+                sqlx::query("INSERT INTO access_log (account_id, case_id, at, what) VALUES ($1, $2, $3, $4)")
+                    .bind(e.account_id)
+                    .bind(&e.case_id)
+                    .bind(e.at)
+                    .bind(&e.what)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn access_log(
+                &self,
+                case_id: Option<&str>,
+                limit: i64,
+            ) -> Result<Vec<$crate::AccessEntry>, $crate::StoreError> {
+                let rows: Vec<$crate::sql::AccessRow> = sqlx::query_as(
+                    "SELECT id, account_id, case_id, at, what FROM access_log \
+                     WHERE ($1 IS NULL OR case_id = $1) ORDER BY id DESC LIMIT $2",
+                )
+                .bind(case_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn ping(&self) -> Result<(), $crate::StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use impl_store;
