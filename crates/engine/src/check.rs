@@ -348,15 +348,7 @@ fn active_in<'s>(
     let (engaged, active) = (&mut scratch.engaged, &mut scratch.active);
     // `set` is closed under exceptions and chain order puts exceptions first.
     for (i, &k) in set.iter().enumerate() {
-        let p = &rules.provisions[chain.order[k]];
-        let applies = if p.in_force(date) {
-            p.compiled.eval(facts)
-        } else {
-            Tri::False
-        };
-        let defeated = chain.defeaters[k]
-            .iter()
-            .fold(Tri::False, |acc, d| acc.or(engaged[*d]));
+        let (applies, defeated) = rules.step(chain, k, facts, date, |d| engaged[d]);
         engaged[k] = applies.or(defeated);
         active[i] = applies.and(defeated.not()) == Tri::True;
     }

@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use crate::answer::{Answer, Basis, DecisiveFact, Defeat, Question};
 use crate::facts::{Fact, Facts};
 use crate::pack::{Confidence, Obligation, Outcome, Provision};
-use crate::ruleset::{level_rank, RuleSet, MAX_CHAIN};
+use crate::ruleset::{level_rank, Chain, RuleSet, MAX_CHAIN};
 use std::ops::Not;
 
 use crate::tri::Tri;
@@ -72,16 +72,7 @@ impl RuleSet {
             defeated: Tri::False,
         }; MAX_CHAIN];
         for k in 0..n {
-            let p = &self.provisions[chain.order[k]];
-            let applies = if p.in_force(date) {
-                p.compiled.eval(facts)
-            } else {
-                Tri::False
-            };
-            // Exceptions come earlier in `order`, so their state is final here.
-            let defeated = chain.defeaters[k]
-                .iter()
-                .fold(Tri::False, |acc, d| acc.or(st[*d].engaged));
+            let (applies, defeated) = self.step(chain, k, facts, date, |d| st[d].engaged);
             st[k] = State {
                 applies,
                 engaged: applies.or(defeated),
@@ -181,6 +172,29 @@ impl RuleSet {
         })
     }
 
+    /// Whether the provision at chain position `k` applies, and whether it is
+    /// defeated given the `engaged` state of its exceptions. Exceptions come
+    /// earlier in the chain order, so their state is final when `k` is stepped.
+    pub(crate) fn step(
+        &self,
+        chain: &Chain,
+        k: usize,
+        facts: &Facts,
+        date: NaiveDate,
+        engaged: impl Fn(usize) -> Tri,
+    ) -> (Tri, Tri) {
+        let p = &self.provisions[chain.order[k]];
+        let applies = if p.in_force(date) {
+            p.compiled.eval(facts)
+        } else {
+            Tri::False
+        };
+        let defeated = chain.defeaters[k]
+            .iter()
+            .fold(Tri::False, |acc, d| acc.or(engaged(*d)));
+        (applies, defeated)
+    }
+
     fn refer_for_facts<'a>(
         &'a self,
         req: &Request,
@@ -235,7 +249,7 @@ struct ChainView<'a> {
     defeaters: &'a [Vec<usize>],
 }
 
-fn chain_order_view(chain: &crate::ruleset::Chain) -> ChainView<'_> {
+fn chain_order_view(chain: &Chain) -> ChainView<'_> {
     ChainView {
         order: &chain.order,
         defeaters: &chain.defeaters,

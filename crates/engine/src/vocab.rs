@@ -348,8 +348,10 @@ pub struct RequestError {
 }
 
 /// Drop quoted user values from a serde message, keeping the schema's own words
-/// (the field names and the lists of allowed values after "expected").
-fn scrub(message: &str) -> String {
+/// (the field names and the lists of allowed values after "expected"). Public so
+/// every part that reports a JSON error (the CLI, the service) withholds values
+/// the same way.
+pub fn withhold_values(message: &str) -> String {
     let (head, tail) = match message.find("expected") {
         Some(i) => message.split_at(i),
         None => (message, ""),
@@ -389,12 +391,12 @@ impl Request {
                 } else {
                     path
                 },
-                message: scrub(&e.into_inner().to_string()),
+                message: withhold_values(&e.into_inner().to_string()),
             }
         })?;
         de.end().map_err(|e| RequestError {
             field: "request".into(),
-            message: scrub(&e.to_string()),
+            message: withhold_values(&e.to_string()),
         })?;
         Ok(request)
     }
