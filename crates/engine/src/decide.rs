@@ -203,7 +203,7 @@ impl RuleSet {
         undecided: Vec<usize>,
         prov: &dyn Fn(usize) -> &'a Provision,
     ) -> Answer<'a> {
-        ask.sort();
+        ask.sort_by_key(|f| f.priority());
         let deciding: Vec<&Provision> = undecided.into_iter().map(prov).collect();
         Answer {
             outcome: Outcome::Refer,

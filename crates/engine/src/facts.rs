@@ -67,6 +67,30 @@ impl Fact {
         }
     }
 
+    /// Which question to ask first when several would settle an answer: the
+    /// paper in hand is quickest to check and most often decisive, then who is
+    /// asking and for what, then facts about the person.
+    pub fn priority(self) -> u8 {
+        match self {
+            Fact::Documents => 0,
+            Fact::DocumentSigner => 1,
+            Fact::DocumentCriminal => 2,
+            Fact::DocumentVerified => 3,
+            Fact::Requester => 4,
+            Fact::Agency => 5,
+            Fact::Act => 6,
+            Fact::Data => 7,
+            Fact::Purpose => 8,
+            Fact::Consent => 9,
+            Fact::InCustody => 10,
+            Fact::Minor => 11,
+            Fact::CrimeVictim => 12,
+            Fact::InRemovalProceedings => 13,
+            Fact::ViolentOrSeriousConviction => 14,
+            Fact::Bulk => 15,
+        }
+    }
+
     /// The question for the person at the desk.
     pub fn question(self) -> &'static str {
         match self {
