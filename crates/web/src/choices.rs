@@ -79,8 +79,11 @@ pub const WHAT: &[(&str, Act, &[DataCategory])] = &[
     ("visa", Act::CertifyVictim, &[]),
 ];
 
+/// A paper as the first screen names it: its kind and, where the form says, its signer.
+pub type Paper = (DocumentKind, Option<Signer>);
+
 /// What paper they have. `None` for "not sure": documents stay unknown.
-pub const PAPER: &[(&str, Option<(DocumentKind, Option<Signer>)>)] = &[
+pub const PAPER: &[(&str, Option<Paper>)] = &[
     ("none", Some((DocumentKind::None, None))),
     ("judge-warrant", Some((DocumentKind::JudicialWarrant, None))),
     ("court-order", Some((DocumentKind::CourtOrder, None))),
