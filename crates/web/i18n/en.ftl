@@ -134,3 +134,4 @@ signer-immigration_officer = An immigration officer
 signer-other = Someone else
 consent-written = Yes, in writing
 consent-none = No
+answer-no-phone = Ask your supervisor for the Law Department's number (not yet set in the agency settings).

@@ -134,3 +134,4 @@ signer-immigration_officer = Un agente de inmigración
 signer-other = Otra persona
 consent-written = Sí, por escrito
 consent-none = No
+answer-no-phone = Pida a su supervisor el número del Departamento Legal (aún no está en la configuración de la agencia).

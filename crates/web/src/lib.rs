@@ -33,7 +33,7 @@ pub const MAX_UPLOAD: usize = 20 * 1024 * 1024;
 pub struct Settings {
     /// The jurisdiction whose packs answer.
     pub jurisdiction: Jurisdiction,
-    /// The Law Department's phone number.
+    /// The Law Department's phone number; empty until the administrator sets it.
     pub law_department_phone: String,
 }
 
@@ -41,7 +41,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             jurisdiction: Jurisdiction::Chicago,
-            law_department_phone: "312-744-6900".into(),
+            law_department_phone: String::new(),
         }
     }
 }

@@ -190,6 +190,7 @@ struct AnswerView {
     citations: Vec<Cite>,
     call_title: String,
     phone: String,
+    no_phone: String,
     meta: String,
     start_over: String,
 }
@@ -255,6 +256,7 @@ pub(crate) fn answer(
             .collect(),
         call_title: t.get(lang, "answer-call"),
         phone: settings.law_department_phone.clone(),
+        no_phone: t.get(lang, "answer-no-phone"),
         meta: t.get_with(lang, "answer-date", Some(&args)),
         start_over: t.get(lang, "start-over"),
     }
