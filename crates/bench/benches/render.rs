@@ -1,0 +1,81 @@
+//! Server render time of the staff app's pages (handler included: for the answer
+//! page that is form parsing, the engine's decision and the template), and the
+//! JavaScript shipped, compressed.
+//!
+//! Run: `cargo bench -p citygate-bench --bench render`
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::Request;
+use citygate_engine::packs::embedded_packs;
+use citygate_engine::RuleSet;
+use citygate_web::{router, Settings, Web};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const BOUNDARY: &str = "b";
+
+fn form(fields: &[(&str, &str)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+    }
+    body.extend(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    xs.get(xs.len() / 2).copied().unwrap_or(0.0)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let rules = RuleSet::load(&embedded_packs()).unwrap_or_else(|e| panic!("{e}"));
+    let app = router(Web::new(Arc::new(rules), Settings::default()));
+    let answer_form = form(&[("where", "jail"), ("who", "ice"), ("what", "hold"), ("paper", "ice-detainer")]);
+    let question_form = form(&[("where", "jail"), ("who", "federal"), ("what", "hold"), ("paper", "judge-warrant")]);
+    for (name, make) in [
+        ("GET /ask (first screen, full page)", None),
+        ("POST /ask -> answer (detainer), full page", Some(answer_form.clone())),
+        ("POST /ask -> question (judge's warrant)", Some(question_form.clone())),
+    ] {
+        let mut blocks = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..15 {
+            let mut times = Vec::with_capacity(200);
+            for _ in 0..200 {
+                let req = match &make {
+                    None => Request::get("/ask").body(Body::empty()),
+                    Some(body) => Request::post("/ask")
+                        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+                        .body(Body::from(body.clone())),
+                }
+                .unwrap_or_default();
+                let t = Instant::now();
+                let resp = app.clone().oneshot(req).await.unwrap_or_else(|e| match e {});
+                let status = resp.status();
+                let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+                // A fast error page would make a flattering figure: insist on the real page.
+                assert!(status.is_success(), "{name}: {status} {}", String::from_utf8_lossy(&body));
+                let want = if make.is_none() { "<form" } else { "<h1" };
+                assert!(String::from_utf8_lossy(&body).contains(want), "{name}");
+                bytes = body.len();
+            }
+            times.sort_by(|a, b| a.total_cmp(b));
+            blocks.push((times[times.len() / 2], times[times.len() * 99 / 100]));
+        }
+        let p50 = median(blocks.iter().map(|b| b.0).collect());
+        let p99 = median(blocks.iter().map(|b| b.1).collect());
+        println!("{name:<44} p50 {p50:.3} ms  p99 {p99:.3} ms  ({bytes} bytes of HTML)");
+    }
+    let js = include_bytes!("../../web/static/htmx.min.js");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let _ = gz.write_all(js);
+    let compressed = gz.finish().map(|v| v.len()).unwrap_or(0);
+    println!("JavaScript shipped: htmx.min.js {} bytes, {} bytes gzip -9 (target <= 50 KB compressed)", js.len(), compressed);
+}
