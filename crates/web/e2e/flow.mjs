@@ -83,6 +83,14 @@ for (const width of [390, 1280]) {
     if (width === 1280) {
       await audit(page, `answer-${s.name}`);
       await page.screenshot({ path: `${artifacts}/answer-${s.name}.png`, fullPage: true });
+      if (s === scenarios[0] || s.name === 'ice-asks-status') {
+        // The letter to the requester: printable HTML, saved as PDF by the browser.
+        await page.click('form[action="/letter"] button[type=submit]');
+        await page.waitForSelector('#letter-h');
+        await audit(page, `letter-${s.name}`);
+        await page.screenshot({ path: `${artifacts}/letter-${s.name}.png`, fullPage: true });
+        await page.pdf({ path: `${artifacts}/letter-${s.name}.pdf`, format: 'Letter', tagged: true });
+      }
     }
   }
   await context.close();

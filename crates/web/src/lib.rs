@@ -35,6 +35,8 @@ pub struct Settings {
     pub jurisdiction: Jurisdiction,
     /// The Law Department's phone number; empty until the administrator sets it.
     pub law_department_phone: String,
+    /// The agency's name, for letters.
+    pub agency_name: String,
 }
 
 impl Default for Settings {
@@ -42,6 +44,7 @@ impl Default for Settings {
         Settings {
             jurisdiction: Jurisdiction::Chicago,
             law_department_phone: String::new(),
+            agency_name: "City of Chicago".into(),
         }
     }
 }
@@ -69,6 +72,7 @@ pub fn router(web: Arc<Web>) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/ask") }))
         .route("/ask", get(ask_page).post(ask_post))
+        .route("/letter", axum::routing::post(letter_post))
         .route("/lang/{code}", get(set_lang))
         .route("/static/htmx.min.js", get(htmx))
         .route("/static/app.css", get(css))
@@ -240,6 +244,34 @@ async fn ask_post(
     };
     let title = web.texts.get(lang, "ask-title");
     match body {
+        Ok(body) => respond(&web, &headers, lang, &title, body, StatusCode::OK),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn letter_post(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let lang = lang_of(&headers);
+    let form = match read_form(multipart).await {
+        Ok(f) => f,
+        Err(msg) => return error_page(&web, &headers, lang, &Form::default(), &msg),
+    };
+    let request = match Request::from_json(&form.state) {
+        Ok(r) => r,
+        Err(e) => return error_page(&web, &headers, lang, &form, &e.to_string()),
+    };
+    let today = chrono::Local::now().date_naive();
+    let answer = match web.rules.decide(&request, today) {
+        Ok(a) => a,
+        Err(e) => return error_page(&web, &headers, lang, &form, &e.to_string()),
+    };
+    let title = web
+        .texts
+        .get(lang, &format!("letter-title-{}", answer.outcome.as_str()));
+    match views::letter(&web.texts, lang, &web.settings, &answer) {
         Ok(body) => respond(&web, &headers, lang, &title, body, StatusCode::OK),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }

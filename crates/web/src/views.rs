@@ -193,6 +193,8 @@ struct AnswerView {
     no_phone: String,
     meta: String,
     start_over: String,
+    state: String,
+    letter_button: String,
 }
 
 /// The headline: what to do, in the words of the act asked.
@@ -258,6 +260,60 @@ pub(crate) fn answer(
         phone: settings.law_department_phone.clone(),
         no_phone: t.get(lang, "answer-no-phone"),
         meta: t.get_with(lang, "answer-date", Some(&args)),
+        start_over: t.get(lang, "start-over"),
+        state: serde_json::to_string(request).unwrap_or_default(),
+        letter_button: t.get(lang, "letter-button"),
+    }
+    .render()
+}
+
+#[derive(Template)]
+#[template(path = "letter.html")]
+struct Letter {
+    agency: String,
+    date: String,
+    title: String,
+    opening: String,
+    body: String,
+    basis: String,
+    citations: Vec<String>,
+    closing: String,
+    signature: String,
+    meta: String,
+    print: String,
+    start_over: String,
+}
+
+/// The letter to the requester: a declination, an acknowledgment (referral) or a
+/// record of disclosure, citing the provisions the answer rests on.
+pub(crate) fn letter(
+    t: &Texts,
+    lang: Lang,
+    settings: &Settings,
+    a: &Answer,
+) -> askama::Result<String> {
+    let kind = a.outcome.as_str();
+    let mut args = FluentArgs::new();
+    args.set("agency", settings.agency_name.clone());
+    args.set("date", a.law_date.to_string());
+    let mut meta = FluentArgs::new();
+    meta.set("date", a.law_date.to_string());
+    meta.set(
+        "hash",
+        a.rules_hash.get(..12).unwrap_or(a.rules_hash).to_string(),
+    );
+    Letter {
+        agency: settings.agency_name.clone(),
+        date: a.law_date.to_string(),
+        title: t.get(lang, &format!("letter-title-{kind}")),
+        opening: t.get_with(lang, "letter-opening", Some(&args)),
+        body: t.get(lang, &format!("letter-{kind}")),
+        basis: t.get(lang, "letter-basis"),
+        citations: a.deciding.iter().map(|p| p.citation.clone()).collect(),
+        closing: t.get(lang, "letter-closing"),
+        signature: t.get(lang, "letter-signature"),
+        meta: t.get_with(lang, "answer-date", Some(&meta)),
+        print: t.get(lang, "letter-print"),
         start_over: t.get(lang, "start-over"),
     }
     .render()

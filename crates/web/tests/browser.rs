@@ -55,4 +55,24 @@ async fn scenarios_in_chromium_with_axe() {
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "browser scenarios failed:\n{stdout}");
     assert!(stdout.contains("e2e: all scenarios passed"));
+    // The letters, as printed to PDF, must read back as text.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
+    for (file, expected) in [
+        ("letter-detainer-at-the-jail.pdf", "We decline the request"),
+        (
+            "letter-ice-asks-status.pdf",
+            "referred to the Law Department",
+        ),
+    ] {
+        let text = Command::new("pdftotext")
+            .arg(root.join(file))
+            .arg("-")
+            .output()
+            .unwrap_or_else(|e| panic!("pdftotext: {e}"));
+        let text = String::from_utf8_lossy(&text.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(text.contains(expected), "{file}: {text}");
+    }
 }

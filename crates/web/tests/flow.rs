@@ -412,3 +412,57 @@ fn spanish_has_every_english_message() {
         assert!(en.contains(&format!("who-{k}")), "who-{k}");
     }
 }
+
+#[tokio::test]
+async fn the_answer_prints_a_letter_citing_the_law() {
+    let (html, _) = flow(
+        &[
+            ("where", "jail"),
+            ("who", "ice"),
+            ("what", "release-date"),
+            ("paper", "none"),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    let state = hidden(&html, "state").unwrap_or_default();
+    let app = app();
+    let (status, letter) =
+        post_to(&app, "/letter", multipart(&[("state", &state)], None), "en").await;
+    assert_eq!(status, StatusCode::OK, "{letter}");
+    assert!(letter.contains("Response to your request"), "{letter}");
+    assert!(letter.contains("We decline the request"), "{letter}");
+    assert!(letter.contains("5 ILCS 805/15(h)(6)-(7)"), "{letter}");
+    let (_, carta) = post_to(&app, "/letter", multipart(&[("state", &state)], None), "es").await;
+    assert!(carta.contains("Rechazamos la solicitud"), "{carta}");
+}
+
+async fn post_to(
+    app: &axum::Router,
+    path: &str,
+    body: Vec<u8>,
+    lang: &str,
+) -> (StatusCode, String) {
+    let req = Request::post(path)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header("cookie", format!("lang={lang}"))
+        .body(Body::from(body))
+        .unwrap_or_default();
+    let resp = app
+        .clone()
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| match e {});
+    let status = resp.status();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
