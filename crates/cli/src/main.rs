@@ -10,6 +10,7 @@ mod ledger;
 mod read;
 mod redact;
 mod rules;
+mod serve;
 
 /// Write to standard output; a closed pipe (`citygate ... | head`) is not an error.
 pub fn emit(text: &str) -> anyhow::Result<()> {
@@ -49,6 +50,8 @@ enum Command {
     Ledger(ledger::Command),
     /// Redact records for release.
     Redact(redact::Args),
+    /// Run the HTTP service (SQLite in ./citygate-data by default; DATABASE_URL for PostgreSQL).
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Read(args) => read::run(args),
         Command::Ledger(cmd) => ledger::run(cmd),
         Command::Redact(args) => redact::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

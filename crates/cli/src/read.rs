@@ -88,7 +88,8 @@ fn print_file(out: &mut String, file: &FileReading) {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
-    let _ = writeln!(out, 
+    let _ = writeln!(
+        out,
         "{} ({format}, {} page{})",
         file.file,
         file.pages.len(),
@@ -119,7 +120,10 @@ fn print_reading(out: &mut String, r: &Reading) {
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
     if r.uncertain {
-        let _ = writeln!(out, "  kind:       UNCERTAIN (read as {kind}): refer to counsel");
+        let _ = writeln!(
+            out,
+            "  kind:       UNCERTAIN (read as {kind}): refer to counsel"
+        );
         for reason in &r.reasons {
             let _ = writeln!(out, "              - {reason}");
         }
@@ -160,7 +164,8 @@ fn print_reading(out: &mut String, r: &Reading) {
             } else {
                 String::new()
             };
-            let _ = writeln!(out, 
+            let _ = writeln!(
+                out,
                 "    {page}line {:>3}  {:<34} \"{}\"",
                 e.line, e.marker, e.quote
             );

@@ -32,7 +32,9 @@ pub enum CheckpointError {
     #[error("malformed key: {0}")]
     BadKey(&'static str),
     /// The origin is not a valid key name (non-empty, no spaces or `+`).
-    #[error("origin `{0}`: must be non-empty with no spaces or '+', e.g. audit.city.example/ledger")]
+    #[error(
+        "origin `{0}`: must be non-empty with no spaces or '+', e.g. audit.city.example/ledger"
+    )]
     BadOrigin(String),
     /// The note or checkpoint text is malformed.
     #[error("malformed checkpoint: {0}")]
@@ -48,6 +50,9 @@ pub enum CheckpointError {
         /// Cosignatures required.
         required: usize,
     },
+    /// The witnesses that cosigned do not satisfy the policy's quorum.
+    #[error("the cosignatures do not satisfy the policy quorum `{0}`")]
+    PolicyQuorum(String),
     /// Signing failed.
     #[error("signing failed: {0}")]
     Sign(String),
@@ -96,7 +101,8 @@ impl LogKey {
 
     /// Parses a `PRIVATE+KEY+...` signer key.
     pub fn from_skey(skey: &str) -> Result<Self, CheckpointError> {
-        let signer = StandardSigner::new(skey).map_err(|_| CheckpointError::BadKey("not a PRIVATE+KEY Ed25519 key"))?;
+        let signer = StandardSigner::new(skey)
+            .map_err(|_| CheckpointError::BadKey("not a PRIVATE+KEY Ed25519 key"))?;
         let seed = skey
             .splitn(5, '+')
             .nth(4)
@@ -130,7 +136,8 @@ impl LogKey {
         let body = Checkpoint::new(&self.origin, size, tlog_tiles::Hash(*root), "")
             .map_err(|e| CheckpointError::Malformed(e.to_string()))?
             .to_bytes();
-        let mut note = Note::new(&body, &[]).map_err(|e| CheckpointError::Malformed(e.to_string()))?;
+        let mut note =
+            Note::new(&body, &[]).map_err(|e| CheckpointError::Malformed(e.to_string()))?;
         note.add_sigs(&[&self.signer])
             .map_err(|e| CheckpointError::Sign(e.to_string()))?;
         Ok(note.to_bytes())
@@ -151,14 +158,19 @@ impl WitnessKey {
                 return Err(CheckpointError::BadOrigin(name.to_owned()));
             }
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
-            let text = format!("PRIVATE+KEY+{name}+{}", BASE64_STANDARD.encode([&[COSIGNATURE_ALG][..], &key.to_bytes()].concat()));
+            let text = format!(
+                "PRIVATE+KEY+{name}+{}",
+                BASE64_STANDARD.encode([&[COSIGNATURE_ALG][..], &key.to_bytes()].concat())
+            );
             write_secret(path, &text)?;
         }
         let text = std::fs::read_to_string(path).map_err(key_file_error(path))?;
         let rest = text
             .trim()
             .strip_prefix("PRIVATE+KEY+")
-            .ok_or(CheckpointError::BadKey("witness key must start with PRIVATE+KEY+"))?;
+            .ok_or(CheckpointError::BadKey(
+                "witness key must start with PRIVATE+KEY+",
+            ))?;
         let (name, b64) = rest
             .split_once('+')
             .ok_or(CheckpointError::BadKey("witness key has no key part"))?;
@@ -166,7 +178,9 @@ impl WitnessKey {
             .decode(b64)
             .map_err(|_| CheckpointError::BadKey("witness key is not base64"))?;
         if bytes.len() != 33 || bytes[0] != COSIGNATURE_ALG {
-            return Err(CheckpointError::BadKey("witness key is not an Ed25519 cosignature key"));
+            return Err(CheckpointError::BadKey(
+                "witness key is not an Ed25519 cosignature key",
+            ));
         }
         let mut secret = [0u8; 32];
         secret.copy_from_slice(&bytes[1..]);
@@ -216,22 +230,29 @@ impl CosignatureVerifier {
     /// Parses a witness verifier key `<name>+<id>+base64(0x04 ‖ pubkey)`.
     pub fn new(vkey: &str) -> Result<Self, CheckpointError> {
         let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(CheckpointError::BadKey("witness key must be <name>+<id>+<key>"));
+        let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(CheckpointError::BadKey(
+                "witness key must be <name>+<id>+<key>",
+            ));
         };
         let bytes = BASE64_STANDARD
             .decode(b64)
             .map_err(|_| CheckpointError::BadKey("witness key is not base64"))?;
         if bytes.len() != 33 || bytes[0] != COSIGNATURE_ALG {
-            return Err(CheckpointError::BadKey("witness key is not an Ed25519 cosignature key (type 0x04)"));
+            return Err(CheckpointError::BadKey(
+                "witness key is not an Ed25519 cosignature key (type 0x04)",
+            ));
         }
-        let id = u32::from_str_radix(id_hex, 16).map_err(|_| CheckpointError::BadKey("bad key id"))?;
+        let id =
+            u32::from_str_radix(id_hex, 16).map_err(|_| CheckpointError::BadKey("bad key id"))?;
         if id != signed_note::key_id(name, &bytes) {
             return Err(CheckpointError::BadKey("key id does not match the key"));
         }
         let mut pk = [0u8; 32];
         pk.copy_from_slice(&bytes[1..]);
-        let key = VerifyingKey::from_bytes(&pk).map_err(|_| CheckpointError::BadKey("not an Ed25519 point"))?;
+        let key = VerifyingKey::from_bytes(&pk)
+            .map_err(|_| CheckpointError::BadKey("not an Ed25519 point"))?;
         Ok(Self {
             name: name.to_owned(),
             id,
@@ -285,11 +306,30 @@ pub struct VerifiedCheckpoint {
     pub body: Vec<u8>,
     /// Names of the witnesses whose cosignatures verified.
     pub witnesses: Vec<String>,
+    /// Name and key ID of each witness key whose cosignature verified.
+    pub witness_keys: Vec<(String, u32)>,
+}
+
+/// Anything that decides whether a signed checkpoint is trusted: a simple k-of-n
+/// [`Policy`], or a C2SP tlog-policy file ([`crate::policy::TrustPolicy`]).
+pub trait CheckpointPolicy {
+    /// Verifies the note's signatures and returns the checkpoint if trusted.
+    fn check(&self, note: &[u8]) -> Result<VerifiedCheckpoint, CheckpointError>;
+}
+
+impl CheckpointPolicy for Policy {
+    fn check(&self, note: &[u8]) -> Result<VerifiedCheckpoint, CheckpointError> {
+        verify_checkpoint(note, self)
+    }
 }
 
 /// Verifies a signed checkpoint note against `policy`.
-pub fn verify_checkpoint(note: &[u8], policy: &Policy) -> Result<VerifiedCheckpoint, CheckpointError> {
-    let log = StandardVerifier::new(&policy.log_key).map_err(|_| CheckpointError::BadKey("log key is not an Ed25519 verifier key"))?;
+pub fn verify_checkpoint(
+    note: &[u8],
+    policy: &Policy,
+) -> Result<VerifiedCheckpoint, CheckpointError> {
+    let log = StandardVerifier::new(&policy.log_key)
+        .map_err(|_| CheckpointError::BadKey("log key is not an Ed25519 verifier key"))?;
     let (log_name, log_id) = (log.name().to_owned(), log.key_id());
     let mut verifiers: Vec<Box<dyn Verifier>> = vec![Box::new(log)];
     for w in &policy.witnesses {
@@ -299,21 +339,28 @@ pub fn verify_checkpoint(note: &[u8], policy: &Policy) -> Result<VerifiedCheckpo
     let (verified, _unknown) = parsed
         .verify(&VerifierList::new(verifiers))
         .map_err(|e| CheckpointError::BadSignature(e.to_string()))?;
-    if !verified.iter().any(|s| s.name() == log_name && s.id() == log_id) {
-        return Err(CheckpointError::BadSignature("no signature from the log's key".into()));
+    if !verified
+        .iter()
+        .any(|s| s.name() == log_name && s.id() == log_id)
+    {
+        return Err(CheckpointError::BadSignature(
+            "no signature from the log's key".into(),
+        ));
     }
-    let witnesses: Vec<String> = verified
+    let witness_keys: Vec<(String, u32)> = verified
         .iter()
         .filter(|s| !(s.name() == log_name && s.id() == log_id))
-        .map(|s| s.name().to_owned())
+        .map(|s| (s.name().to_owned(), s.id()))
         .collect();
+    let witnesses: Vec<String> = witness_keys.iter().map(|(n, _)| n.clone()).collect();
     if witnesses.len() < policy.quorum {
         return Err(CheckpointError::Quorum {
             found: witnesses.len(),
             required: policy.quorum,
         });
     }
-    let cp = Checkpoint::from_bytes(parsed.text()).map_err(|e| CheckpointError::Malformed(e.to_string()))?;
+    let cp = Checkpoint::from_bytes(parsed.text())
+        .map_err(|e| CheckpointError::Malformed(e.to_string()))?;
     if cp.origin() != log_name {
         return Err(CheckpointError::Malformed(format!(
             "origin `{}` is not the log key's name `{log_name}`",
@@ -326,6 +373,7 @@ pub fn verify_checkpoint(note: &[u8], policy: &Policy) -> Result<VerifiedCheckpo
         root: cp.hash().0,
         body: parsed.text().to_vec(),
         witnesses,
+        witness_keys,
     })
 }
 

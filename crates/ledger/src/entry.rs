@@ -77,6 +77,9 @@ pub enum EntryError {
     /// An erasure carrying private details.
     #[error("field `details`: an `erasure` event carries no private details")]
     DetailsOnErasure,
+    /// An opening that does not open the leaf's commitment.
+    #[error("opening: {0}")]
+    BadOpening(&'static str),
     /// The leaf bytes do not follow the layout.
     #[error("malformed public leaf: {0}")]
     MalformedLeaf(&'static str),
@@ -136,8 +139,7 @@ pub struct NewEntry {
 fn provision_is_valid(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= MAX_PROVISION_LEN
-        && p
-            .bytes()
+        && p.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._:/()-".contains(&b))
 }
 
@@ -243,6 +245,56 @@ impl PublicLeaf {
     }
 }
 
+/// What an auditor needs to check that a record is the one committed in a leaf: the
+/// entry index, the nonce and the exact details bytes. It holds personal data: give it only
+/// to those entitled to the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Opening {
+    /// The entry index.
+    pub index: u64,
+    /// The nonce, hex.
+    pub nonce: String,
+    /// The details exactly as committed (JSON text).
+    pub details: String,
+}
+
+impl Opening {
+    /// The opening of entry `index` from its private record.
+    pub fn new(index: u64, record: &PrivateRecord) -> Self {
+        Self {
+            index,
+            nonce: record.nonce.iter().map(|b| format!("{b:02x}")).collect(),
+            details: String::from_utf8_lossy(&record.details).into_owned(),
+        }
+    }
+
+    /// Checks that this opening matches the commitment in `leaf` (public leaf bytes).
+    pub fn check(&self, leaf: &[u8]) -> Result<(), EntryError> {
+        let leaf = PublicLeaf::decode(leaf)?;
+        let nonce = parse_hex32(&self.nonce).ok_or(EntryError::BadOpening(
+            "field `nonce`: must be 64 hex digits",
+        ))?;
+        if commitment(&nonce, self.details.as_bytes()) != leaf.commitment {
+            return Err(EntryError::BadOpening(
+                "the details and nonce do not match the entry's commitment",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
@@ -283,8 +335,26 @@ mod tests {
         assert_eq!(leaf.hour % TIME_BUCKET_SECS, 0);
         assert_eq!(leaf.encode(), sealed.leaf);
         let private = sealed.private.unwrap();
-        assert_eq!(leaf.commitment, commitment(&private.nonce, &private.details));
+        assert_eq!(
+            leaf.commitment,
+            commitment(&private.nonce, &private.details)
+        );
         assert!(!String::from_utf8_lossy(&sealed.leaf).contains("Roe"));
+    }
+
+    #[test]
+    fn openings_open_their_own_leaf_only() {
+        let sealed = event().seal().unwrap();
+        let opening = Opening::new(0, sealed.private.as_ref().unwrap());
+        opening.check(&sealed.leaf).unwrap();
+        let other = event().seal().unwrap();
+        assert!(opening.check(&other.leaf).is_err());
+        let mut forged = opening.clone();
+        forged.details = forged.details.replace("decline", "comply");
+        assert!(forged.check(&sealed.leaf).is_err());
+        forged = opening.clone();
+        forged.nonce.truncate(10);
+        assert!(forged.check(&sealed.leaf).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! writer with its index. So an index is returned only once durable, and many concurrent
 //! writers share one sync.
 
+use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -12,6 +13,7 @@ use std::thread::JoinHandle;
 use crate::entry::{EntryError, Event, EventKind, NewEntry, PrivateRecord};
 use crate::merkle::{leaf_hash, Hash, MerkleTree, TreeError};
 use crate::store::{LedgerStore, StoreError};
+use crate::tiles::{self, ExportSummary, TileSource, TilesError};
 
 /// Most entries committed in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -33,6 +35,9 @@ pub enum LedgerError {
     /// The batch holding this entry failed to commit; nothing of it was acknowledged.
     #[error("the append failed and was not recorded: {0}")]
     AppendFailed(String),
+    /// Writing tiles failed.
+    #[error(transparent)]
+    Tiles(#[from] TilesError),
     /// The sequencer has stopped.
     #[error("the ledger is closed")]
     Closed,
@@ -141,10 +146,17 @@ impl Ledger {
         if index >= inner.tree.len() {
             inner.catch_up_to_store()?;
         }
-        let at = inner.store.erase(index, &sealed)?;
+        let (at, scrub) = match inner.store.erase(index, &sealed) {
+            Ok(at) => (at, Ok(at)),
+            // Committed all the same: the tree must take the erasure event.
+            Err(e @ StoreError::ScrubIncomplete { erasure_index }) => {
+                (erasure_index, Err(e.into()))
+            }
+            Err(e) => return Err(e.into()),
+        };
         inner.catch_up(at)?;
         inner.tree.push(leaf_hash(&sealed.leaf));
-        Ok(at)
+        scrub
     }
 
     /// Picks up entries appended by other processes sharing the store.
@@ -190,9 +202,24 @@ impl Ledger {
         Ok(self.lock().store.private_record(index)?)
     }
 
-    /// Runs `f` with the tree (for tiles export), holding the lock.
-    pub fn with_tree<T>(&self, f: impl FnOnce(&MerkleTree) -> T) -> T {
-        f(&self.lock().tree)
+    /// Writes the tiles, entry bundles and `checkpoint` for the first `size` entries to `dir`.
+    /// The lock is taken per tile, so appends go on while a large log is exported.
+    pub fn export_tiles(
+        &self,
+        dir: &Path,
+        size: u64,
+        checkpoint: &[u8],
+    ) -> Result<ExportSummary, LedgerError> {
+        self.lock().tree.root_at(size)?;
+        let mut source = LockedSource {
+            ledger: self,
+            store_error: None,
+        };
+        let result = tiles::export(dir, &mut source, size, checkpoint);
+        match (result, source.store_error) {
+            (_, Some(e)) => Err(e.into()),
+            (r, None) => Ok(r?),
+        }
     }
 
     /// Stores a signed checkpoint (or its cosigned replacement).
@@ -210,6 +237,30 @@ impl Inner {
     fn catch_up_to_store(&mut self) -> Result<(), LedgerError> {
         let size = self.store.size()?;
         self.catch_up(size)
+    }
+}
+
+/// Reads tile data from the ledger, holding its lock only for each call. Entries below the
+/// exported size never change, so the tiles are consistent even while appends go on.
+struct LockedSource<'a> {
+    ledger: &'a Ledger,
+    store_error: Option<StoreError>,
+}
+
+impl TileSource for LockedSource<'_> {
+    fn hashes(&mut self, height: usize, start: u64, end: u64) -> Result<Vec<Hash>, TilesError> {
+        Ok(self.ledger.lock().tree.level(height)[start as usize..end as usize].to_vec())
+    }
+
+    fn leaves(&mut self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, TilesError> {
+        self.ledger.lock().store.leaves(start, end).map_err(|e| {
+            let msg = e.to_string();
+            self.store_error = Some(e);
+            TilesError::Io {
+                path: "ledger store".into(),
+                source: std::io::Error::other(msg),
+            }
+        })
     }
 }
 

@@ -7,17 +7,21 @@
 //!
 //! It does not decide anything and does not know HTTP or terminals; the CLI wires it up.
 
+#![warn(missing_docs)]
+
 pub mod checkpoint;
 pub mod entry;
 pub mod ledger;
 pub mod merkle;
+pub mod policy;
+pub mod publish;
 pub mod receipt;
 pub mod store;
 pub mod tiles;
 pub mod verify;
 pub mod witness;
 
-pub use entry::{Event, EventKind, NewEntry, PrivateRecord, PublicLeaf};
+pub use entry::{Event, EventKind, NewEntry, Opening, PrivateRecord, PublicLeaf};
 pub use ledger::{Ledger, LedgerError};
 pub use merkle::{leaf_hash, node_hash, Hash, MerkleTree};
 pub use store::{LedgerStore, PostgresStore, SqliteStore, StoreError};

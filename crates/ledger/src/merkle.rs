@@ -51,7 +51,9 @@ pub enum TreeError {
         size: u64,
     },
     /// A consistency proof was asked from a larger to a smaller tree, or from size 0.
-    #[error("no consistency proof from size {old} to size {new}: sizes must satisfy 0 < old <= new")]
+    #[error(
+        "no consistency proof from size {old} to size {new}: sizes must satisfy 0 < old <= new"
+    )]
     BadConsistencySizes {
         /// The older size.
         old: u64,
@@ -149,7 +151,7 @@ impl MerkleTree {
     /// (always true for the subtrees RFC 6962 visits).
     fn subtree(&self, lo: u64, hi: u64) -> Hash {
         let n = hi - lo;
-        if n.is_power_of_two() && lo % n == 0 {
+        if n.is_power_of_two() && lo & (n - 1) == 0 {
             let level = n.trailing_zeros() as usize;
             return self.levels[level][(lo >> level) as usize];
         }

@@ -13,7 +13,7 @@
 
 use base64::prelude::{Engine, BASE64_STANDARD};
 
-use crate::checkpoint::{verify_checkpoint, CheckpointError, Policy, VerifiedCheckpoint};
+use crate::checkpoint::{CheckpointError, CheckpointPolicy, VerifiedCheckpoint};
 use crate::merkle::{leaf_hash, Hash};
 use crate::verify::{verify_inclusion, ProofError};
 
@@ -67,12 +67,14 @@ impl Receipt {
     /// Parses receipt text.
     pub fn parse(text: &[u8]) -> Result<Self, ReceiptError> {
         let text = std::str::from_utf8(text).map_err(|_| ReceiptError::Malformed("not UTF-8"))?;
-        let (head, checkpoint) = text
-            .split_once("\n\n")
-            .ok_or(ReceiptError::Malformed("no blank line before the checkpoint"))?;
+        let (head, checkpoint) = text.split_once("\n\n").ok_or(ReceiptError::Malformed(
+            "no blank line before the checkpoint",
+        ))?;
         let mut lines = head.lines();
         if lines.next() != Some(HEADER) {
-            return Err(ReceiptError::Malformed("first line must be c2sp.org/tlog-proof@v1"));
+            return Err(ReceiptError::Malformed(
+                "first line must be c2sp.org/tlog-proof@v1",
+            ));
         }
         let mut line = lines.next();
         let mut leaf = None;
@@ -107,9 +109,18 @@ impl Receipt {
     }
 
     /// Checks the checkpoint against `policy` and the leaf's inclusion in it.
-    pub fn verify(&self, policy: &Policy) -> Result<VerifiedCheckpoint, ReceiptError> {
-        let cp = verify_checkpoint(&self.checkpoint, policy)?;
-        verify_inclusion(&leaf_hash(&self.leaf), self.index, cp.size, &self.proof, &cp.root)?;
+    pub fn verify(
+        &self,
+        policy: &dyn CheckpointPolicy,
+    ) -> Result<VerifiedCheckpoint, ReceiptError> {
+        let cp = policy.check(&self.checkpoint)?;
+        verify_inclusion(
+            &leaf_hash(&self.leaf),
+            self.index,
+            cp.size,
+            &self.proof,
+            &cp.root,
+        )?;
         Ok(cp)
     }
 }

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint::{verify_checkpoint, CheckpointError, Policy};
+use crate::checkpoint::{CheckpointError, CheckpointPolicy};
 use crate::entry::PublicLeaf;
 use crate::merkle::{leaf_hash, Hash, MerkleTree};
 
@@ -81,7 +81,9 @@ fn publish(dir: &Path, rel: &str, bytes: &[u8], immutable: bool) -> Result<(), T
     }
     let tmp = path.with_extension("tmp-citygate");
     let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io_err(&tmp))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(io_err(&tmp))?;
     std::fs::rename(&tmp, &path).map_err(io_err(&path))
 }
 
@@ -94,46 +96,67 @@ pub struct ExportSummary {
     pub public_bytes: u64,
 }
 
+/// Where an export reads the tree's hashes and the public leaves.
+pub trait TileSource {
+    /// Hashes of the complete subtrees of `2^height` leaves with indexes `start..end`.
+    fn hashes(&mut self, height: usize, start: u64, end: u64) -> Result<Vec<Hash>, TilesError>;
+    /// Public leaves `start..end`.
+    fn leaves(&mut self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, TilesError>;
+}
+
 /// Writes tiles, entry bundles and the signed `checkpoint` for the first `size` entries.
-/// `leaves(start, end)` supplies public leaf bytes.
+/// Full tiles and bundles already in `dir` are immutable and skipped, so a repeated
+/// export only writes what is new.
 pub fn export(
     dir: &Path,
-    tree: &MerkleTree,
+    source: &mut dyn TileSource,
     size: u64,
     checkpoint: &[u8],
-    mut leaves: impl FnMut(u64, u64) -> Result<Vec<Vec<u8>>, TilesError>,
 ) -> Result<ExportSummary, TilesError> {
-    let mut summary = ExportSummary { size, public_bytes: 0 };
+    let mut summary = ExportSummary {
+        size,
+        public_bytes: 0,
+    };
     let mut level = 0;
     loop {
         let count = size >> (level * TILE_HEIGHT);
         if count == 0 {
             break;
         }
-        let hashes = tree.level(level * TILE_HEIGHT);
         for n in 0..count.div_ceil(TILE_WIDTH) {
             let start = n * TILE_WIDTH;
             let width = (count - start).min(TILE_WIDTH);
-            let mut bytes = Vec::with_capacity(width as usize * 32);
-            for h in &hashes[start as usize..(start + width) as usize] {
-                bytes.extend_from_slice(h);
+            summary.public_bytes += width * 32;
+            let rel = tile_path(level, n, width);
+            if width == TILE_WIDTH && dir.join(&rel).exists() {
+                continue;
             }
-            summary.public_bytes += bytes.len() as u64;
-            publish(dir, &tile_path(level, n, width), &bytes, true)?;
+            let bytes = source
+                .hashes(level * TILE_HEIGHT, start, start + width)?
+                .concat();
+            publish(dir, &rel, &bytes, true)?;
         }
         level += 1;
     }
     for n in 0..size.div_ceil(TILE_WIDTH) {
         let start = n * TILE_WIDTH;
         let width = (size - start).min(TILE_WIDTH);
+        let rel = bundle_path(n, width);
+        if width == TILE_WIDTH {
+            if let Ok(meta) = std::fs::metadata(dir.join(&rel)) {
+                summary.public_bytes += meta.len();
+                continue;
+            }
+        }
         let mut bytes = Vec::new();
-        for (i, leaf) in leaves(start, start + width)?.iter().enumerate() {
-            let len = u16::try_from(leaf.len()).map_err(|_| TilesError::EntryTooLong(start + i as u64))?;
+        for (i, leaf) in source.leaves(start, start + width)?.iter().enumerate() {
+            let len = u16::try_from(leaf.len())
+                .map_err(|_| TilesError::EntryTooLong(start + i as u64))?;
             bytes.extend_from_slice(&len.to_be_bytes());
             bytes.extend_from_slice(leaf);
         }
         summary.public_bytes += bytes.len() as u64;
-        publish(dir, &bundle_path(n, width), &bytes, true)?;
+        publish(dir, &rel, &bytes, true)?;
     }
     publish(dir, "checkpoint", checkpoint, false)?;
     Ok(summary)
@@ -174,14 +197,14 @@ fn read(dir: &Path, rel: &str) -> Result<Option<Vec<u8>>, TilesError> {
 /// the root. `progress(done, total)` is called after each bundle.
 pub fn verify_dir(
     dir: &Path,
-    policy: &Policy,
+    policy: &dyn CheckpointPolicy,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<TilesVerdict, TilesError> {
     let note = read(dir, "checkpoint")?.ok_or_else(|| TilesError::Io {
         path: dir.join("checkpoint").display().to_string(),
         source: std::io::ErrorKind::NotFound.into(),
     })?;
-    let cp = verify_checkpoint(&note, policy)?;
+    let cp = policy.check(&note)?;
     let size = cp.size;
     let mut tree = MerkleTree::new();
     for n in 0..size.div_ceil(TILE_WIDTH) {
@@ -231,11 +254,65 @@ pub fn verify_dir(
     if tree.root() != cp.root {
         return Ok(TilesVerdict::RootMismatch);
     }
-    Ok(TilesVerdict::Valid { size, root: cp.root })
+    Ok(TilesVerdict::Valid {
+        size,
+        root: cp.root,
+    })
+}
+
+/// Rebuilds the tree of the first `size` entries from the leaf tiles in `dir` (hashes only;
+/// use [`verify_dir`] to check the entries too).
+pub fn read_tree(dir: &Path, size: u64) -> Result<MerkleTree, TilesError> {
+    let mut tree = MerkleTree::new();
+    for n in 0..size.div_ceil(TILE_WIDTH) {
+        let width = (size - n * TILE_WIDTH).min(TILE_WIDTH);
+        let rel = tile_path(0, n, width);
+        let tile = read_at_least(dir, n, width)?.ok_or_else(|| TilesError::Io {
+            path: dir.join(&rel).display().to_string(),
+            source: std::io::ErrorKind::NotFound.into(),
+        })?;
+        for i in 0..width as usize {
+            let h: Option<Hash> = tile
+                .get(i * 32..i * 32 + 32)
+                .and_then(|s| s.try_into().ok());
+            let h = h.ok_or_else(|| TilesError::Io {
+                path: dir.join(&rel).display().to_string(),
+                source: std::io::ErrorKind::UnexpectedEof.into(),
+            })?;
+            tree.push(h);
+        }
+    }
+    Ok(tree)
+}
+
+/// Leaf tile `n` with at least `width` hashes: the exact one, the full one, or any wider
+/// partial one (a tile's first hashes never change as it grows).
+fn read_at_least(dir: &Path, n: u64, width: u64) -> Result<Option<Vec<u8>>, TilesError> {
+    for w in [width, TILE_WIDTH] {
+        if let Some(t) = read(dir, &tile_path(0, n, w))? {
+            return Ok(Some(t));
+        }
+    }
+    let partials = dir.join(format!("tile/0/{}.p", encode_index(n)));
+    let Ok(entries) = std::fs::read_dir(&partials) else {
+        return Ok(None);
+    };
+    let best = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+        .filter(|w| *w >= width)
+        .min();
+    match best {
+        Some(w) => read(dir, &tile_path(0, n, w)),
+        None => Ok(None),
+    }
 }
 
 /// Compares tiles above level 0 with the hashes recomputed from the entries.
-fn check_upper_tiles(dir: &Path, tree: &MerkleTree, size: u64) -> Result<Option<TilesVerdict>, TilesError> {
+fn check_upper_tiles(
+    dir: &Path,
+    tree: &MerkleTree,
+    size: u64,
+) -> Result<Option<TilesVerdict>, TilesError> {
     let mut level = 1;
     loop {
         let count = size >> (level * TILE_HEIGHT);

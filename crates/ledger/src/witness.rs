@@ -35,7 +35,9 @@ pub enum WitnessError {
         new: u64,
     },
     /// `old` is not the size this witness last cosigned (409); retry from `stored`.
-    #[error("this witness last cosigned size {stored}, not {old}; send a proof from size {stored}")]
+    #[error(
+        "this witness last cosigned size {stored}, not {old}; send a proof from size {stored}"
+    )]
     Conflict {
         /// Claimed old size.
         old: u64,
@@ -78,8 +80,11 @@ fn parse_request(body: &[u8]) -> Result<Request<'_>, WitnessError> {
     let split = body
         .windows(2)
         .position(|w| w == b"\n\n")
-        .ok_or(WitnessError::Malformed("no blank line before the checkpoint"))?;
-    let head = std::str::from_utf8(&body[..split]).map_err(|_| WitnessError::Malformed("not UTF-8"))?;
+        .ok_or(WitnessError::Malformed(
+            "no blank line before the checkpoint",
+        ))?;
+    let head =
+        std::str::from_utf8(&body[..split]).map_err(|_| WitnessError::Malformed("not UTF-8"))?;
     let mut lines = head.lines();
     let old = lines
         .next()
@@ -146,7 +151,10 @@ impl Witness {
         };
         let new = verify_checkpoint(req.checkpoint, &policy)?;
         if req.old > new.size {
-            return Err(WitnessError::OldAfterNew { old: req.old, new: new.size });
+            return Err(WitnessError::OldAfterNew {
+                old: req.old,
+                new: new.size,
+            });
         }
         let path = self.state_path(&new.origin);
         let (stored_size, stored_root) = match std::fs::read(&path) {
@@ -158,7 +166,10 @@ impl Witness {
             Err(e) => return Err(Self::state_err(&path)(e)),
         };
         if req.old != stored_size {
-            return Err(WitnessError::Conflict { old: req.old, stored: stored_size });
+            return Err(WitnessError::Conflict {
+                old: req.old,
+                stored: stored_size,
+            });
         }
         check_consistent(req.old, &stored_root, &req.proof, new.size, &new.root)?;
         let line = self.key.cosign(&new.body, now)?;
@@ -177,15 +188,25 @@ impl Witness {
     }
 }
 
-fn check_consistent(old: u64, old_root: &Hash, proof: &[Hash], new: u64, new_root: &Hash) -> Result<(), WitnessError> {
+fn check_consistent(
+    old: u64,
+    old_root: &Hash,
+    proof: &[Hash],
+    new: u64,
+    new_root: &Hash,
+) -> Result<(), WitnessError> {
     let fail = |e: ProofError| WitnessError::Inconsistent(e.to_string());
     if old == 0 {
         // Nothing to be consistent with, but an empty proof is the only honest one.
         if !proof.is_empty() {
-            return Err(WitnessError::Inconsistent("a proof from size 0 must be empty".into()));
+            return Err(WitnessError::Inconsistent(
+                "a proof from size 0 must be empty".into(),
+            ));
         }
         if new == 0 && new_root != &EMPTY_ROOT {
-            return Err(WitnessError::Inconsistent("wrong root for the empty tree".into()));
+            return Err(WitnessError::Inconsistent(
+                "wrong root for the empty tree".into(),
+            ));
         }
         return Ok(());
     }

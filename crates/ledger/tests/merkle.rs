@@ -21,7 +21,13 @@ fn h(s: &str) -> Hash {
 
 /// The inputs of the certificate-transparency reference tests.
 const CT_LEAVES: [&str; 8] = [
-    "", "00", "10", "2021", "3031", "40414243", "5051525354555657",
+    "",
+    "00",
+    "10",
+    "2021",
+    "3031",
+    "40414243",
+    "5051525354555657",
     "606162636465666768696a6b6c6d6e6f",
 ];
 const CT_ROOTS: [&str; 8] = [
@@ -60,16 +66,22 @@ fn known_answer_roots() {
 fn known_answer_proofs() {
     let t = ct_tree();
     let cases: [(u64, &[&str]); 2] = [
-        (0, &[
-            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-        ]),
-        (5, &[
-            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-        ]),
+        (
+            0,
+            &[
+                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ],
+        ),
+        (
+            5,
+            &[
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ],
+        ),
     ];
     let root8 = h(CT_ROOTS[7]);
     for (index, expected) in cases {
@@ -78,15 +90,21 @@ fn known_answer_proofs() {
         verify_inclusion(&t.leaf(index).unwrap(), index, 8, &expected, &root8).unwrap();
     }
     let consistency: [(u64, &[&str]); 2] = [
-        (2, &[
-            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-        ]),
-        (6, &[
-            "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-        ]),
+        (
+            2,
+            &[
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ],
+        ),
+        (
+            6,
+            &[
+                "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ],
+        ),
     ];
     for (old, expected) in consistency {
         let expected: Vec<Hash> = expected.iter().map(|s| h(s)).collect();
@@ -153,7 +171,10 @@ fn naive_subproof(m: usize, d: &[Hash], b: bool) -> Vec<Hash> {
 struct Lcg(u64);
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -168,7 +189,11 @@ fn naive_rfc_implementation_agrees_on_every_proof_up_to_128() {
         leaves.push(l);
         assert_eq!(t.root(), naive_mth(&leaves), "root {n}");
         for m in 0..n {
-            assert_eq!(t.inclusion_proof(m as u64, n as u64).unwrap(), naive_path(m, &leaves), "path {m}/{n}");
+            assert_eq!(
+                t.inclusion_proof(m as u64, n as u64).unwrap(),
+                naive_path(m, &leaves),
+                "path {m}/{n}"
+            );
         }
         for m in 1..=n {
             assert_eq!(
@@ -215,9 +240,20 @@ fn cross_check_every_size_up_to_3000() {
             assert_eq!(proof.concat(), ct_proof.as_bytes(), "inclusion {index}/{n}");
             let leaf = ours.leaf(index).unwrap();
             verify_inclusion(&leaf, index, n, &proof, &root).unwrap();
-            tlog_tiles::check_record(&tt(&proof), n, tlog_tiles::Hash(root), index, tlog_tiles::Hash(leaf)).unwrap();
+            tlog_tiles::check_record(
+                &tt(&proof),
+                n,
+                tlog_tiles::Hash(root),
+                index,
+                tlog_tiles::Hash(leaf),
+            )
+            .unwrap();
             ct_root
-                .verify_inclusion(&entries[index as usize], index, &InclusionProof::<CtSha>::from_bytes(proof.concat()))
+                .verify_inclusion(
+                    &entries[index as usize],
+                    index,
+                    &InclusionProof::<CtSha>::from_bytes(proof.concat()),
+                )
                 .unwrap();
         }
 
@@ -225,14 +261,28 @@ fn cross_check_every_size_up_to_3000() {
         let proof = ours.consistency_proof(old, n).unwrap();
         if old < n {
             let ct_proof = theirs.prove_consistency((n - old) as usize);
-            assert_eq!(proof.concat(), ct_proof.as_bytes(), "consistency {old}->{n}");
+            assert_eq!(
+                proof.concat(),
+                ct_proof.as_bytes(),
+                "consistency {old}->{n}"
+            );
             let old_root = RootHash::<CtSha>::new(roots[old as usize].into(), old);
             ct_root
-                .verify_consistency(&old_root, &ConsistencyProof::<CtSha>::try_from_bytes(proof.concat()).unwrap())
+                .verify_consistency(
+                    &old_root,
+                    &ConsistencyProof::<CtSha>::try_from_bytes(proof.concat()).unwrap(),
+                )
                 .unwrap();
         }
         verify_consistency(old, n, &proof, &roots[old as usize], &root).unwrap();
-        tlog_tiles::check_tree(&tt(&proof), n, tlog_tiles::Hash(root), old, tlog_tiles::Hash(roots[old as usize])).unwrap();
+        tlog_tiles::check_tree(
+            &tt(&proof),
+            n,
+            tlog_tiles::Hash(root),
+            old,
+            tlog_tiles::Hash(roots[old as usize]),
+        )
+        .unwrap();
     }
 }
 
@@ -254,7 +304,10 @@ fn tampered_and_truncated_inclusion_proofs_are_rejected() {
             let leaf = t.leaf(i).unwrap();
             let proof = t.inclusion_proof(i, n).unwrap();
             for j in 0..proof.len() {
-                assert!(verify_inclusion(&leaf, i, n, &flip(&proof, j), &root).is_err(), "flip {j} {i}/{n}");
+                assert!(
+                    verify_inclusion(&leaf, i, n, &flip(&proof, j), &root).is_err(),
+                    "flip {j} {i}/{n}"
+                );
             }
             if !proof.is_empty() {
                 assert!(verify_inclusion(&leaf, i, n, &proof[..proof.len() - 1], &root).is_err());
@@ -272,7 +325,10 @@ fn tampered_and_truncated_inclusion_proofs_are_rejected() {
             // `sn == 0` check of certificate-transparency-rfcs PR #100).
             for other in (i + 1)..=70 {
                 if other != n && t.inclusion_proof(i, other).unwrap().len() != proof.len() {
-                    assert!(verify_inclusion(&leaf, i, other, &proof, &root).is_err(), "size {other} for {i}/{n}");
+                    assert!(
+                        verify_inclusion(&leaf, i, other, &proof, &root).is_err(),
+                        "size {other} for {i}/{n}"
+                    );
                 }
             }
         }
@@ -295,13 +351,25 @@ fn tampered_and_degenerate_consistency_proofs_are_rejected() {
             let proof = t.consistency_proof(old, new).unwrap();
             verify_consistency(old, new, &proof, &root(old), &root(new)).unwrap();
             for j in 0..proof.len() {
-                assert!(verify_consistency(old, new, &flip(&proof, j), &root(old), &root(new)).is_err());
+                assert!(
+                    verify_consistency(old, new, &flip(&proof, j), &root(old), &root(new)).is_err()
+                );
             }
             if old < new {
-                assert!(verify_consistency(old, new, &proof[..proof.len() - 1], &root(old), &root(new)).is_err());
+                assert!(verify_consistency(
+                    old,
+                    new,
+                    &proof[..proof.len() - 1],
+                    &root(old),
+                    &root(new)
+                )
+                .is_err());
                 assert!(verify_consistency(old, new, &[], &root(old), &root(new)).is_err());
                 // A rewritten old tree, or a truncated new one, must not pass.
-                assert!(verify_consistency(old, new, &proof, &leaf_hash(b"forged"), &root(new)).is_err());
+                assert!(
+                    verify_consistency(old, new, &proof, &leaf_hash(b"forged"), &root(new))
+                        .is_err()
+                );
                 assert!(verify_consistency(old, new, &proof, &root(old), &root(new - 1)).is_err());
                 assert!(verify_consistency(new, old, &proof, &root(new), &root(old)).is_err());
             } else {

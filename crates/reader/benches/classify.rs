@@ -13,7 +13,10 @@ const PAGES: &[&str] = &[
 ];
 
 fn corpus(name: &str) -> String {
-    let path = format!("{}/../../testdata/documents/{name}.txt", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../testdata/documents/{name}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(path).expect("corpus page")
 }
 
@@ -21,7 +24,9 @@ fn classify(c: &mut Criterion) {
     let mut group = c.benchmark_group("classify");
     for name in PAGES {
         let text = corpus(name);
-        group.bench_function(*name, |b| b.iter(|| citygate_reader::classify_text(black_box(&text))));
+        group.bench_function(*name, |b| {
+            b.iter(|| citygate_reader::classify_text(black_box(&text)))
+        });
     }
     group.finish();
 }

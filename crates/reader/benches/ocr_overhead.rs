@@ -23,8 +23,11 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/documents/i247a_detainer.txt"))
-        .expect("corpus");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/documents/i247a_detainer.txt"
+    ))
+    .expect("corpus");
     let pdf = dir.path().join("page.pdf");
     render::text_pdf(&text, &pdf);
     let work = dir.path().join("raster");
@@ -50,7 +53,10 @@ fn main() {
     let ours = || {
         let start = Instant::now();
         let read = read_file(&photo, &limits).expect("read");
-        assert_eq!(read.reading.kind.map(|k| k.to_string()).as_deref(), Some("immigration_detainer"));
+        assert_eq!(
+            read.reading.kind.map(|k| k.to_string()).as_deref(),
+            Some("immigration_detainer")
+        );
         start.elapsed()
     };
     // Warm the page cache and tesseract's model files once each.
@@ -63,7 +69,17 @@ fn main() {
     }
     let (b, o) = (median(bare_times), median(our_times));
     println!("photo: {w}x{h} JPEG, {} KiB", jpeg.len() / 1024);
-    println!("bare tesseract   median {:>8.1} ms  ({RUNS} runs)", b.as_secs_f64() * 1e3);
-    println!("citygate read    median {:>8.1} ms  ({RUNS} runs)", o.as_secs_f64() * 1e3);
-    println!("overhead ratio   {:.3} ({:+.1}%)", o.as_secs_f64() / b.as_secs_f64(), (o.as_secs_f64() / b.as_secs_f64() - 1.0) * 100.0);
+    println!(
+        "bare tesseract   median {:>8.1} ms  ({RUNS} runs)",
+        b.as_secs_f64() * 1e3
+    );
+    println!(
+        "citygate read    median {:>8.1} ms  ({RUNS} runs)",
+        o.as_secs_f64() * 1e3
+    );
+    println!(
+        "overhead ratio   {:.3} ({:+.1}%)",
+        o.as_secs_f64() / b.as_secs_f64(),
+        (o.as_secs_f64() / b.as_secs_f64() - 1.0) * 100.0
+    );
 }

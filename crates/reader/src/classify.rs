@@ -28,17 +28,29 @@ pub fn classify_text(text: &str) -> Reading {
 
 fn classify(text: &NormalizedText, found: &[Found]) -> Reading {
     let has = |family: Family| found.iter().any(|f| f.family == family);
-    let administrative: Vec<&Found> = found.iter().filter(|f| f.family.is_administrative()).collect();
+    let administrative: Vec<&Found> = found
+        .iter()
+        .filter(|f| f.family.is_administrative())
+        .collect();
     let judicial: Vec<&Found> = found.iter().filter(|f| f.family.is_judicial()).collect();
     let head_kind = head_title_kind(found);
     // A titled court paper with a case number whose caption and signature were
     // lost (a bad photo) is still read as a court paper, uncertain, not as nothing.
     let court_like = has(Family::CaseNumber)
-        && [Family::WarrantTitle, Family::SearchWarrant, Family::OrderTitle, Family::Subpoena].iter().any(|f| has(*f));
+        && [
+            Family::WarrantTitle,
+            Family::SearchWarrant,
+            Family::OrderTitle,
+            Family::Subpoena,
+        ]
+        .iter()
+        .any(|f| has(*f));
 
     let mut outcome = if !administrative.is_empty() && !judicial.is_empty() {
         conflict(found, &administrative, &judicial, text)
-    } else if !judicial.is_empty() || (court_like && administrative.is_empty() && head_kind.is_none()) {
+    } else if !judicial.is_empty()
+        || (court_like && administrative.is_empty() && head_kind.is_none())
+    {
         judicial_reading(found)
     } else if let Some(kind) = head_kind {
         Outcome::sure(kind, None, None)
@@ -85,11 +97,25 @@ struct Outcome {
 
 impl Outcome {
     fn sure(kind: DocumentKind, signed_by: Option<Signer>, criminal: Option<bool>) -> Self {
-        Outcome { kind: Some(kind), candidates: vec![kind], uncertain: false, reasons: vec![], signed_by, criminal }
+        Outcome {
+            kind: Some(kind),
+            candidates: vec![kind],
+            uncertain: false,
+            reasons: vec![],
+            signed_by,
+            criminal,
+        }
     }
 
     fn unsure(kind: Option<DocumentKind>, candidates: Vec<DocumentKind>, reason: String) -> Self {
-        Outcome { kind, candidates, uncertain: true, reasons: vec![reason], signed_by: None, criminal: None }
+        Outcome {
+            kind,
+            candidates,
+            uncertain: true,
+            reasons: vec![reason],
+            signed_by: None,
+            criminal: None,
+        }
     }
 }
 
@@ -100,7 +126,12 @@ fn describe(text: &NormalizedText, f: &Found) -> String {
 
 /// Administrative and judicial markers on one paper: a detainer stapled to an
 /// order, or a form that quotes a court. Never judicial; counsel decides.
-fn conflict(found: &[Found], administrative: &[&Found], judicial: &[&Found], text: &NormalizedText) -> Outcome {
+fn conflict(
+    found: &[Found],
+    administrative: &[&Found],
+    judicial: &[&Found],
+    text: &NormalizedText,
+) -> Outcome {
     let admin = administrative_reading(found);
     let court = judicial_reading(found);
     let candidates: Vec<DocumentKind> = admin.kind.into_iter().chain(court.kind).collect();
@@ -169,39 +200,62 @@ fn judicial_reading(found: &[Found]) -> Outcome {
         criminal,
     };
     if outcome.uncertain && kind.is_some() {
-        outcome.reasons.push("a court paper is trusted only with caption, case number and signature line".to_string());
+        outcome.reasons.push(
+            "a court paper is trusted only with caption, case number and signature line"
+                .to_string(),
+        );
     }
     outcome
 }
 
 fn judge_signer(found: &[Found]) -> Option<Signer> {
-    found.iter().filter(|f| f.family == Family::JudgeSignature).find_map(|f| {
-        let label = f.label.to_ascii_uppercase();
-        if label.contains("MAGISTRATE") {
-            Some(Signer::MagistrateJudge)
-        } else if label.contains("DISTRICT JUDGE") {
-            Some(Signer::FederalJudge)
-        } else if label.contains("JUDGE") {
-            Some(Signer::StateJudge)
-        } else {
-            None
-        }
-    })
+    found
+        .iter()
+        .filter(|f| f.family == Family::JudgeSignature)
+        .find_map(|f| {
+            let label = f.label.to_ascii_uppercase();
+            if label.contains("MAGISTRATE") {
+                Some(Signer::MagistrateJudge)
+            } else if label.contains("DISTRICT JUDGE") {
+                Some(Signer::FederalJudge)
+            } else if label.contains("JUDGE") {
+                Some(Signer::StateJudge)
+            } else {
+                None
+            }
+        })
 }
 
 fn administrative_reading(found: &[Found]) -> Outcome {
     let has = |family: Family| found.iter().any(|f| f.family == family);
-    let form = |prefix: &str| found.iter().any(|f| f.family == Family::DhsForm && f.label.starts_with(prefix));
-    let title = |label: &str| found.iter().any(|f| f.family == Family::AdminTitle && f.label.eq_ignore_ascii_case(label));
-    let officer = Some(Signer::ImmigrationOfficer);
-    let eoir_header = found
-        .iter()
-        .any(|f| f.family == Family::ImmigrationCourt && (f.label.contains("Executive") || f.label == "Immigration Court"));
-    let detainer = form("I-247")
-        || ["Immigration Detainer", "Request for Voluntary Action", "Request for Voluntary Notification", "Request for Voluntary Transfer", "Immigration Enforcement Priority"]
+    let form = |prefix: &str| {
+        found
             .iter()
-            .any(|t| title(t));
-    let warrant_form = ["I-200", "I-203", "I-205", "I-286", "I-862", "I-213"].iter().any(|f| form(f));
+            .any(|f| f.family == Family::DhsForm && f.label.starts_with(prefix))
+    };
+    let title = |label: &str| {
+        found
+            .iter()
+            .any(|f| f.family == Family::AdminTitle && f.label.eq_ignore_ascii_case(label))
+    };
+    let officer = Some(Signer::ImmigrationOfficer);
+    let eoir_header = found.iter().any(|f| {
+        f.family == Family::ImmigrationCourt
+            && (f.label.contains("Executive") || f.label == "Immigration Court")
+    });
+    let detainer = form("I-247")
+        || [
+            "Immigration Detainer",
+            "Request for Voluntary Action",
+            "Request for Voluntary Notification",
+            "Request for Voluntary Transfer",
+            "Immigration Enforcement Priority",
+        ]
+        .iter()
+        .any(|t| title(t));
+    let warrant_form = ["I-200", "I-203", "I-205", "I-286", "I-862", "I-213"]
+        .iter()
+        .any(|f| form(f));
     let warrant_title = [
         "Warrant for Arrest of Alien",
         "Warrant of Removal",
@@ -218,13 +272,21 @@ fn administrative_reading(found: &[Found]) -> Outcome {
     } else if warrant_form {
         Outcome::sure(DocumentKind::CivilImmigrationWarrant, officer, Some(false))
     } else if eoir_header {
-        Outcome::sure(DocumentKind::ImmigrationJudgeOrder, Some(Signer::ImmigrationJudge), Some(false))
+        Outcome::sure(
+            DocumentKind::ImmigrationJudgeOrder,
+            Some(Signer::ImmigrationJudge),
+            Some(false),
+        )
     } else if warrant_title {
         Outcome::sure(DocumentKind::CivilImmigrationWarrant, officer, Some(false))
     } else if subpoena {
         Outcome::sure(DocumentKind::AdministrativeSubpoena, officer, None)
     } else if has(Family::ImmigrationCourt) {
-        Outcome::sure(DocumentKind::ImmigrationJudgeOrder, Some(Signer::ImmigrationJudge), Some(false))
+        Outcome::sure(
+            DocumentKind::ImmigrationJudgeOrder,
+            Some(Signer::ImmigrationJudge),
+            Some(false),
+        )
     } else {
         Outcome::unsure(
             None,
@@ -261,5 +323,11 @@ fn evidence(text: &NormalizedText, f: &Found) -> Evidence {
         .get(f.line_index)
         .map(|l| (l.page, l.number, l.original.chars().take(160).collect()))
         .unwrap_or((0, 0, String::new()));
-    Evidence { family: f.family, marker: f.label.clone(), page, line, quote }
+    Evidence {
+        family: f.family,
+        marker: f.label.clone(),
+        page,
+        line,
+        quote,
+    }
 }

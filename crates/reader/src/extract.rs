@@ -48,13 +48,21 @@ fn regex(pattern: &str) -> Regex {
 }
 
 static USC: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"\b(\d{1,2}) ?U\.? ?S\.? ?C\.?(?: ?A\.?)? ?(?:§+|\$|SS\b|S\b|SECTIONS?\b|SEC\.)? ?(\d{2,5}[A-Z]?(?: ?\([A-Z0-9]{1,3}\))*)")
+    regex(
+        r"\b(\d{1,2}) ?U\.? ?S\.? ?C\.?(?: ?A\.?)? ?(?:§+|\$|SS\b|S\b|SECTIONS?\b|SEC\.)? ?(\d{2,5}[A-Z]?(?: ?\([A-Z0-9]{1,3}\))*)",
+    )
 });
-static CFR: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"\b(\d{1,2}) ?C\.? ?F\.? ?R\.? ?(?:§+|\$|PART\b)? ?(\d{1,4}(?:\.\d{1,4})?(?:\([A-Z0-9]{1,3}\))*)"));
-static INA: LazyLock<Regex> = LazyLock::new(|| regex(r"\bINA ?(?:§+|SECTIONS?|SEC\.)? ?(\d{3}(?:\([A-Z0-9]{1,3}\))*)"));
-static ILCS: LazyLock<Regex> = LazyLock::new(|| regex(r"\b(\d{1,4}) ILCS (\d{1,4}/[\d.\-]*\d(?:\([A-Z0-9]{1,3}\))*)"));
-static CRIM_RULE: LazyLock<Regex> = LazyLock::new(|| regex(r"FED\.? ?R\.? ?CRIM\.? ?P\.? ?(\d{1,2})"));
+static CFR: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"\b(\d{1,2}) ?C\.? ?F\.? ?R\.? ?(?:§+|\$|PART\b)? ?(\d{1,4}(?:\.\d{1,4})?(?:\([A-Z0-9]{1,3}\))*)",
+    )
+});
+static INA: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?-u:\b)INA ?(?:§+|SECTIONS?|SEC\.)? ?(\d{3}(?:\([A-Z0-9]{1,3}\))*)"));
+static ILCS: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?-u:\b)(\d{1,4}) ILCS (\d{1,4}/[\d.\-]*\d(?:\([A-Z0-9]{1,3}\))*)"));
+static CRIM_RULE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"FED\.? ?R\.? ?CRIM\.? ?P\.? ?(\d{1,2})"));
 
 /// Every statute and regulation cited in the flat text, canonical and deduplicated.
 pub fn statutes(flat: &str) -> Vec<String> {
@@ -65,19 +73,34 @@ pub fn statutes(flat: &str) -> Vec<String> {
         }
     };
     for c in USC.captures_iter(flat) {
-        add(c.get(0).map_or(0, |m| m.start()), format!("{} U.S.C. § {}", &c[1], subsections(&c[2])));
+        add(
+            c.get(0).map_or(0, |m| m.start()),
+            format!("{} U.S.C. § {}", &c[1], subsections(&c[2])),
+        );
     }
     for c in CFR.captures_iter(flat) {
-        add(c.get(0).map_or(0, |m| m.start()), format!("{} CFR {}", &c[1], subsections(&c[2])));
+        add(
+            c.get(0).map_or(0, |m| m.start()),
+            format!("{} CFR {}", &c[1], subsections(&c[2])),
+        );
     }
     for c in INA.captures_iter(flat) {
-        add(c.get(0).map_or(0, |m| m.start()), format!("INA § {}", subsections(&c[1])));
+        add(
+            c.get(0).map_or(0, |m| m.start()),
+            format!("INA § {}", subsections(&c[1])),
+        );
     }
     for c in ILCS.captures_iter(flat) {
-        add(c.get(0).map_or(0, |m| m.start()), format!("{} ILCS {}", &c[1], subsections(&c[2])));
+        add(
+            c.get(0).map_or(0, |m| m.start()),
+            format!("{} ILCS {}", &c[1], subsections(&c[2])),
+        );
     }
     for c in CRIM_RULE.captures_iter(flat) {
-        add(c.get(0).map_or(0, |m| m.start()), format!("Fed. R. Crim. P. {}", &c[1]));
+        add(
+            c.get(0).map_or(0, |m| m.start()),
+            format!("Fed. R. Crim. P. {}", &c[1]),
+        );
     }
     found.sort_by_key(|(at, _)| *at);
     found.into_iter().map(|(_, s)| s).collect()
@@ -100,7 +123,10 @@ fn subsections(section: &str) -> String {
 
 /// A marker's citation in canonical form, or the match as printed.
 pub fn canonical_citation(matched: &str) -> String {
-    statutes(matched).into_iter().next().unwrap_or_else(|| matched.trim().to_string())
+    statutes(matched)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| matched.trim().to_string())
 }
 
 /// Read every field.
@@ -135,7 +161,11 @@ fn form_number(found: &[Found]) -> Option<String> {
 fn issuer(text: &NormalizedText, found: &[Found]) -> Option<String> {
     let pick = |family: Family| found.iter().find(|f| f.family == family);
     let marker = pick(Family::CourtCaption)
-        .or_else(|| found.iter().find(|f| f.family == Family::ImmigrationCourt && f.label != "Immigration Judge"))
+        .or_else(|| {
+            found
+                .iter()
+                .find(|f| f.family == Family::ImmigrationCourt && f.label != "Immigration Judge")
+        })
         .or_else(|| pick(Family::AdminIssuer))?;
     let line = text.lines.get(marker.line_index)?;
     let mut issuer = line.original.clone();
@@ -150,10 +180,14 @@ fn issuer(text: &NormalizedText, found: &[Found]) -> Option<String> {
 }
 
 static CASE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)\b(?:case|docket|cause|file)\s*(?:no\.?|number|#)\s*:?\s*([A-Za-z0-9][A-Za-z0-9:\-/.]*(?:\s[A-Za-z]{1,3})?(?:\s\d[\d\-]*){0,3})")
+    regex(
+        r"(?i)\b(?:case|docket|cause|file)\s*(?:no\.?|number|#)\s*:?\s*([A-Za-z0-9][A-Za-z0-9:\-/.]*(?:\s[A-Za-z]{1,3})?(?:\s\d[\d\-]*){0,3})",
+    )
 });
 static CASE_BARE: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)\b(\d:\d{2}-(?:mj|cr|cv|mc|gj|sw|m)-\d{2,6}|(?:19|20)\d{2}\s?(?:CR|CH|MC|GJ|SW|L|M|D)\s?\d{3,7})\b")
+    regex(
+        r"(?i)\b(\d:\d{2}-(?:mj|cr|cv|mc|gj|sw|m)-\d{2,6}|(?:19|20)\d{2}\s?(?:CR|CH|MC|GJ|SW|L|M|D)\s?\d{3,7})\b",
+    )
 });
 
 fn case_number(text: &NormalizedText) -> Option<String> {
@@ -165,15 +199,23 @@ fn case_number(text: &NormalizedText) -> Option<String> {
             }
         }
     }
-    text.lines.iter().find_map(|line| CASE_BARE.captures(&line.original).map(|c| c[1].to_string()))
+    text.lines
+        .iter()
+        .find_map(|line| CASE_BARE.captures(&line.original).map(|c| c[1].to_string()))
 }
 
 static SUBJECT_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"(?i)^\s*(?:name of alien|alien'?s name|subject'?s? name|name of subject|name of respondent|respondent|name of person to be arrested|person to be arrested|subject|nombre del sujeto|nombre|name|in the matter of|re)\s*[:\-]\s*(\S.*)$")
+    regex(
+        r"(?i)^\s*(?:name of alien|alien'?s name|subject'?s? name|name of subject|name of respondent|respondent|name of person to be arrested|person to be arrested|subject|nombre del sujeto|nombre|name|in the matter of|re)\s*[:\-]\s*(\S.*)$",
+    )
 });
-static SUBJECT_PAREN: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)\(name of person to be arrested\)\s*(\S.*)$"));
-static SUBJECT_CAPTION: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"(?i)^(?:united states of america|the people of the state of illinois|people of the state of illinois)\s*,?\s*v(?:s)?\.?\s*(.*)$"));
+static SUBJECT_PAREN: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)\(name of person to be arrested\)\s*(\S.*)$"));
+static SUBJECT_CAPTION: LazyLock<Regex> = LazyLock::new(|| {
+    regex(
+        r"(?i)^(?:united states of america|the people of the state of illinois|people of the state of illinois)\s*,?\s*v(?:s)?\.?\s*(.*)$",
+    )
+});
 
 fn subject_name(text: &NormalizedText) -> Option<String> {
     for (i, line) in text.lines.iter().enumerate() {
@@ -185,7 +227,10 @@ fn subject_name(text: &NormalizedText) -> Option<String> {
                 SUBJECT_CAPTION.captures(&line.original).map(|c| {
                     let rest = c[1].trim().to_string();
                     if rest.is_empty() {
-                        text.lines.get(i + 1).map(|l| l.original.clone()).unwrap_or_default()
+                        text.lines
+                            .get(i + 1)
+                            .map(|l| l.original.clone())
+                            .unwrap_or_default()
                     } else {
                         rest
                     }
@@ -225,11 +270,20 @@ fn signer(text: &NormalizedText, found: &[Found]) -> (Option<String>, Option<Str
         if !line.norm.contains("PRINTED NAME") {
             continue;
         }
-        let after = line.original.split_once(':').map(|(_, rest)| rest.trim()).unwrap_or("");
+        let after = line
+            .original
+            .split_once(':')
+            .map(|(_, rest)| rest.trim())
+            .unwrap_or("");
         // The value follows the label, or is printed on the line above or below it.
         let neighbours = [i.checked_sub(1), Some(i + 1)];
-        let candidates = std::iter::once(after)
-            .chain(neighbours.iter().flatten().filter_map(|j| text.lines.get(*j)).map(|l| l.original.as_str()));
+        let candidates = std::iter::once(after).chain(
+            neighbours
+                .iter()
+                .flatten()
+                .filter_map(|j| text.lines.get(*j))
+                .map(|l| l.original.as_str()),
+        );
         for value in candidates {
             if let Some((name, title)) = value.rsplit_once(',') {
                 let name = clean_signer_name(name);
@@ -239,10 +293,14 @@ fn signer(text: &NormalizedText, found: &[Found]) -> (Option<String>, Option<Str
             }
         }
     }
-    let marker = [Family::JudgeSignature, Family::ClerkSignature, Family::AdminSigner]
-        .iter()
-        .find_map(|family| found.iter().rev().find(|f| f.family == *family))
-        .or_else(|| found.iter().find(|f| f.label == "Immigration Judge"));
+    let marker = [
+        Family::JudgeSignature,
+        Family::ClerkSignature,
+        Family::AdminSigner,
+    ]
+    .iter()
+    .find_map(|family| found.iter().rev().find(|f| f.family == *family))
+    .or_else(|| found.iter().find(|f| f.label == "Immigration Judge"));
     let Some(marker) = marker else {
         return (None, None);
     };
@@ -255,17 +313,28 @@ fn signer(text: &NormalizedText, found: &[Found]) -> (Option<String>, Option<Str
     let name = Some(clean_signer_name(before))
         .filter(|n| looks_like_name(n))
         .or_else(|| {
-            let previous = marker.line_index.checked_sub(1).and_then(|p| text.lines.get(p));
-            previous.map(|l| clean_signer_name(&l.original)).filter(|n| looks_like_name(n))
+            let previous = marker
+                .line_index
+                .checked_sub(1)
+                .and_then(|p| text.lines.get(p));
+            previous
+                .map(|l| clean_signer_name(&l.original))
+                .filter(|n| looks_like_name(n))
         });
     (name, Some(title))
 }
 
 fn clean_signer_name(raw: &str) -> String {
     // In a laid-out page the name is the last column before the title.
-    let raw = raw.rsplit("  ").find(|part| !part.trim().is_empty()).unwrap_or(raw);
+    let raw = raw
+        .rsplit("  ")
+        .find(|part| !part.trim().is_empty())
+        .unwrap_or(raw);
     let raw = raw.replace("/s/", " ").replace("/S/", " ");
-    let raw = raw.trim().trim_start_matches("Hon.").trim_start_matches("HON.");
+    let raw = raw
+        .trim()
+        .trim_start_matches("Hon.")
+        .trim_start_matches("HON.");
     raw.trim().trim_end_matches([',', '-']).trim().to_string()
 }
 
@@ -273,10 +342,22 @@ fn looks_like_name(candidate: &str) -> bool {
     let words: Vec<&str> = candidate.split_whitespace().collect();
     let upper = candidate.to_ascii_uppercase();
     (2..=6).contains(&words.len())
-        && !candidate.chars().any(|c| c.is_ascii_digit() || c == ':' || c == '(' || c == '_')
-        && !["SIGNATURE", "DATE", "COURT", "OFFICER", "DEPARTMENT", "JUDGE", "WARRANT", "ORDER", "UNITED"]
-            .iter()
-            .any(|w| upper.contains(w))
+        && !candidate
+            .chars()
+            .any(|c| c.is_ascii_digit() || c == ':' || c == '(' || c == '_')
+        && ![
+            "SIGNATURE",
+            "DATE",
+            "COURT",
+            "OFFICER",
+            "DEPARTMENT",
+            "JUDGE",
+            "WARRANT",
+            "ORDER",
+            "UNITED",
+        ]
+        .iter()
+        .any(|w| upper.contains(w))
 }
 
 fn non_empty(s: String) -> Option<String> {
@@ -284,14 +365,23 @@ fn non_empty(s: String) -> Option<String> {
 }
 
 static DATE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"\b(JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|OCTOBER|NOVEMBER|DECEMBER|JAN|FEB|MAR|APR|JUN|JUL|AUG|SEPT|SEP|OCT|NOV|DEC)\.? (\d{1,2}) ?,? (\d{4})\b")
+    regex(
+        r"\b(JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|OCTOBER|NOVEMBER|DECEMBER|JAN|FEB|MAR|APR|JUN|JUL|AUG|SEPT|SEP|OCT|NOV|DEC)\.? (\d{1,2}) ?,? (\d{4})\b",
+    )
 });
-static DATE_SLASH: LazyLock<Regex> = LazyLock::new(|| regex(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"));
-static DATE_ISO: LazyLock<Regex> = LazyLock::new(|| regex(r"\b(\d{4})-(\d{2})-(\d{2})\b"));
+static DATE_SLASH: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?-u:\b)(\d{1,2})/(\d{1,2})/(\d{4})(?-u:\b)"));
+static DATE_ISO: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?-u:\b)(\d{4})-(\d{2})-(\d{2})(?-u:\b)"));
 
 fn month_number(name: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
-    MONTHS.iter().position(|m| name.starts_with(m)).and_then(|i| u32::try_from(i + 1).ok())
+    const MONTHS: [&str; 12] = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    MONTHS
+        .iter()
+        .position(|m| name.starts_with(m))
+        .and_then(|i| u32::try_from(i + 1).ok())
 }
 
 /// The first date in a normalised line.
@@ -305,13 +395,28 @@ fn first_date(norm: &str) -> Option<NaiveDate> {
         }
     };
     for c in DATE_WORDS.captures_iter(norm) {
-        add(c.get(0).map_or(0, |m| m.start()), &c[3], month_number(&c[1]), &c[2]);
+        add(
+            c.get(0).map_or(0, |m| m.start()),
+            &c[3],
+            month_number(&c[1]),
+            &c[2],
+        );
     }
     for c in DATE_SLASH.captures_iter(norm) {
-        add(c.get(0).map_or(0, |m| m.start()), &c[3], c[1].parse().ok(), &c[2]);
+        add(
+            c.get(0).map_or(0, |m| m.start()),
+            &c[3],
+            c[1].parse().ok(),
+            &c[2],
+        );
     }
     for c in DATE_ISO.captures_iter(norm) {
-        add(c.get(0).map_or(0, |m| m.start()), &c[1], c[2].parse().ok(), &c[3]);
+        add(
+            c.get(0).map_or(0, |m| m.start()),
+            &c[1],
+            c[2].parse().ok(),
+            &c[3],
+        );
     }
     dates.into_iter().min_by_key(|(at, _)| *at).map(|(_, d)| d)
 }
@@ -322,15 +427,29 @@ fn labelled_date(text: &NormalizedText, is_label: impl Fn(&str) -> bool) -> Opti
         if !is_label(&line.norm) {
             return None;
         }
-        first_date(&line.norm).or_else(|| text.lines.get(i + 1).and_then(|next| first_date(&next.norm)))
+        first_date(&line.norm).or_else(|| {
+            text.lines
+                .get(i + 1)
+                .and_then(|next| first_date(&next.norm))
+        })
     })
 }
 
 fn issued(text: &NormalizedText) -> Option<NaiveDate> {
-    const LABELS: &[&str] = &["ISSUED", "DATE:", "DATED", "ENTERED", "SIGNED", "FECHA", "DATE OF ISSUANCE"];
+    const LABELS: &[&str] = &[
+        "ISSUED",
+        "DATE:",
+        "DATED",
+        "ENTERED",
+        "SIGNED",
+        "FECHA",
+        "DATE OF ISSUANCE",
+    ];
     let personal = |n: &str| n.contains("BIRTH") || n.contains("DOB") || n.contains("ON OR BEFORE");
-    labelled_date(text, |n| LABELS.iter().any(|l| n.contains(l)) && !personal(n))
-        .or_else(|| labelled_date(text, |n| n.starts_with("DATE") && !personal(n)))
+    labelled_date(text, |n| {
+        LABELS.iter().any(|l| n.contains(l)) && !personal(n)
+    })
+    .or_else(|| labelled_date(text, |n| n.starts_with("DATE") && !personal(n)))
 }
 
 fn expires(text: &NormalizedText) -> Option<NaiveDate> {
@@ -338,7 +457,11 @@ fn expires(text: &NormalizedText) -> Option<NaiveDate> {
 }
 
 fn clip(s: &str, max_chars: usize) -> String {
-    s.chars().take(max_chars).collect::<String>().trim().to_string()
+    s.chars()
+        .take(max_chars)
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -363,9 +486,18 @@ mod tests {
 
     #[test]
     fn dates_in_three_styles() {
-        assert_eq!(first_date("ISSUED: MARCH 3, 2026"), NaiveDate::from_ymd_opt(2026, 3, 3));
-        assert_eq!(first_date("DATE 04/15/2026"), NaiveDate::from_ymd_opt(2026, 4, 15));
-        assert_eq!(first_date("2026-01-09"), NaiveDate::from_ymd_opt(2026, 1, 9));
+        assert_eq!(
+            first_date("ISSUED: MARCH 3, 2026"),
+            NaiveDate::from_ymd_opt(2026, 3, 3)
+        );
+        assert_eq!(
+            first_date("DATE 04/15/2026"),
+            NaiveDate::from_ymd_opt(2026, 4, 15)
+        );
+        assert_eq!(
+            first_date("2026-01-09"),
+            NaiveDate::from_ymd_opt(2026, 1, 9)
+        );
         assert_eq!(first_date("DATE 13/45/2026"), None);
     }
 }

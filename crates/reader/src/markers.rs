@@ -98,11 +98,19 @@ struct Phrase {
 }
 
 const fn phrase(text: &'static str, family: Family) -> Phrase {
-    Phrase { text, family, line_start: false }
+    Phrase {
+        text,
+        family,
+        line_start: false,
+    }
 }
 
 const fn heading(text: &'static str, family: Family) -> Phrase {
-    Phrase { text, family, line_start: true }
+    Phrase {
+        text,
+        family,
+        line_start: true,
+    }
 }
 
 const PHRASES: &[Phrase] = &[
@@ -123,11 +131,17 @@ const PHRASES: &[Phrase] = &[
     phrase("SIGNATURE OF IMMIGRATION OFFICER", Family::AdminSigner),
     phrase("IMMIGRATION OFFICER", Family::AdminSigner),
     phrase("DEPORTATION OFFICER", Family::AdminSigner),
-    phrase("SUPERVISORY DETENTION AND DEPORTATION OFFICER", Family::AdminSigner),
+    phrase(
+        "SUPERVISORY DETENTION AND DEPORTATION OFFICER",
+        Family::AdminSigner,
+    ),
     phrase("FIELD OFFICE DIRECTOR", Family::AdminSigner),
     phrase("SPECIAL AGENT IN CHARGE", Family::AdminSigner),
     phrase("IMMIGRATION JUDGE", Family::ImmigrationCourt),
-    phrase("EXECUTIVE OFFICE FOR IMMIGRATION REVIEW", Family::ImmigrationCourt),
+    phrase(
+        "EXECUTIVE OFFICE FOR IMMIGRATION REVIEW",
+        Family::ImmigrationCourt,
+    ),
     heading("IMMIGRATION COURT", Family::ImmigrationCourt),
     phrase("BOARD OF IMMIGRATION APPEALS", Family::ImmigrationCourt),
     phrase("IMMIGRATION AND NATIONALITY ACT", Family::AdminCitation),
@@ -159,7 +173,10 @@ const PHRASES: &[Phrase] = &[
     phrase("IT IS FURTHER ORDERED", Family::OrderTitle),
     phrase("GRAND JURY", Family::GrandJury),
     phrase("FED R CRIM P", Family::CriminalCitation),
-    phrase("FEDERAL RULE OF CRIMINAL PROCEDURE", Family::CriminalCitation),
+    phrase(
+        "FEDERAL RULE OF CRIMINAL PROCEDURE",
+        Family::CriminalCitation,
+    ),
     phrase("CRIMINAL COMPLAINT", Family::CriminalCitation),
     phrase("TITLE 18", Family::CriminalCitation),
     phrase("DISTRICT OR MAGISTRATE COURT JUDGE", Family::CourtMention),
@@ -190,37 +207,107 @@ struct Pattern {
 
 /// A judge's title with its court half lost to OCR ("...ted States: Magistrate
 /// Judge") counts only beside a signature or printed-name label.
-const LOOSE_JUDGE_TITLE: &str = r"\b(?:MAGISTRATE|DISTRICT) JUDGE\b";
+const LOOSE_JUDGE_TITLE: &str = r"(?-u:\b)(?:MAGISTRATE|DISTRICT) JUDGE(?-u:\b)";
 
 const PATTERNS: &[Pattern] = &[
-    Pattern { regex: r"\bI-(?:200|203|205|213|247[ADNX]?|286|862|138)\b", family: Family::DhsForm, line_start: false },
-    Pattern { regex: r"\bINA ?(?:§+|SECTIONS?|SEC\.)? ?(?:235|236|241|287)\b", family: Family::AdminCitation, line_start: false },
-    Pattern { regex: r"\bSECTIONS 236 AND 287\b", family: Family::AdminCitation, line_start: false },
-    Pattern { regex: r"\b8 ?U\.? ?S\.? ?C\.? ?(?:§+|\$|SS?|SECTION)? ?(?:1226|1231|1357|1225 ?\(D\))", family: Family::AdminCitation, line_start: false },
-    Pattern { regex: r"\b8 ?C\.? ?F\.? ?R\.? ?(?:§+|\$|PART)? ?(?:287\.7|236\.1|287\.5|241\.2|287\.4|287)\b", family: Family::AdminCitation, line_start: false },
-    Pattern { regex: r"CIRCUIT COURT (?:OF|FOR) [A-Z .']{2,40}? (?:COUNTY|JUDICIAL CIRCUIT)", family: Family::CourtCaption, line_start: true },
-    Pattern { regex: r"\b(?:CASE|DOCKET|CAUSE) ?(?:NO\.?|NUMBER|#) ?:? ?[A-Z0-9]*[0-9][A-Z0-9:\-/.]*", family: Family::CaseNumber, line_start: false },
-    Pattern { regex: r"\b\d ?:? ?\d{2} ?- ?(?:MJ|CR|CV|MC|GJ|SW|M) ?- ?\d{2,6}\b", family: Family::CaseNumber, line_start: false },
-    Pattern { regex: r"\b(?:19|20)?\d{2} ?(?:CR|CH|MC|GJ|SW|L|M|D) ?\d{3,7}\b", family: Family::CaseNumber, line_start: false },
-    Pattern { regex: r"(?:UNITED STATES|\bU\.? ?S\.?) (?:MAGISTRATE|DISTRICT) JUDGE|\bCIRCUIT JUDGE|\bASSOCIATE JUDGE|\bJUDGE,? CIRCUIT COURT|\bJUDGE OF THE CIRCUIT COURT", family: Family::JudgeSignature, line_start: false },
-    Pattern { regex: LOOSE_JUDGE_TITLE, family: Family::JudgeSignature, line_start: false },
-    Pattern { regex: r"\bAO (?:442|93|109)\b", family: Family::WarrantTitle, line_start: false },
-    Pattern { regex: r"\bAO 93\b", family: Family::SearchWarrant, line_start: false },
-    Pattern { regex: r"\bAO 110\b", family: Family::GrandJury, line_start: false },
-    Pattern { regex: r"\bAO (?:88B?|89)\b", family: Family::Subpoena, line_start: false },
-    Pattern { regex: r"^(?:AGREED |PROTECTIVE |TEMPORARY |FINAL |MEMORANDUM OPINION AND )?ORDER\b", family: Family::OrderTitle, line_start: true },
-    Pattern { regex: r"\b(?:18|21) ?U\.? ?S\.? ?C\.?|\b8 ?U\.? ?S\.? ?C\.? ?(?:§+|\$|SS?|SECTION)? ?(?:1324|1325|1326|1327)\b|\b(?:720|725) ILCS\b", family: Family::CriminalCitation, line_start: false },
+    Pattern {
+        regex: r"(?-u:\b)I-(?:200|203|205|213|247[ADNX]?|286|862|138)(?-u:\b)",
+        family: Family::DhsForm,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"(?-u:\b)INA ?(?:§+|SECTIONS?|SEC\.)? ?(?:235|236|241|287)(?-u:\b)",
+        family: Family::AdminCitation,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"(?-u:\b)SECTIONS 236 AND 287(?-u:\b)",
+        family: Family::AdminCitation,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"(?-u:\b)8 ?U\.? ?S\.? ?C\.? ?(?:§+|\$|SS?|SECTION)? ?(?:1226|1231|1357|1225 ?\(D\))",
+        family: Family::AdminCitation,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"(?-u:\b)8 ?C\.? ?F\.? ?R\.? ?(?:§+|\$|PART)? ?(?:287\.7|236\.1|287\.5|241\.2|287\.4|287)(?-u:\b)",
+        family: Family::AdminCitation,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"CIRCUIT COURT (?:OF|FOR) [A-Z .']{2,40}? (?:COUNTY|JUDICIAL CIRCUIT)",
+        family: Family::CourtCaption,
+        line_start: true,
+    },
+    Pattern {
+        regex: r"(?-u:\b)(?:CASE|DOCKET|CAUSE) ?(?:NO\.?|NUMBER|#) ?:? ?[A-Z0-9]*[0-9][A-Z0-9:\-/.]*",
+        family: Family::CaseNumber,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"(?-u:\b)\d ?:? ?\d{2} ?- ?(?:MJ|CR|CV|MC|GJ|SW|M) ?- ?\d{2,6}(?-u:\b)",
+        family: Family::CaseNumber,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"(?-u:\b)(?:19|20)?\d{2} ?(?:CR|CH|MC|GJ|SW|L|M|D) ?\d{3,7}(?-u:\b)",
+        family: Family::CaseNumber,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"(?:UNITED STATES|(?-u:\b)U\.? ?S\.?) (?:MAGISTRATE|DISTRICT) JUDGE|(?-u:\b)CIRCUIT JUDGE|(?-u:\b)ASSOCIATE JUDGE|(?-u:\b)JUDGE,? CIRCUIT COURT|(?-u:\b)JUDGE OF THE CIRCUIT COURT",
+        family: Family::JudgeSignature,
+        line_start: false,
+    },
+    Pattern {
+        regex: LOOSE_JUDGE_TITLE,
+        family: Family::JudgeSignature,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"(?-u:\b)AO (?:442|93|109)(?-u:\b)",
+        family: Family::WarrantTitle,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"(?-u:\b)AO 93(?-u:\b)",
+        family: Family::SearchWarrant,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"(?-u:\b)AO 110(?-u:\b)",
+        family: Family::GrandJury,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"(?-u:\b)AO (?:88B?|89)(?-u:\b)",
+        family: Family::Subpoena,
+        line_start: false,
+    },
+    Pattern {
+        regex: r"^(?:AGREED |PROTECTIVE |TEMPORARY |FINAL |MEMORANDUM OPINION AND )?ORDER(?-u:\b)",
+        family: Family::OrderTitle,
+        line_start: true,
+    },
+    Pattern {
+        regex: r"(?-u:\b)(?:18|21) ?U\.? ?S\.? ?C\.?|(?-u:\b)8 ?U\.? ?S\.? ?C\.? ?(?:§+|\$|SS?|SECTION)? ?(?:1324|1325|1326|1327)(?-u:\b)|(?-u:\b)(?:720|725) ILCS(?-u:\b)",
+        family: Family::CriminalCitation,
+        line_start: false,
+    },
 ];
 
-static PHRASE_AUTOMATON: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::new(PHRASES.iter().map(|p| p.text)).expect("static phrase list")
-});
+static PHRASE_AUTOMATON: LazyLock<AhoCorasick> =
+    LazyLock::new(|| AhoCorasick::new(PHRASES.iter().map(|p| p.text)).expect("static phrase list"));
 
 static PATTERN_SET: LazyLock<RegexSet> =
     LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|p| p.regex)).expect("static regex set"));
 
 static PATTERN_REGEXES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    PATTERNS.iter().map(|p| Regex::new(p.regex).expect("static regex")).collect()
+    PATTERNS
+        .iter()
+        .map(|p| Regex::new(p.regex).expect("static regex"))
+        .collect()
 });
 
 /// Every marker in the text: the first occurrence of each label, in text order.
@@ -228,8 +315,18 @@ pub fn find(text: &NormalizedText) -> Vec<Found> {
     let flat = text.flat.as_str();
     let mut found: Vec<(usize, Found)> = Vec::new();
     let push = |offset: usize, family: Family, label: String, found: &mut Vec<(usize, Found)>| {
-        if !found.iter().any(|(_, f)| f.family == family && f.label == label) {
-            found.push((offset, Found { family, label, line_index: text.line_at(offset) }));
+        if !found
+            .iter()
+            .any(|(_, f)| f.family == family && f.label == label)
+        {
+            found.push((
+                offset,
+                Found {
+                    family,
+                    label,
+                    line_index: text.line_at(offset),
+                },
+            ));
         }
     };
     for m in PHRASE_AUTOMATON.find_overlapping_iter(flat) {
@@ -240,10 +337,18 @@ pub fn find(text: &NormalizedText) -> Vec<Found> {
         if phrase.line_start && !text.is_heading(m.start()) {
             continue;
         }
-        if phrase.family == Family::AdminSigner && phrase.text == "IMMIGRATION OFFICER" && preceded_by(flat, m.start(), "AUTHORIZED ") {
+        if phrase.family == Family::AdminSigner
+            && phrase.text == "IMMIGRATION OFFICER"
+            && preceded_by(flat, m.start(), "AUTHORIZED ")
+        {
             continue;
         }
-        push(m.start(), phrase.family, title_case(phrase.text), &mut found);
+        push(
+            m.start(),
+            phrase.family,
+            title_case(phrase.text),
+            &mut found,
+        );
     }
     for index in PATTERN_SET.matches(flat).iter() {
         let pattern = &PATTERNS[index];
@@ -254,8 +359,15 @@ pub fn find(text: &NormalizedText) -> Vec<Found> {
                 let line = flat.get(start..line_end).unwrap_or("");
                 let line = line.strip_prefix("IN THE ").unwrap_or(line);
                 if let Some(m) = PATTERN_REGEXES[index].find(line) {
-                    if m.start() == 0 && (pattern.family != Family::CourtCaption || text.is_heading(start)) {
-                        push(start, pattern.family, title_case(m.as_str().trim()), &mut found);
+                    if m.start() == 0
+                        && (pattern.family != Family::CourtCaption || text.is_heading(start))
+                    {
+                        push(
+                            start,
+                            pattern.family,
+                            title_case(m.as_str().trim()),
+                            &mut found,
+                        );
                         break;
                     }
                 }
@@ -268,7 +380,12 @@ pub fn find(text: &NormalizedText) -> Vec<Found> {
             {
                 continue;
             }
-            push(m.start(), pattern.family, canonical_label(pattern.family, m.as_str()), &mut found);
+            push(
+                m.start(),
+                pattern.family,
+                canonical_label(pattern.family, m.as_str()),
+                &mut found,
+            );
             break;
         }
     }
@@ -279,7 +396,8 @@ pub fn find(text: &NormalizedText) -> Vec<Found> {
 fn at_word_boundary(flat: &str, start: usize, end: usize) -> bool {
     let before = flat[..start].chars().next_back();
     let after = flat[end..].chars().next();
-    !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    !before.is_some_and(|c| c.is_ascii_alphanumeric())
+        && !after.is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 fn preceded_by(flat: &str, start: usize, prefix: &str) -> bool {
@@ -296,18 +414,30 @@ fn is_signature_line(text: &NormalizedText, offset: usize, label_required: bool)
     };
     let norm = &line.norm;
     let lead = text.flat[..offset].trim_end();
-    let lead = lead.strip_suffix(" UNITED STATES").or_else(|| lead.strip_suffix(" U S")).unwrap_or(lead);
-    if lead.ends_with(" A") || lead.ends_with(" AN") || lead.ends_with("BEFORE") || lead.ends_with(" BY") {
+    let lead = lead
+        .strip_suffix(" UNITED STATES")
+        .or_else(|| lead.strip_suffix(" U S"))
+        .unwrap_or(lead);
+    if lead.ends_with(" A")
+        || lead.ends_with(" AN")
+        || lead.ends_with("BEFORE")
+        || lead.ends_with(" BY")
+    {
         return false;
     }
     if norm.contains("BEFORE") || norm.contains("COMMANDED") || norm.contains("IMMIGRATION JUDGE") {
         return false;
     }
-    let labelled = line.words.contains("PRINTED NAME") || line.words.contains("SIGNATURE") || norm.contains("/S/");
+    let labelled = line.words.contains("PRINTED NAME")
+        || line.words.contains("SIGNATURE")
+        || norm.contains("/S/");
     let is_label = |l: &crate::normalize::Line| {
         l.words.contains("SIGNATURE") || l.norm.contains("/S/") || l.words.contains("PRINTED NAME")
     };
-    let previous_labelled = i.checked_sub(1).and_then(|p| text.lines.get(p)).is_some_and(is_label);
+    let previous_labelled = i
+        .checked_sub(1)
+        .and_then(|p| text.lines.get(p))
+        .is_some_and(is_label);
     let next_labelled = text.lines.get(i + 1).is_some_and(is_label);
     if label_required {
         return labelled || previous_labelled || next_labelled;
@@ -318,7 +448,9 @@ fn is_signature_line(text: &NormalizedText, offset: usize, label_required: bool)
 fn canonical_label(family: Family, matched: &str) -> String {
     match family {
         Family::DhsForm | Family::CaseNumber => matched.trim().to_string(),
-        Family::AdminCitation | Family::CriminalCitation => crate::extract::canonical_citation(matched),
+        Family::AdminCitation | Family::CriminalCitation => {
+            crate::extract::canonical_citation(matched)
+        }
         _ => title_case(matched.trim()),
     }
 }
@@ -330,11 +462,19 @@ fn title_case(upper: &str) -> String {
         .split(' ')
         .enumerate()
         .map(|(i, word)| {
-            if word.len() <= 3 && word.chars().any(|c| c.is_ascii_digit() || c == '.' || c == '(') {
+            if word.len() <= 3
+                && word
+                    .chars()
+                    .any(|c| c.is_ascii_digit() || c == '.' || c == '(')
+            {
                 word.to_string()
             } else if i > 0 && SMALL.contains(&word) {
                 word.to_ascii_lowercase()
-            } else if word.len() <= 3 && !SMALL.contains(&word) && word.chars().all(|c| c.is_ascii_uppercase()) && matches!(word, "ICE" | "DHS" | "CBP" | "ERO" | "FOIA" | "AO") {
+            } else if word.len() <= 3
+                && !SMALL.contains(&word)
+                && word.chars().all(|c| c.is_ascii_uppercase())
+                && matches!(word, "ICE" | "DHS" | "CBP" | "ERO" | "FOIA" | "AO")
+            {
                 word.to_string()
             } else {
                 let mut chars = word.chars();

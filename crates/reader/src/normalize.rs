@@ -59,11 +59,14 @@ impl NormalizedText {
                     number: index + 1,
                     page,
                     original: original.to_string(),
-                    words: strip_punctuation(&normalize_line(original)),
+                    words: String::new(),
                     norm: normalize_line(original),
                 });
             }
             page += page_breaks;
+        }
+        for line in &mut lines {
+            line.words = strip_punctuation(&line.norm);
         }
         let mut flat = String::with_capacity(text.len());
         let mut line_starts = Vec::with_capacity(lines.len());
@@ -75,7 +78,11 @@ impl NormalizedText {
             line_starts.push(flat.len());
             flat.push_str(&line.words);
         }
-        NormalizedText { lines, flat, line_starts }
+        NormalizedText {
+            lines,
+            flat,
+            line_starts,
+        }
     }
 
     /// Index into `lines` of the line that holds flat offset `offset`.
@@ -91,7 +98,11 @@ impl NormalizedText {
     pub fn is_heading(&self, offset: usize) -> bool {
         let i = self.line_at(offset);
         let page = self.lines.get(i).map_or(0, |l| l.page);
-        let rank = self.lines[..i].iter().rev().take_while(|l| l.page == page).count();
+        let rank = self.lines[..i]
+            .iter()
+            .rev()
+            .take_while(|l| l.page == page)
+            .count();
         rank < HEADING_LINES && self.starts_line(offset)
     }
 
@@ -100,7 +111,10 @@ impl NormalizedText {
         let i = self.line_at(offset);
         let start = self.line_starts.get(i).copied().unwrap_or(0);
         let before = self.flat.get(start..offset).unwrap_or("").trim();
-        let before = before.strip_suffix("IN THE").or_else(|| before.strip_suffix("FOR THE")).unwrap_or(before);
+        let before = before
+            .strip_suffix("IN THE")
+            .or_else(|| before.strip_suffix("FOR THE"))
+            .unwrap_or(before);
         // OCR leaves specks before a caption ("- IN THE", "ae UNITED STATES").
         let specks: Vec<&str> = before.split_whitespace().collect();
         specks.len() <= 2 && specks.iter().all(|w| w.len() <= 2)
@@ -111,38 +125,29 @@ impl NormalizedText {
 /// or `:` only between digits (287.7, 1:26-mj-1); drop quotes and apostrophes;
 /// turn anything else into a space.
 pub fn strip_punctuation(norm: &str) -> String {
-    let chars: Vec<char> = norm.chars().collect();
     let mut out = String::with_capacity(norm.len());
-    for (i, &c) in chars.iter().enumerate() {
-        let digit_before = i > 0 && chars[i - 1].is_ascii_digit();
-        let digit_after = chars.get(i + 1).is_some_and(|c| c.is_ascii_digit());
-        match c {
-            c if c.is_ascii_alphanumeric() => out.push(c),
-            '§' | '$' | '(' | ')' | '/' | '#' => out.push(c),
-            '-' if chars.get(i + 1).is_some_and(|c| c.is_ascii_alphanumeric())
-                && i > 0
-                && chars[i - 1].is_ascii_alphanumeric() =>
-            {
-                out.push(c)
-            }
-            '.' if digit_before && digit_after => out.push(c),
-            ':' if digit_before => out.push(c),
-            '\'' | '"' => {}
-            _ => {
-                if !out.ends_with(' ') {
-                    out.push(' ');
-                }
-            }
+    let mut previous = ' ';
+    let mut chars = norm.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied().unwrap_or(' ');
+        let keep = match c {
+            c if c.is_ascii_alphanumeric() => true,
+            '§' | '$' | '(' | ')' | '/' | '#' => true,
+            '-' => previous.is_ascii_alphanumeric() && next.is_ascii_alphanumeric(),
+            '.' => previous.is_ascii_digit() && next.is_ascii_digit(),
+            ':' => previous.is_ascii_digit(),
+            _ => false,
+        };
+        if keep {
+            out.push(c);
+        } else if !matches!(c, '\'' | '"') && !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
         }
+        previous = c;
     }
-    let mut collapsed = String::with_capacity(out.len());
-    for word in out.split_whitespace() {
-        if !collapsed.is_empty() {
-            collapsed.push(' ');
-        }
-        collapsed.push_str(word);
-    }
-    collapsed
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    out
 }
 
 /// A word broken with a hyphen at the end of a line ("IMMI-" / "GRATION").
@@ -150,7 +155,11 @@ fn joins_hyphenated(previous: &str, next: &str) -> bool {
     let Some(stem) = previous.strip_suffix('-') else {
         return false;
     };
-    let tail_letters = stem.chars().rev().take_while(|c| c.is_ascii_alphabetic()).count();
+    let tail_letters = stem
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
     tail_letters >= 2 && next.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
 }
 
@@ -178,37 +187,63 @@ pub fn normalize_line(line: &str) -> String {
 /// Digits and lower-case letters misread inside words: `ACTI0N`, `0F`,
 /// `PR1ORITY`, `SECURlTY`. Only words made of letters plus `0`/`1` (at least
 /// as many letters as digits) are touched, so numbers and form ids are not.
-fn fix_ocr_words(line: &str) -> String {
+fn fix_ocr_words(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.bytes().any(|b| matches!(b, b'0' | b'1' | b'l')) {
+        return std::borrow::Cow::Borrowed(line);
+    }
     let mut out = String::with_capacity(line.len());
-    let mut word = String::new();
-    for c in line.chars().chain(std::iter::once(' ')) {
+    let mut word_start = None;
+    for (i, c) in line
+        .char_indices()
+        .chain(std::iter::once((line.len(), ' ')))
+    {
         if c.is_alphanumeric() {
-            word.push(c);
+            word_start.get_or_insert(i);
             continue;
         }
-        out.push_str(&fix_word(&word));
-        word.clear();
-        out.push(c);
+        if let Some(start) = word_start.take() {
+            let word = &line[start..i];
+            if word.bytes().any(|b| matches!(b, b'0' | b'1' | b'l')) {
+                out.push_str(&fix_word(word));
+            } else {
+                out.push_str(word);
+            }
+        }
+        if i < line.len() {
+            out.push(c);
+        }
     }
-    out.pop();
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 fn fix_word(word: &str) -> String {
     let letters = word.chars().filter(|c| c.is_alphabetic()).count();
     let confusable = word.chars().filter(|c| matches!(c, '0' | '1')).count();
-    let only_confusable_digits = word.chars().all(|c| c.is_alphabetic() || matches!(c, '0' | '1'));
+    let only_confusable_digits = word
+        .chars()
+        .all(|c| c.is_alphabetic() || matches!(c, '0' | '1'));
     let upper_with_l = word.contains('l')
-        && word.chars().filter(|c| c.is_alphabetic() && *c != 'l').count() >= 2
-        && word.chars().all(|c| c == 'l' || c.is_uppercase() || matches!(c, '0' | '1'));
+        && word
+            .chars()
+            .filter(|c| c.is_alphabetic() && *c != 'l')
+            .count()
+            >= 2
+        && word
+            .chars()
+            .all(|c| c == 'l' || c.is_uppercase() || matches!(c, '0' | '1'));
     // "lmmigration", "lnformation": no English word starts "lm", "ln", "ld", "lt".
     let mut chars = word.chars();
     if let (Some('l'), Some(second)) = (chars.next(), chars.next()) {
-        if matches!(second, 'm' | 'n' | 'd' | 't' | 's' | 'M' | 'N' | 'D' | 'T' | 'S') {
+        if matches!(
+            second,
+            'm' | 'n' | 'd' | 't' | 's' | 'M' | 'N' | 'D' | 'T' | 'S'
+        ) {
             return format!("I{}", &word[1..]);
         }
     }
-    if !(only_confusable_digits && letters >= 1 && letters >= confusable && confusable > 0) && !upper_with_l {
+    let digits_in_word =
+        only_confusable_digits && letters >= 1 && letters >= confusable && confusable > 0;
+    if !digits_in_word && !upper_with_l {
         return word.to_string();
     }
     word.chars()
@@ -244,17 +279,22 @@ fn fold_char(c: char) -> char {
 /// digits read as `O`, `I`, `S`, `Z`, `B`. Rewritten only when the result is a
 /// known form, so ordinary words and phone numbers are left alone.
 static DHS_FORM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(^|[^A-Z0-9])([I1L|])( ?[-~] ?|)([0-9OQDILSZB]{3})([ADNX])?\b").expect("static regex")
+    Regex::new(r"(^|[^A-Z0-9])([I1L|])( ?[-~] ?|)([0-9OQDILSZB]{3})([ADNX])?(?-u:\b)")
+        .expect("static regex")
 });
 
 static AO_FORM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bA[O0QD] ?-? ?(442|93|109|110|88B|88|89)\b").expect("static regex")
+    Regex::new(r"(?-u:\b)A[O0QD] ?-? ?(442|93|109|110|88B|88|89)(?-u:\b)").expect("static regex")
 });
 
 /// DHS form numbers the classifier knows.
 pub const KNOWN_DHS_FORMS: &[&str] = &["200", "203", "205", "213", "247", "286", "862", "138"];
 
 fn canonical_form_numbers(line: &str) -> String {
+    // Every form number has a digit; most lines have none, and skip both regexes.
+    if !line.bytes().any(|b| b.is_ascii_digit()) {
+        return line.to_string();
+    }
     let line = DHS_FORM.replace_all(line, |caps: &Captures| {
         let whole = caps[0].to_string();
         let before = &caps[1];
@@ -297,8 +337,14 @@ mod tests {
 
     #[test]
     fn ocr_form_numbers_become_canonical() {
-        assert_eq!(normalize_line("Form I-2OO (Rev. 09/16)"), "FORM I-200 (REV. 09/16)");
-        assert_eq!(normalize_line("DHS Form 1-247A (02/17)"), "DHS FORM I-247A (02/17)");
+        assert_eq!(
+            normalize_line("Form I-2OO (Rev. 09/16)"),
+            "FORM I-200 (REV. 09/16)"
+        );
+        assert_eq!(
+            normalize_line("DHS Form 1-247A (02/17)"),
+            "DHS FORM I-247A (02/17)"
+        );
         assert_eq!(normalize_line("l-2O5"), "I-205");
         assert_eq!(normalize_line("|-286"), "I-286");
         assert_eq!(normalize_line("A0 442 (Rev. 11/11)"), "AO 442 (REV. 11/11)");
@@ -306,14 +352,26 @@ mod tests {
         assert_eq!(normalize_line("call 1-800-555-0100"), "CALL 1-800-555-0100");
         assert_eq!(normalize_line("ISO standard"), "ISO STANDARD");
         assert_eq!(normalize_line("1200 W. Harrison"), "1200 W. HARRISON");
-        assert_eq!(normalize_line("N0TICE 0F ACTI0N, SECURlTY PR1ORITY"), "NOTICE OF ACTION, SECURITY PRIORITY");
-        assert_eq!(normalize_line("Case No. 1:25-mj-00412"), "CASE NO. 1:25-MJ-00412");
+        assert_eq!(
+            normalize_line("N0TICE 0F ACTI0N, SECURlTY PR1ORITY"),
+            "NOTICE OF ACTION, SECURITY PRIORITY"
+        );
+        assert_eq!(
+            normalize_line("Case No. 1:25-mj-00412"),
+            "CASE NO. 1:25-MJ-00412"
+        );
     }
 
     #[test]
     fn accents_case_and_spaces_are_folded() {
-        assert_eq!(normalize_line("Autorización   para  divulgar"), "AUTORIZACION PARA DIVULGAR");
-        assert_eq!(normalize_line("Immigration Detainer – Notice"), "IMMIGRATION DETAINER - NOTICE");
+        assert_eq!(
+            normalize_line("Autorización   para  divulgar"),
+            "AUTORIZACION PARA DIVULGAR"
+        );
+        assert_eq!(
+            normalize_line("Immigration Detainer – Notice"),
+            "IMMIGRATION DETAINER - NOTICE"
+        );
     }
 
     #[test]
@@ -327,10 +385,22 @@ mod tests {
 
     #[test]
     fn stray_punctuation_is_dropped_for_matching() {
-        assert_eq!(strip_punctuation("UNITED\" STATES DISTRICT. COURT."), "UNITED STATES DISTRICT COURT");
-        assert_eq!(strip_punctuation("8 C.F.R. 287.7; CASE NO.: 1:26-MJ-00412"), "8 C F R 287.7 CASE NO 1:26-MJ-00412");
-        assert_eq!(strip_punctuation("ATTORNEY'S SIGNATURE"), "ATTORNEYS SIGNATURE");
-        assert_eq!(strip_punctuation("DISTRICT -COURT I-247A 1: 26-MJ-1"), "DISTRICT COURT I-247A 1: 26-MJ-1");
+        assert_eq!(
+            strip_punctuation("UNITED\" STATES DISTRICT. COURT."),
+            "UNITED STATES DISTRICT COURT"
+        );
+        assert_eq!(
+            strip_punctuation("8 C.F.R. 287.7; CASE NO.: 1:26-MJ-00412"),
+            "8 C F R 287.7 CASE NO 1:26-MJ-00412"
+        );
+        assert_eq!(
+            strip_punctuation("ATTORNEY'S SIGNATURE"),
+            "ATTORNEYS SIGNATURE"
+        );
+        assert_eq!(
+            strip_punctuation("DISTRICT -COURT I-247A 1: 26-MJ-1"),
+            "DISTRICT COURT I-247A 1: 26-MJ-1"
+        );
     }
 
     #[test]

@@ -35,14 +35,31 @@ pub struct FileReading {
 
 impl FileReading {
     /// Read a file from its pages' texts.
-    pub fn from_pages(file: impl Into<String>, format: Format, pages: Vec<(String, TextSource)>) -> Self {
-        let whole = pages.iter().map(|(text, _)| text.as_str()).collect::<Vec<_>>().join("\n\u{c}");
+    pub fn from_pages(
+        file: impl Into<String>,
+        format: Format,
+        pages: Vec<(String, TextSource)>,
+    ) -> Self {
+        let whole = pages
+            .iter()
+            .map(|(text, _)| text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\u{c}");
         let pages = pages
             .into_iter()
             .enumerate()
-            .map(|(i, (text, source))| PageReading { page: i + 1, source, reading: classify_text(&text) })
+            .map(|(i, (text, source))| PageReading {
+                page: i + 1,
+                source,
+                reading: classify_text(&text),
+            })
             .collect();
-        FileReading { file: file.into(), format, pages, reading: classify_text(&whole) }
+        FileReading {
+            file: file.into(),
+            format,
+            pages,
+            reading: classify_text(&whole),
+        }
     }
 }
 
@@ -86,8 +103,15 @@ impl Packet {
                 reasons.extend(f.reading.reasons.iter().map(|r| format!("{}: {r}", f.file)));
             }
         }
-        let kinds: Vec<(&str, DocumentKind)> =
-            files.iter().flat_map(|f| f.reading.candidates.iter().map(move |k| (f.file.as_str(), *k))).collect();
+        let kinds: Vec<(&str, DocumentKind)> = files
+            .iter()
+            .flat_map(|f| {
+                f.reading
+                    .candidates
+                    .iter()
+                    .map(move |k| (f.file.as_str(), *k))
+            })
+            .collect();
         let admin = kinds.iter().find(|(_, k)| is_administrative_kind(*k));
         let court = kinds.iter().find(|(_, k)| is_judicial_kind(*k));
         if let (Some((admin_file, admin_kind)), Some((court_file, court_kind))) = (admin, court) {
@@ -104,7 +128,14 @@ impl Packet {
             .or_else(|| kinds.iter().map(|(_, k)| *k).find(|k| is_judicial_kind(*k)))
             .or_else(|| kinds.first().map(|(_, k)| *k));
         let uncertain = !reasons.is_empty() || files.is_empty();
-        Packet { files, overall: PacketReading { kind, uncertain, reasons } }
+        Packet {
+            files,
+            overall: PacketReading {
+                kind,
+                uncertain,
+                reasons,
+            },
+        }
     }
 
     /// The documents for the engine's request, with the file each came from.
@@ -118,8 +149,27 @@ impl Packet {
                     document.signed_by = None;
                     document.criminal = None;
                 }
-                let evidence = f.reading.evidence.clone();
-                out.push(DocumentSource { document, file: f.file.clone(), evidence });
+                // Each document is shown with the markers that point to its kind.
+                let evidence = f
+                    .reading
+                    .evidence
+                    .iter()
+                    .filter(|e| {
+                        if is_judicial_kind(document.kind) {
+                            !e.family.is_administrative()
+                        } else if is_administrative_kind(document.kind) {
+                            !e.family.is_judicial()
+                        } else {
+                            true
+                        }
+                    })
+                    .cloned()
+                    .collect();
+                out.push(DocumentSource {
+                    document,
+                    file: f.file.clone(),
+                    evidence,
+                });
             }
         }
         out

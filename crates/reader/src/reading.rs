@@ -77,7 +77,11 @@ impl Reading {
                 if is_judicial_kind(kind) {
                     document(kind, None, None)
                 } else {
-                    document(kind, self.signed_by.filter(|s| !is_judge(*s)), self.criminal)
+                    document(
+                        kind,
+                        self.signed_by.filter(|s| !is_judge(*s)),
+                        self.criminal,
+                    )
                 }
             })
             .collect()
@@ -85,14 +89,22 @@ impl Reading {
 }
 
 fn document(kind: DocumentKind, signed_by: Option<Signer>, criminal: Option<bool>) -> Document {
-    Document { kind, signed_by, criminal, verified: None }
+    Document {
+        kind,
+        signed_by,
+        criminal,
+        verified: None,
+    }
 }
 
 /// Court-issued kinds: the ones that could let the engine comply.
 pub fn is_judicial_kind(kind: DocumentKind) -> bool {
     matches!(
         kind,
-        DocumentKind::JudicialWarrant | DocumentKind::CourtOrder | DocumentKind::CourtSubpoena | DocumentKind::GrandJurySubpoena
+        DocumentKind::JudicialWarrant
+            | DocumentKind::CourtOrder
+            | DocumentKind::CourtSubpoena
+            | DocumentKind::GrandJurySubpoena
     )
 }
 
@@ -108,5 +120,8 @@ pub fn is_administrative_kind(kind: DocumentKind) -> bool {
 }
 
 fn is_judge(signer: Signer) -> bool {
-    matches!(signer, Signer::FederalJudge | Signer::MagistrateJudge | Signer::StateJudge)
+    matches!(
+        signer,
+        Signer::FederalJudge | Signer::MagistrateJudge | Signer::StateJudge
+    )
 }

@@ -11,8 +11,8 @@ mod support;
 
 use std::path::PathBuf;
 
-use citygate_reader::{read_file, read_files, Format, Limits, TextSource};
 use citygate_engine::vocab::{DocumentKind, Signer};
+use citygate_reader::{read_file, read_files, Format, Limits, TextSource};
 use support::render::{self, Noise};
 use support::{corpus_dir, decision_mismatches, expected_for, load_expected, report};
 
@@ -49,8 +49,18 @@ fn photo(file: &str, dir: &std::path::Path, seed: u64) -> (PathBuf, Vec<u8>, u32
 fn photo_of_detainer_and_of_magistrate_warrant_are_read_right() {
     let (_keep, dir) = render_dir();
     for (file, kind, signer, criminal) in [
-        ("i247a_detainer.txt", DocumentKind::ImmigrationDetainer, Signer::ImmigrationOfficer, false),
-        ("ao442_arrest_warrant_1326.txt", DocumentKind::JudicialWarrant, Signer::MagistrateJudge, true),
+        (
+            "i247a_detainer.txt",
+            DocumentKind::ImmigrationDetainer,
+            Signer::ImmigrationOfficer,
+            false,
+        ),
+        (
+            "ao442_arrest_warrant_1326.txt",
+            DocumentKind::JudicialWarrant,
+            Signer::MagistrateJudge,
+            true,
+        ),
     ] {
         let (jpg, jpeg, w, h) = photo(file, &dir, 7);
         let read = read_file(&jpg, &Limits::default()).expect("photo read");
@@ -58,8 +68,14 @@ fn photo_of_detainer_and_of_magistrate_warrant_are_read_right() {
         assert_eq!(read.pages[0].source, TextSource::Ocr);
         let mismatches = decision_mismatches(&expected_for(file), &read.reading);
         assert!(mismatches.is_empty(), "{file} photo: {mismatches:?}");
-        let docs = read_files(&[jpg.clone()]).expect("packet").documents().expect("documents");
-        assert_eq!((docs[0].kind, docs[0].signed_by, docs[0].criminal), (kind, Some(signer), Some(criminal)));
+        let docs = read_files(std::slice::from_ref(&jpg))
+            .expect("packet")
+            .documents()
+            .expect("documents");
+        assert_eq!(
+            (docs[0].kind, docs[0].signed_by, docs[0].criminal),
+            (kind, Some(signer), Some(criminal))
+        );
 
         // The same photo as a scanned PDF (no text layer): rasterised, then OCR.
         let scanned = dir.join(file.replace(".txt", "-scan.pdf"));
@@ -72,7 +88,10 @@ fn photo_of_detainer_and_of_magistrate_warrant_are_read_right() {
 
         // And as a PNG with a misleading extension.
         let png = dir.join(file.replace(".txt", "-photo.txt"));
-        image::open(&jpg).expect("decode jpeg").save_with_format(&png, image::ImageFormat::Png).expect("png");
+        image::open(&jpg)
+            .expect("decode jpeg")
+            .save_with_format(&png, image::ImageFormat::Png)
+            .expect("png");
         let read = read_file(&png, &Limits::default()).expect("png read");
         assert_eq!(read.format, Format::Png);
         let mismatches = decision_mismatches(&expected_for(file), &read.reading);
@@ -84,18 +103,39 @@ fn photo_of_detainer_and_of_magistrate_warrant_are_read_right() {
 fn photo_corpus_accuracy_is_reported() {
     let (_keep, dir) = render_dir();
     let limits = Limits::default();
-    let results: Vec<_> = load_expected()
-        .into_iter()
-        .enumerate()
-        .map(|(i, expected)| {
-            let (jpg, ..) = photo(&expected.file, &dir, i as u64);
-            let mismatches = match read_file(&jpg, &limits) {
-                Ok(file) => decision_mismatches(&expected, &file.reading),
-                Err(err) => vec![format!("error: {err}")],
-            };
-            (expected, mismatches)
-        })
-        .collect();
+    let expected = load_expected();
+    // Two workers: rendering and OCR are CPU-bound and the machine has two cores.
+    let halves = expected.len().div_ceil(2);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let workers: Vec<_> = expected
+            .chunks(halves)
+            .enumerate()
+            .map(|(chunk, docs)| {
+                let (dir, limits) = (&dir, &limits);
+                scope.spawn(move || {
+                    docs.iter()
+                        .enumerate()
+                        .map(|(i, expected)| {
+                            let seed = (chunk * halves + i) as u64;
+                            let (jpg, ..) = photo(&expected.file, dir, seed);
+                            let mismatches = match read_file(&jpg, limits) {
+                                Ok(file) => decision_mismatches(expected, &file.reading),
+                                Err(err) => vec![format!("error: {err}")],
+                            };
+                            (expected.clone(), mismatches)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
     let (right, total) = report("noisy photo (OCR)", &results);
-    assert!(right * 10 >= total * 9, "photo accuracy {right}/{total} is under 90%");
+    assert!(
+        right * 10 >= total * 9,
+        "photo accuracy {right}/{total} is under 90%"
+    );
 }

@@ -13,14 +13,17 @@ fn pdf_corpus_is_read_right() {
     let results: Vec<_> = load_expected()
         .into_iter()
         .map(|expected| {
-            let text = std::fs::read_to_string(corpus_dir().join(&expected.file)).expect("corpus text");
+            let text =
+                std::fs::read_to_string(corpus_dir().join(&expected.file)).expect("corpus text");
             let pdf = dir.path().join(expected.file.replace(".txt", ".pdf"));
             render::text_pdf(&text, &pdf);
             let mismatches = match read_file(&pdf, &limits) {
                 Ok(file) => {
                     let mut m = decision_mismatches(&expected, &file.reading);
                     m.extend(field_mismatches(&expected, &file.reading));
-                    if file.format != Format::Pdf || file.pages.iter().any(|p| p.source != TextSource::TextLayer) {
+                    if file.format != Format::Pdf
+                        || file.pages.iter().any(|p| p.source != TextSource::TextLayer)
+                    {
                         m.push("not read from the text layer".to_string());
                     }
                     m
@@ -31,5 +34,8 @@ fn pdf_corpus_is_read_right() {
         })
         .collect();
     let (right, total) = report("pdf text layer", &results);
-    assert_eq!(right, total, "text-layer PDFs must be read right in every case");
+    assert_eq!(
+        right, total,
+        "text-layer PDFs must be read right in every case"
+    );
 }

@@ -23,7 +23,10 @@ fn corpus_has_every_kind_and_at_least_40_documents() {
         "agreement",
         "none",
     ] {
-        assert!(expected.iter().any(|e| e.kind == kind), "no document of kind {kind}");
+        assert!(
+            expected.iter().any(|e| e.kind == kind),
+            "no document of kind {kind}"
+        );
     }
     for e in &expected {
         assert!(corpus_dir().join(&e.file).is_file(), "{} missing", e.file);

@@ -49,7 +49,13 @@ fn main() {
     let sd = status::StatusDetector::new().expect("status");
     let bd = contextual::BirthplaceDetector::new().expect("birthplace");
     let nd = names::NameDetector::new();
-    let dets: Vec<(&str, &dyn Detector)> = vec![("patterns", &pd), ("status", &sd), ("birthplace", &bd), ("plates", &contextual::PlateDetector), ("names", &nd)];
+    let dets: Vec<(&str, &dyn Detector)> = vec![
+        ("patterns", &pd),
+        ("status", &sd),
+        ("birthplace", &bd),
+        ("plates", &contextual::PlateDetector),
+        ("names", &nd),
+    ];
     for (name, d) in dets {
         time(name, &|p| {
             let ctx = chain.context_for(p, FieldHint::default());

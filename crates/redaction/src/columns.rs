@@ -139,10 +139,29 @@ const HEADER_LEXICON: &[(&str, EntityKind)] = &[
     ("alias", EntityKind::Person),
 ];
 
-const FREE_TEXT_HEADERS: &[&str] = &["narrative", "notes", "note", "remarks", "comments", "comment", "description", "summary", "body", "text", "details", "synopsis", "message", "subject_line", "memo"];
+const FREE_TEXT_HEADERS: &[&str] = &[
+    "narrative",
+    "notes",
+    "note",
+    "remarks",
+    "comments",
+    "comment",
+    "description",
+    "summary",
+    "body",
+    "text",
+    "details",
+    "synopsis",
+    "message",
+    "subject_line",
+    "memo",
+];
 
 /// Header words that make a "name"-like header about something other than a person.
-const NOT_PERSON_WORDS: &[&str] = &["officer", "street", "file", "unit", "agency", "district", "beat", "charge", "offense", "user", "host", "domain", "business", "company", "employer", "facility", "vehicle", "status"];
+const NOT_PERSON_WORDS: &[&str] = &[
+    "officer", "street", "file", "unit", "agency", "district", "beat", "charge", "offense", "user",
+    "host", "domain", "business", "company", "employer", "facility", "vehicle", "status",
+];
 
 /// Lower case, `_` between alphanumeric runs.
 pub fn normalise_header(header: &str) -> String {
@@ -185,8 +204,14 @@ pub fn classify_header(header: &str) -> ColumnRole {
         }
     }
     match best {
-        Some((_, EntityKind::Person)) if words.iter().any(|w| NOT_PERSON_WORDS.contains(w)) => ColumnRole::Other,
-        Some((_, EntityKind::ImmigrationStatus | EntityKind::PlaceOfBirth)) if words.iter().any(|w| *w == "officer") => ColumnRole::Other,
+        Some((_, EntityKind::Person)) if words.iter().any(|w| NOT_PERSON_WORDS.contains(w)) => {
+            ColumnRole::Other
+        }
+        Some((_, EntityKind::ImmigrationStatus | EntityKind::PlaceOfBirth))
+            if words.contains(&"officer") =>
+        {
+            ColumnRole::Other
+        }
         Some((_, kind)) => ColumnRole::Entity(kind),
         None if words.iter().any(|w| FREE_TEXT_HEADERS.contains(w)) => ColumnRole::FreeText,
         None => ColumnRole::Other,
@@ -228,9 +253,18 @@ pub fn classify_column(chain: &DetectorChain, header: &str, sample: &[&str]) -> 
         sampled += 1;
         total_len += v.len();
         let found = chain.detect_field(v, FieldHint::default());
-        let covering = found.iter().filter(|f| f.confidence >= Confidence::Likely).find(|f| f.len() * 10 >= v.len() * 6).map(|f| f.kind);
+        let covering = found
+            .iter()
+            .filter(|f| f.confidence >= Confidence::Likely)
+            .find(|f| f.len() * 10 >= v.len() * 6)
+            .map(|f| f.kind);
         // A cell that is only listed names ("GARCIA") is a name even without context.
-        let kind = covering.or_else(|| chain.gazetteer().is_name_value(v).then_some(EntityKind::Person));
+        let kind = covering.or_else(|| {
+            chain
+                .gazetteer()
+                .is_name_value(v)
+                .then_some(EntityKind::Person)
+        });
         if let Some(kind) = kind {
             match counts.iter_mut().find(|(k, _)| *k == kind) {
                 Some((_, n)) => *n += 1,
@@ -238,8 +272,16 @@ pub fn classify_column(chain: &DetectorChain, header: &str, sample: &[&str]) -> 
             }
         }
     }
-    let (sample_kind, hits) = counts.iter().max_by_key(|(_, n)| *n).map(|(k, n)| (Some(*k), *n)).unwrap_or((None, 0));
-    let sample_share = if sampled == 0 { 0.0 } else { hits as f32 / sampled as f32 };
+    let (sample_kind, hits) = counts
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(k, n)| (Some(*k), *n))
+        .unwrap_or((None, 0));
+    let sample_share = if sampled == 0 {
+        0.0
+    } else {
+        hits as f32 / sampled as f32
+    };
     let long_text = sampled > 0 && total_len / sampled > 60;
     let role = match header_role {
         ColumnRole::Entity(_) if !long_text => header_role,
@@ -250,7 +292,14 @@ pub fn classify_column(chain: &DetectorChain, header: &str, sample: &[&str]) -> 
             _ => ColumnRole::Other,
         },
     };
-    ColumnClass { name: header.to_string(), role, header_role, sample_kind, sample_share, sampled }
+    ColumnClass {
+        name: header.to_string(),
+        role,
+        header_role,
+        sample_kind,
+        sample_share,
+        sampled,
+    }
 }
 
 #[cfg(test)]
@@ -260,12 +309,24 @@ mod tests {
     #[test]
     fn headers() {
         assert_eq!(classify_header("SSN"), ColumnRole::Entity(EntityKind::Ssn));
-        assert_eq!(classify_header("Home Phone"), ColumnRole::Entity(EntityKind::Phone));
-        assert_eq!(classify_header("ip_address"), ColumnRole::Entity(EntityKind::IpAddress));
-        assert_eq!(classify_header("Arrestee Last Name"), ColumnRole::Entity(EntityKind::Person));
+        assert_eq!(
+            classify_header("Home Phone"),
+            ColumnRole::Entity(EntityKind::Phone)
+        );
+        assert_eq!(
+            classify_header("ip_address"),
+            ColumnRole::Entity(EntityKind::IpAddress)
+        );
+        assert_eq!(
+            classify_header("Arrestee Last Name"),
+            ColumnRole::Entity(EntityKind::Person)
+        );
         assert_eq!(classify_header("Officer Name"), ColumnRole::Other);
         assert_eq!(classify_header("Street Name"), ColumnRole::Other);
-        assert_eq!(classify_header("Country of Birth"), ColumnRole::Entity(EntityKind::PlaceOfBirth));
+        assert_eq!(
+            classify_header("Country of Birth"),
+            ColumnRole::Entity(EntityKind::PlaceOfBirth)
+        );
         assert_eq!(classify_header("Narrative"), ColumnRole::FreeText);
         assert_eq!(classify_header("charge_description"), ColumnRole::FreeText);
         assert_eq!(classify_header("RD Number"), ColumnRole::Other);

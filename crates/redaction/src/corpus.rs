@@ -38,7 +38,9 @@ impl Rng {
         &xs[self.below(xs.len() as u64) as usize]
     }
     fn digits(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
     }
 }
 
@@ -120,48 +122,290 @@ pub struct Corpus {
 
 const GROUPS: &[(&[&str], &[&str])] = &[
     (
-        &["Juan", "José", "Luis", "Carlos", "Jesús", "Miguel", "Alejandro", "Francisco", "Guadalupe", "María", "Ana", "Rosa", "Yesenia", "Xóchitl", "Itzel", "Marisol", "Rogelio", "Araceli", "Efraín", "Maricela"],
-        &["García", "Rodríguez", "Martínez", "Hernández", "López", "González", "Pérez", "Sánchez", "Ramírez", "Torres", "Flores", "Rivera", "Gómez", "Díaz", "Reyes", "Morales", "Cruz", "Ortiz", "Gutiérrez", "Chávez", "Mendoza", "Castillo", "Vázquez", "Salazar", "Ochoa", "Zavala", "Villalobos", "Quezada", "Tlapanco"],
+        &[
+            "Juan",
+            "José",
+            "Luis",
+            "Carlos",
+            "Jesús",
+            "Miguel",
+            "Alejandro",
+            "Francisco",
+            "Guadalupe",
+            "María",
+            "Ana",
+            "Rosa",
+            "Yesenia",
+            "Xóchitl",
+            "Itzel",
+            "Marisol",
+            "Rogelio",
+            "Araceli",
+            "Efraín",
+            "Maricela",
+        ],
+        &[
+            "García",
+            "Rodríguez",
+            "Martínez",
+            "Hernández",
+            "López",
+            "González",
+            "Pérez",
+            "Sánchez",
+            "Ramírez",
+            "Torres",
+            "Flores",
+            "Rivera",
+            "Gómez",
+            "Díaz",
+            "Reyes",
+            "Morales",
+            "Cruz",
+            "Ortiz",
+            "Gutiérrez",
+            "Chávez",
+            "Mendoza",
+            "Castillo",
+            "Vázquez",
+            "Salazar",
+            "Ochoa",
+            "Zavala",
+            "Villalobos",
+            "Quezada",
+            "Tlapanco",
+        ],
     ),
     (
-        &["Krzysztof", "Agnieszka", "Katarzyna", "Piotr", "Tomasz", "Małgorzata", "Wojciech", "Magdalena", "Jakub", "Zofia", "Bartosz", "Ewa", "Łukasz", "Grzegorz", "Dorota"],
-        &["Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kowalczyk", "Kamiński", "Lewandowski", "Zieliński", "Szymański", "Woźniak", "Dąbrowski", "Kozłowski", "Jankowski", "Mazur", "Przybylski", "Grabowski", "Pawłowski", "Michalski"],
+        &[
+            "Krzysztof",
+            "Agnieszka",
+            "Katarzyna",
+            "Piotr",
+            "Tomasz",
+            "Małgorzata",
+            "Wojciech",
+            "Magdalena",
+            "Jakub",
+            "Zofia",
+            "Bartosz",
+            "Ewa",
+            "Łukasz",
+            "Grzegorz",
+            "Dorota",
+        ],
+        &[
+            "Nowak",
+            "Kowalski",
+            "Wiśniewski",
+            "Wójcik",
+            "Kowalczyk",
+            "Kamiński",
+            "Lewandowski",
+            "Zieliński",
+            "Szymański",
+            "Woźniak",
+            "Dąbrowski",
+            "Kozłowski",
+            "Jankowski",
+            "Mazur",
+            "Przybylski",
+            "Grabowski",
+            "Pawłowski",
+            "Michalski",
+        ],
     ),
     (
-        &["Wei", "Fang", "Jing", "Ming", "Hui", "Jun", "Yan", "Xiaoming", "Lei", "Ying", "Zhiwei", "Qiang", "Mei", "Xiuying"],
-        &["Wang", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Zhu", "Guo", "Lin", "Zheng", "Liang", "Tang"],
+        &[
+            "Wei", "Fang", "Jing", "Ming", "Hui", "Jun", "Yan", "Xiaoming", "Lei", "Ying",
+            "Zhiwei", "Qiang", "Mei", "Xiuying",
+        ],
+        &[
+            "Wang", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun",
+            "Zhu", "Guo", "Lin", "Zheng", "Liang", "Tang",
+        ],
     ),
     (
-        &["Mohammed", "Ahmed", "Ali", "Omar", "Khalid", "Fatima", "Aisha", "Mariam", "Youssef", "Hassan", "Layla", "Ibrahim", "Nour", "Tariq", "Rania"],
-        &["Haddad", "Khoury", "Nasser", "Saleh", "Hamdan", "Mansour", "Khalil", "Abdullah", "Aziz", "Rahman", "Farah", "Haidar", "Yousef", "Al-Sayed", "Qasim"],
+        &[
+            "Mohammed", "Ahmed", "Ali", "Omar", "Khalid", "Fatima", "Aisha", "Mariam", "Youssef",
+            "Hassan", "Layla", "Ibrahim", "Nour", "Tariq", "Rania",
+        ],
+        &[
+            "Haddad", "Khoury", "Nasser", "Saleh", "Hamdan", "Mansour", "Khalil", "Abdullah",
+            "Aziz", "Rahman", "Farah", "Haidar", "Yousef", "Al-Sayed", "Qasim",
+        ],
     ),
     (
-        &["Priya", "Rahul", "Arjun", "Anjali", "Sanjay", "Deepak", "Kavita", "Ravi", "Sunil", "Harpreet", "Gurpreet", "Neha", "Vikram", "Lakshmi", "Manoj"],
-        &["Patel", "Shah", "Singh", "Kumar", "Sharma", "Gupta", "Mehta", "Desai", "Reddy", "Iyer", "Nair", "Joshi", "Chatterjee", "Kaur", "Trivedi"],
+        &[
+            "Priya", "Rahul", "Arjun", "Anjali", "Sanjay", "Deepak", "Kavita", "Ravi", "Sunil",
+            "Harpreet", "Gurpreet", "Neha", "Vikram", "Lakshmi", "Manoj",
+        ],
+        &[
+            "Patel",
+            "Shah",
+            "Singh",
+            "Kumar",
+            "Sharma",
+            "Gupta",
+            "Mehta",
+            "Desai",
+            "Reddy",
+            "Iyer",
+            "Nair",
+            "Joshi",
+            "Chatterjee",
+            "Kaur",
+            "Trivedi",
+        ],
     ),
     (
-        &["James", "John", "Robert", "Michael", "David", "William", "Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Tyrone", "Keisha", "Darnell", "Latoya", "Deshawn"],
-        &["Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Thomas", "Jackson", "White", "Harris", "Thompson", "Robinson", "Washington"],
+        &[
+            "James",
+            "John",
+            "Robert",
+            "Michael",
+            "David",
+            "William",
+            "Mary",
+            "Patricia",
+            "Jennifer",
+            "Linda",
+            "Elizabeth",
+            "Tyrone",
+            "Keisha",
+            "Darnell",
+            "Latoya",
+            "Deshawn",
+        ],
+        &[
+            "Smith",
+            "Johnson",
+            "Williams",
+            "Brown",
+            "Jones",
+            "Miller",
+            "Davis",
+            "Wilson",
+            "Anderson",
+            "Taylor",
+            "Thomas",
+            "Jackson",
+            "White",
+            "Harris",
+            "Thompson",
+            "Robinson",
+            "Washington",
+        ],
     ),
 ];
 
 const STREETS: &[&str] = &[
-    "Cermak", "Kedzie", "Pulaski", "Ashland", "Western", "Halsted", "Damen", "Milwaukee", "Archer", "Roosevelt", "26th", "63rd", "47th",
-    "Lawrence", "Devon", "Belmont", "Diversey", "Fullerton", "Division", "Madison", "Cicero", "Kostner", "California", "Central Park",
-    "Sheridan", "Clark", "Broadway", "Lake Shore",
+    "Cermak",
+    "Kedzie",
+    "Pulaski",
+    "Ashland",
+    "Western",
+    "Halsted",
+    "Damen",
+    "Milwaukee",
+    "Archer",
+    "Roosevelt",
+    "26th",
+    "63rd",
+    "47th",
+    "Lawrence",
+    "Devon",
+    "Belmont",
+    "Diversey",
+    "Fullerton",
+    "Division",
+    "Madison",
+    "Cicero",
+    "Kostner",
+    "California",
+    "Central Park",
+    "Sheridan",
+    "Clark",
+    "Broadway",
+    "Lake Shore",
 ];
-const SUFFIXES: &[&str] = &["St", "Ave", "Rd", "Blvd", "Dr", "Pl", "Street", "Avenue", "Road", "Boulevard", "Pkwy"];
+const SUFFIXES: &[&str] = &[
+    "St",
+    "Ave",
+    "Rd",
+    "Blvd",
+    "Dr",
+    "Pl",
+    "Street",
+    "Avenue",
+    "Road",
+    "Boulevard",
+    "Pkwy",
+];
 const PLACES: &[&str] = &[
-    "Guadalajara, Mexico", "Mexico", "Guatemala", "San Pedro Sula, Honduras", "El Salvador", "Poland", "Krakow, Poland", "China", "Fuzhou, China",
-    "India", "Hyderabad, India", "Syria", "Nigeria", "Venezuela", "Haiti", "Ukraine", "Michoacán, Mexico", "Quetzaltenango, Guatemala",
+    "Guadalajara, Mexico",
+    "Mexico",
+    "Guatemala",
+    "San Pedro Sula, Honduras",
+    "El Salvador",
+    "Poland",
+    "Krakow, Poland",
+    "China",
+    "Fuzhou, China",
+    "India",
+    "Hyderabad, India",
+    "Syria",
+    "Nigeria",
+    "Venezuela",
+    "Haiti",
+    "Ukraine",
+    "Michoacán, Mexico",
+    "Quetzaltenango, Guatemala",
 ];
-const DEMONYMS: &[&str] = &["Mexican", "Guatemalan", "Honduran", "Salvadoran", "Polish", "Chinese", "Indian", "Syrian", "Nigerian", "Venezuelan", "Haitian", "Ukrainian"];
+const DEMONYMS: &[&str] = &[
+    "Mexican",
+    "Guatemalan",
+    "Honduran",
+    "Salvadoran",
+    "Polish",
+    "Chinese",
+    "Indian",
+    "Syrian",
+    "Nigerian",
+    "Venezuelan",
+    "Haitian",
+    "Ukrainian",
+];
 const STATUS_EN: &[&str] = &[
-    "undocumented", "a DACA recipient", "a lawful permanent resident", "a green card holder", "an asylum seeker", "a refugee",
-    "out of status", "unlawfully present", "a TPS holder", "a naturalized citizen", "not a U.S. citizen", "in removal proceedings",
+    "undocumented",
+    "a DACA recipient",
+    "a lawful permanent resident",
+    "a green card holder",
+    "an asylum seeker",
+    "a refugee",
+    "out of status",
+    "unlawfully present",
+    "a TPS holder",
+    "a naturalized citizen",
+    "not a U.S. citizen",
+    "in removal proceedings",
 ];
-const STATUS_ES: &[&str] = &["indocumentado", "residente permanente", "solicitante de asilo", "beneficiario de DACA", "sin papeles", "refugiado"];
-const CHARGES: &[&str] = &["RETAIL THEFT", "CRIMINAL TRESPASS", "DRIVING ON SUSPENDED LICENSE", "BATTERY", "POSSESSION OF CANNABIS", "DISORDERLY CONDUCT"];
+const STATUS_ES: &[&str] = &[
+    "indocumentado",
+    "residente permanente",
+    "solicitante de asilo",
+    "beneficiario de DACA",
+    "sin papeles",
+    "refugiado",
+];
+const CHARGES: &[&str] = &[
+    "RETAIL THEFT",
+    "CRIMINAL TRESPASS",
+    "DRIVING ON SUSPENDED LICENSE",
+    "BATTERY",
+    "POSSESSION OF CANNABIS",
+    "DISORDERLY CONDUCT",
+];
 
 // ---- value generators -----------------------------------------------------------------------
 
@@ -180,8 +424,14 @@ fn person(rng: &mut Rng) -> Person {
     let (firsts, lasts) = rng.pick(GROUPS);
     let first = rng.pick(firsts).to_string();
     let last = rng.pick(lasts).to_string();
-    let middle = rng.chance(0.3).then(|| char::from(b'A' + rng.below(26) as u8));
-    Person { first, middle, last }
+    let middle = rng
+        .chance(0.3)
+        .then(|| char::from(b'A' + rng.below(26) as u8));
+    Person {
+        first,
+        middle,
+        last,
+    }
 }
 
 fn ssn(rng: &mut Rng) -> String {
@@ -200,7 +450,11 @@ fn ssn(rng: &mut Rng) -> String {
 
 fn itin(rng: &mut Rng) -> String {
     let group = *rng.pick(&[50u64, 57, 63, 70, 78, 88, 90, 92, 94, 99]);
-    format!("9{:02}-{group:02}-{:04}", rng.below(100), rng.range(1, 9999))
+    format!(
+        "9{:02}-{group:02}-{:04}",
+        rng.below(100),
+        rng.range(1, 9999)
+    )
 }
 
 fn a_number(rng: &mut Rng) -> String {
@@ -228,14 +482,23 @@ fn i94(rng: &mut Rng) -> String {
     if rng.chance(0.5) {
         rng.digits(11)
     } else {
-        format!("{}{}{}", rng.digits(9), char::from(b'A' + rng.below(26) as u8), rng.below(10))
+        format!(
+            "{}{}{}",
+            rng.digits(9),
+            char::from(b'A' + rng.below(26) as u8),
+            rng.below(10)
+        )
     }
 }
 
 fn passport(rng: &mut Rng) -> String {
     match rng.below(3) {
         0 => format!("{}", rng.range(100_000_000, 999_999_999)),
-        1 => format!("{}{}", char::from(b'A' + rng.below(26) as u8), rng.digits(8)),
+        1 => format!(
+            "{}{}",
+            char::from(b'A' + rng.below(26) as u8),
+            rng.digits(8)
+        ),
         _ => format!("G{}", rng.digits(7)),
     }
 }
@@ -248,8 +511,13 @@ fn mrz_digit(field: &str) -> char {
 fn mrz(rng: &mut Rng, p: &Person) -> (String, String) {
     let clean = |s: &str| -> String {
         let mut buf = [0u8; 48];
-        let folded = crate::detect::names::fold(s, &mut buf).map(|b| String::from_utf8_lossy(b).to_ascii_uppercase()).unwrap_or_else(|| "X".into());
-        folded.chars().map(|c| if c.is_ascii_alphabetic() { c } else { '<' }).collect()
+        let folded = crate::detect::names::fold(s, &mut buf)
+            .map(|b| String::from_utf8_lossy(b).to_ascii_uppercase())
+            .unwrap_or_else(|| "X".into());
+        folded
+            .chars()
+            .map(|c| if c.is_ascii_alphabetic() { c } else { '<' })
+            .collect()
     };
     let mut l1 = format!("P<MEX{}<<{}", clean(&p.last), clean(&p.first));
     while l1.len() < 44 {
@@ -257,17 +525,36 @@ fn mrz(rng: &mut Rng, p: &Person) -> (String, String) {
     }
     l1.truncate(44);
     let doc = format!("G{}", rng.digits(8));
-    let birth = format!("{:02}{:02}{:02}", rng.range(60, 99), rng.range(1, 12), rng.range(1, 28));
-    let expiry = format!("{:02}{:02}{:02}", rng.range(27, 35), rng.range(1, 12), rng.range(1, 28));
+    let birth = format!(
+        "{:02}{:02}{:02}",
+        rng.range(60, 99),
+        rng.range(1, 12),
+        rng.range(1, 28)
+    );
+    let expiry = format!(
+        "{:02}{:02}{:02}",
+        rng.range(27, 35),
+        rng.range(1, 12),
+        rng.range(1, 28)
+    );
     let optional = "<<<<<<<<<<<<<<";
-    let body = format!("{doc}{}MEX{birth}{}{}{expiry}{}{optional}{}", mrz_digit(&doc), mrz_digit(&birth), rng.pick(&['M', 'F']), mrz_digit(&expiry), mrz_digit(optional));
+    let body = format!(
+        "{doc}{}MEX{birth}{}{}{expiry}{}{optional}{}",
+        mrz_digit(&doc),
+        mrz_digit(&birth),
+        rng.pick(&['M', 'F']),
+        mrz_digit(&expiry),
+        mrz_digit(optional)
+    );
     let composite = format!("{}{}{}", &body[0..10], &body[13..20], &body[21..43]);
     (l1, format!("{body}{}", mrz_digit(&composite)))
 }
 
 fn soundex(name: &str) -> String {
     let mut buf = [0u8; 48];
-    let letters: Vec<u8> = crate::detect::names::fold(name, &mut buf).map(|b| b.iter().copied().filter(u8::is_ascii_alphabetic).collect()).unwrap_or_default();
+    let letters: Vec<u8> = crate::detect::names::fold(name, &mut buf)
+        .map(|b| b.iter().copied().filter(u8::is_ascii_alphabetic).collect())
+        .unwrap_or_default();
     let code = |c: u8| match c {
         b'b' | b'f' | b'p' | b'v' => b'1',
         b'c' | b'g' | b'j' | b'k' | b'q' | b's' | b'x' | b'z' => b'2',
@@ -277,7 +564,9 @@ fn soundex(name: &str) -> String {
         b'r' => b'6',
         _ => b'0',
     };
-    let Some(&first) = letters.first() else { return "X000".into() };
+    let Some(&first) = letters.first() else {
+        return "X000".into();
+    };
     let mut out = vec![first.to_ascii_uppercase()];
     let mut last = code(first);
     for &c in &letters[1..] {
@@ -315,9 +604,19 @@ fn il_dl(rng: &mut Rng, p: &Person) -> String {
 
 fn plate(rng: &mut Rng) -> String {
     match rng.below(3) {
-        0 => format!("{}{} {}", char::from(b'A' + rng.below(26) as u8), char::from(b'A' + rng.below(26) as u8), rng.range(10_000, 99_999)),
+        0 => format!(
+            "{}{} {}",
+            char::from(b'A' + rng.below(26) as u8),
+            char::from(b'A' + rng.below(26) as u8),
+            rng.range(10_000, 99_999)
+        ),
         1 => format!("{}", rng.range(1_000_000, 9_999_999)),
-        _ => format!("{}{}{}", rng.pick(&["CUBS", "SOX", "BEAR", "LUZ"]), rng.pick(&["FAN", "MOM", "22", "7"]), rng.below(10)),
+        _ => format!(
+            "{}{}{}",
+            rng.pick(&["CUBS", "SOX", "BEAR", "LUZ"]),
+            rng.pick(&["FAN", "MOM", "22", "7"]),
+            rng.below(10)
+        ),
     }
 }
 
@@ -335,15 +634,37 @@ fn phone(rng: &mut Rng) -> String {
 
 fn email(rng: &mut Rng, p: &Person) -> String {
     let mut buf = [0u8; 48];
-    let last = crate::detect::names::fold(&p.last, &mut buf).map(|b| String::from_utf8_lossy(b).replace(['\'', '-'], "")).unwrap_or_else(|| "user".into());
+    let last = crate::detect::names::fold(&p.last, &mut buf)
+        .map(|b| String::from_utf8_lossy(b).replace(['\'', '-'], ""))
+        .unwrap_or_else(|| "user".into());
     let mut buf2 = [0u8; 48];
-    let first = crate::detect::names::fold(&p.first, &mut buf2).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_else(|| "x".into());
-    let domain = rng.pick(&["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "aol.com", "comcast.net"]);
-    format!("{}{}{}@{domain}", &first[..1.min(first.len())], last, rng.below(100))
+    let first = crate::detect::names::fold(&p.first, &mut buf2)
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_else(|| "x".into());
+    let domain = rng.pick(&[
+        "gmail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "aol.com",
+        "comcast.net",
+    ]);
+    format!(
+        "{}{}{}@{domain}",
+        &first[..1.min(first.len())],
+        last,
+        rng.below(100)
+    )
 }
 
 fn ip(rng: &mut Rng) -> String {
-    format!("{}.{}.{}.{}", rng.range(11, 223), rng.below(256), rng.below(256), rng.range(1, 254))
+    format!(
+        "{}.{}.{}.{}",
+        rng.range(11, 223),
+        rng.below(256),
+        rng.below(256),
+        rng.range(1, 254)
+    )
 }
 
 fn luhn_complete(prefix: impl AsRef<str>, len: usize, rng: &mut Rng) -> String {
@@ -364,7 +685,11 @@ fn luhn_complete(prefix: impl AsRef<str>, len: usize, rng: &mut Rng) -> String {
 fn card(rng: &mut Rng) -> String {
     let raw = luhn_complete(rng.pick(&["4", "51", "55", "6011"]), 16, rng);
     if rng.chance(0.5) {
-        raw.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+        raw.as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
     } else {
         raw
     }
@@ -385,7 +710,20 @@ fn routing(rng: &mut Rng) -> String {
 
 fn dob(rng: &mut Rng) -> String {
     let (y, m, d) = (rng.range(1950, 2008), rng.range(1, 12), rng.range(1, 28));
-    const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
     match rng.below(5) {
         0 | 1 => format!("{m:02}/{d:02}/{y}"),
         2 => format!("{y}-{m:02}-{d:02}"),
@@ -398,7 +736,11 @@ fn address(rng: &mut Rng) -> String {
     let num = rng.range(1, 12_999);
     let dir = rng.pick(&["N", "S", "E", "W"]);
     let street = rng.pick(STREETS);
-    let mut a = if rng.chance(0.15) { format!("{num} {dir} {street}") } else { format!("{num} {dir} {street} {}", rng.pick(SUFFIXES)) };
+    let mut a = if rng.chance(0.15) {
+        format!("{num} {dir} {street}")
+    } else {
+        format!("{num} {dir} {street} {}", rng.pick(SUFFIXES))
+    };
     if rng.chance(0.25) {
         a.push_str(&format!(" Apt {}", rng.range(1, 40)));
     }
@@ -424,14 +766,24 @@ struct Builder {
 
 impl Builder {
     fn new(rng: &mut Rng, caps: bool, noise: f64) -> Self {
-        Builder { rng: Rng::new(rng.next_u64()), text: String::new(), spans: Vec::new(), caps, noise }
+        Builder {
+            rng: Rng::new(rng.next_u64()),
+            text: String::new(),
+            spans: Vec::new(),
+            caps,
+            noise,
+        }
     }
 
     /// Literal text; in noisy documents ordinary long words get OCR-like substitutions.
     fn lit(&mut self, s: impl AsRef<str>) {
         let rng = &mut self.rng;
         let s = s.as_ref();
-        let s = if self.caps { s.to_uppercase() } else { s.to_string() };
+        let s = if self.caps {
+            s.to_uppercase()
+        } else {
+            s.to_string()
+        };
         if self.noise == 0.0 {
             self.text.push_str(&s);
             return;
@@ -465,15 +817,27 @@ impl Builder {
 
     /// Cue text: never noised (a cue lost to OCR is a different experiment).
     fn cue(&mut self, s: &str) {
-        self.text.push_str(&if self.caps { s.to_uppercase() } else { s.to_string() });
+        self.text.push_str(&if self.caps {
+            s.to_uppercase()
+        } else {
+            s.to_string()
+        });
     }
 
     fn ent(&mut self, kind: EntityKind, value: impl AsRef<str>) {
         let value = value.as_ref();
-        let v = if self.caps { value.to_uppercase() } else { value.to_string() };
+        let v = if self.caps {
+            value.to_uppercase()
+        } else {
+            value.to_string()
+        };
         let start = self.text.len();
         self.text.push_str(&v);
-        self.spans.push(GoldSpan { start, end: self.text.len(), kind });
+        self.spans.push(GoldSpan {
+            start,
+            end: self.text.len(),
+            kind,
+        });
     }
 
     fn name(&mut self, p: &Person) {
@@ -485,7 +849,11 @@ impl Builder {
     }
 
     fn field(self, name: Option<String>) -> GoldField {
-        GoldField { name, text: self.text, spans: self.spans }
+        GoldField {
+            name,
+            text: self.text,
+            spans: self.spans,
+        }
     }
 }
 
@@ -503,8 +871,15 @@ fn pron(p: &Person, rng: &mut Rng) -> &'static str {
 fn arrest_report(rng: &mut Rng, caps: bool) -> GoldRecord {
     let mut b = Builder::new(rng, caps, if caps { 0.15 } else { 0.0 });
     let p = person(rng);
-    let rd = format!("J{}{}", char::from(b'A' + rng.below(26) as u8), rng.digits(6));
-    b.lit(&format!("ARREST REPORT  RD# {rd}  BEAT {}\n", rng.range(111, 2535)));
+    let rd = format!(
+        "J{}{}",
+        char::from(b'A' + rng.below(26) as u8),
+        rng.digits(6)
+    );
+    b.lit(format!(
+        "ARREST REPORT  RD# {rd}  BEAT {}\n",
+        rng.range(111, 2535)
+    ));
     b.cue("ARRESTEE: ");
     let mut last_first = format!("{}, {}", p.last.to_uppercase(), p.first.to_uppercase());
     if let Some(m) = p.middle {
@@ -512,22 +887,33 @@ fn arrest_report(rng: &mut Rng, caps: bool) -> GoldRecord {
     }
     b.ent(EntityKind::Person, &last_first);
     b.cue("  DOB: ");
-    b.ent(EntityKind::DateOfBirth, &dob(rng));
+    b.ent(EntityKind::DateOfBirth, dob(rng));
     b.cue("  SSN: ");
-    b.ent(EntityKind::Ssn, &ssn(rng));
+    b.ent(EntityKind::Ssn, ssn(rng));
     b.lit("\n");
     b.cue("ADDRESS: ");
-    b.ent(EntityKind::StreetAddress, &address(rng));
+    b.ent(EntityKind::StreetAddress, address(rng));
     b.cue("  PHONE: ");
-    b.ent(EntityKind::Phone, &phone(rng));
+    b.ent(EntityKind::Phone, phone(rng));
     b.lit("\n");
     b.cue("DL: ");
-    b.ent(EntityKind::DriverLicense, &il_dl(rng, &p));
-    b.lit(&format!("  CHARGE: {} ({})\n", rng.pick(CHARGES), rng.pick(&["720 ILCS 5/16-25", "625 ILCS 5/6-303", "720 ILCS 5/21-3"])));
-    b.lit(&format!("On {:02}/{:02}/2026 at {:02}:{:02} hours, P.O. #{} observed the arrestee ", rng.range(1, 12), rng.range(1, 28), rng.below(24), rng.below(60), rng.range(10_000, 19_999)));
+    b.ent(EntityKind::DriverLicense, il_dl(rng, &p));
+    b.lit(format!(
+        "  CHARGE: {} ({})\n",
+        rng.pick(CHARGES),
+        rng.pick(&["720 ILCS 5/16-25", "625 ILCS 5/6-303", "720 ILCS 5/21-3"])
+    ));
+    b.lit(format!(
+        "On {:02}/{:02}/2026 at {:02}:{:02} hours, P.O. #{} observed the arrestee ",
+        rng.range(1, 12),
+        rng.range(1, 28),
+        rng.below(24),
+        rng.below(60),
+        rng.range(10_000, 19_999)
+    ));
     b.lit("driving a vehicle with ");
     b.cue("plate ");
-    b.ent(EntityKind::LicensePlate, &plate(rng));
+    b.ent(EntityKind::LicensePlate, plate(rng));
     b.lit(". ");
     let pr = pron(&p, rng);
     let surname_again = |b: &mut Builder| b.ent(EntityKind::Person, &p.last);
@@ -536,12 +922,12 @@ fn arrest_report(rng: &mut Rng, caps: bool) -> GoldRecord {
         match rng.below(12) {
             0 => {
                 surname_again(&mut b);
-                b.lit(&format!(" stated that {pr} is "));
+                b.lit(format!(" stated that {pr} is "));
                 b.ent(EntityKind::ImmigrationStatus, rng.pick(STATUS_EN));
                 b.lit(". ");
             }
             1 => {
-                b.lit(&format!("The arrestee stated {pr} was "));
+                b.lit(format!("The arrestee stated {pr} was "));
                 b.cue("born in ");
                 b.ent(EntityKind::PlaceOfBirth, rng.pick(PLACES));
                 b.lit(". ");
@@ -549,10 +935,10 @@ fn arrest_report(rng: &mut Rng, caps: bool) -> GoldRecord {
             2 => {
                 b.lit("Records show ");
                 b.cue("A-number ");
-                b.ent(EntityKind::ANumber, &a_number(rng));
+                b.ent(EntityKind::ANumber, a_number(rng));
                 b.lit(" and ");
                 b.cue("passport no. ");
-                b.ent(EntityKind::Passport, &passport(rng));
+                b.ent(EntityKind::Passport, passport(rng));
                 b.lit(". ");
             }
             3 => {
@@ -560,7 +946,7 @@ fn arrest_report(rng: &mut Rng, caps: bool) -> GoldRecord {
                 b.name(&person(rng));
                 b.lit(" (");
                 b.cue("cell ");
-                b.ent(EntityKind::Phone, &phone(rng));
+                b.ent(EntityKind::Phone, phone(rng));
                 b.lit(") gave a statement. ");
             }
             4 => {
@@ -574,7 +960,7 @@ fn arrest_report(rng: &mut Rng, caps: bool) -> GoldRecord {
             }
             6 => {
                 b.lit("A search found a card ending in a number, full number ");
-                b.ent(EntityKind::CardNumber, &card(rng));
+                b.ent(EntityKind::CardNumber, card(rng));
                 b.lit(". ");
             }
             7 => {
@@ -585,32 +971,44 @@ fn arrest_report(rng: &mut Rng, caps: bool) -> GoldRecord {
                 b.ent(EntityKind::Person, &p.last);
                 b.lit(" provided ");
                 b.cue("USCIS receipt ");
-                b.ent(EntityKind::UscisReceipt, &receipt(rng));
+                b.ent(EntityKind::UscisReceipt, receipt(rng));
                 b.lit(" and ");
                 b.cue("I-94 number ");
-                b.ent(EntityKind::I94, &i94(rng));
+                b.ent(EntityKind::I94, i94(rng));
                 b.lit(". ");
             }
             9 => {
                 b.lit("The victim, ");
                 b.name(&person(rng));
                 b.lit(", lives at ");
-                b.ent(EntityKind::StreetAddress, &address(rng));
+                b.ent(EntityKind::StreetAddress, address(rng));
                 b.lit(". ");
             }
             10 => {
-                b.lit(&format!("Case {}-CR-{} was opened on {}. ", 2026, rng.digits(6), "10/30/2026"));
+                b.lit(format!(
+                    "Case {}-CR-{} was opened on {}. ",
+                    2026,
+                    rng.digits(6),
+                    "10/30/2026"
+                ));
             }
             _ => {
                 b.lit("The arrestee's ");
                 b.cue("ITIN ");
-                b.ent(EntityKind::Itin, &itin(rng));
+                b.ent(EntityKind::Itin, itin(rng));
                 b.lit(" was on the bond form. ");
             }
         }
     }
     b.lit("\n");
-    GoldRecord { family: if caps { Family::ArrestReportCaps } else { Family::ArrestReport }, fields: vec![b.field(None)] }
+    GoldRecord {
+        family: if caps {
+            Family::ArrestReportCaps
+        } else {
+            Family::ArrestReport
+        },
+        fields: vec![b.field(None)],
+    }
 }
 
 fn email_doc(rng: &mut Rng) -> GoldRecord {
@@ -619,17 +1017,17 @@ fn email_doc(rng: &mut Rng) -> GoldRecord {
     b.lit("From: ");
     b.name(&p);
     b.lit(" <");
-    b.ent(EntityKind::Email, &email(rng, &p));
+    b.ent(EntityKind::Email, email(rng, &p));
     b.lit(">\nTo: foia@cityofchicago.org\nSubject: CityKey renewal\n\nHello,\n\nMy name is ");
     b.name(&p);
     b.lit(" and my ");
     b.cue("CityKey ");
-    b.ent(EntityKind::MunicipalId, &citykey(rng));
+    b.ent(EntityKind::MunicipalId, citykey(rng));
     b.lit(" expired. I live at ");
-    b.ent(EntityKind::StreetAddress, &address(rng));
+    b.ent(EntityKind::StreetAddress, address(rng));
     b.lit(". My ");
     b.cue("phone is ");
-    b.ent(EntityKind::Phone, &phone(rng));
+    b.ent(EntityKind::Phone, phone(rng));
     b.lit(". ");
     if rng.chance(0.5) {
         b.lit("I am ");
@@ -646,25 +1044,28 @@ fn email_doc(rng: &mut Rng) -> GoldRecord {
         b.ent(EntityKind::BankAccount, rng.digits(len));
         b.lit(" (");
         b.cue("routing ");
-        b.ent(EntityKind::BankRouting, &routing(rng));
+        b.ent(EntityKind::BankRouting, routing(rng));
         b.lit("). ");
     }
     if rng.chance(0.3) {
         b.lit("My ");
         b.cue("date of birth is ");
-        b.ent(EntityKind::DateOfBirth, &dob(rng));
+        b.ent(EntityKind::DateOfBirth, dob(rng));
         b.lit(". ");
     }
     if rng.chance(0.3) {
         b.lit("I applied online from ");
         b.cue("IP ");
-        b.ent(EntityKind::IpAddress, &ip(rng));
+        b.ent(EntityKind::IpAddress, ip(rng));
         b.lit(". ");
     }
     b.lit("\n\nThank you,\n");
     b.ent(EntityKind::Person, &p.first);
     b.lit("\n");
-    GoldRecord { family: Family::Email, fields: vec![b.field(None)] }
+    GoldRecord {
+        family: Family::Email,
+        fields: vec![b.field(None)],
+    }
 }
 
 fn spanish_doc(rng: &mut Rng) -> GoldRecord {
@@ -678,15 +1079,15 @@ fn spanish_doc(rng: &mut Rng) -> GoldRecord {
     b.lit(", dijo que es ");
     b.ent(EntityKind::ImmigrationStatus, rng.pick(STATUS_ES));
     b.lit(". Vive en ");
-    b.ent(EntityKind::StreetAddress, &address(rng));
+    b.ent(EntityKind::StreetAddress, address(rng));
     b.lit(" y su ");
     b.cue("teléfono es ");
-    b.ent(EntityKind::Phone, &phone(rng));
+    b.ent(EntityKind::Phone, phone(rng));
     b.lit(". ");
     if rng.chance(0.5) {
         b.lit("Su ");
         b.cue("pasaporte ");
-        b.ent(EntityKind::Passport, &passport(rng));
+        b.ent(EntityKind::Passport, passport(rng));
         b.lit(" fue revisado. ");
     }
     if rng.chance(0.5) {
@@ -697,15 +1098,26 @@ fn spanish_doc(rng: &mut Rng) -> GoldRecord {
         b.ent(EntityKind::Passport, &l2);
         b.lit("\n");
     }
-    GoldRecord { family: Family::SpanishNarrative, fields: vec![b.field(None)] }
+    GoldRecord {
+        family: Family::SpanishNarrative,
+        fields: vec![b.field(None)],
+    }
 }
 
 fn cell(kind: Option<EntityKind>, header: &str, value: String) -> GoldField {
     let spans = match kind {
-        Some(k) if !value.is_empty() => vec![GoldSpan { start: 0, end: value.len(), kind: k }],
+        Some(k) if !value.is_empty() => vec![GoldSpan {
+            start: 0,
+            end: value.len(),
+            kind: k,
+        }],
         _ => Vec::new(),
     };
-    GoldField { name: Some(header.to_string()), text: value, spans }
+    GoldField {
+        name: Some(header.to_string()),
+        text: value,
+        spans,
+    }
 }
 
 /// Column specs: header variants and the kind.
@@ -714,22 +1126,46 @@ type ColumnSpec = (&'static [&'static str], Option<EntityKind>);
 const BOOKING_COLUMNS: &[ColumnSpec] = &[
     (&["booking_no", "Booking Number", "CB#"], None),
     (&["arrest_date", "Arrest Date"], None),
-    (&["last_name", "Last Name", "LNAME", "surname"], Some(EntityKind::Person)),
-    (&["first_name", "First Name", "FNAME", "given_name"], Some(EntityKind::Person)),
-    (&["dob", "D.O.B.", "Birth Date", "date_of_birth"], Some(EntityKind::DateOfBirth)),
+    (
+        &["last_name", "Last Name", "LNAME", "surname"],
+        Some(EntityKind::Person),
+    ),
+    (
+        &["first_name", "First Name", "FNAME", "given_name"],
+        Some(EntityKind::Person),
+    ),
+    (
+        &["dob", "D.O.B.", "Birth Date", "date_of_birth"],
+        Some(EntityKind::DateOfBirth),
+    ),
     (&["sex"], None),
-    (&["home_address", "Address", "Residence", "addr"], Some(EntityKind::StreetAddress)),
-    (&["phone", "Phone #", "tel", "Cell"], Some(EntityKind::Phone)),
-    (&["dl_number", "Driver License", "DL", "state_id"], Some(EntityKind::DriverLicense)),
+    (
+        &["home_address", "Address", "Residence", "addr"],
+        Some(EntityKind::StreetAddress),
+    ),
+    (
+        &["phone", "Phone #", "tel", "Cell"],
+        Some(EntityKind::Phone),
+    ),
+    (
+        &["dl_number", "Driver License", "DL", "state_id"],
+        Some(EntityKind::DriverLicense),
+    ),
     (&["id_2", "ref_a", "x_field"], Some(EntityKind::Ssn)),
-    (&["country_of_birth", "Place of Birth", "POB", "nationality"], Some(EntityKind::PlaceOfBirth)),
+    (
+        &["country_of_birth", "Place of Birth", "POB", "nationality"],
+        Some(EntityKind::PlaceOfBirth),
+    ),
     (&["charge", "Charge Description"], None),
     (&["officer_badge", "Officer Star"], None),
     (&["notes", "Narrative", "remarks"], None),
 ];
 
 fn booking_table(rng: &mut Rng, rows: usize) -> GoldTable {
-    let headers: Vec<String> = BOOKING_COLUMNS.iter().map(|(names, _)| rng.pick(names).to_string()).collect();
+    let headers: Vec<String> = BOOKING_COLUMNS
+        .iter()
+        .map(|(names, _)| rng.pick(names).to_string())
+        .collect();
     let column_kinds = BOOKING_COLUMNS.iter().map(|(_, k)| *k).collect();
     let mut out = Vec::with_capacity(rows);
     for _ in 0..rows {
@@ -739,7 +1175,11 @@ fn booking_table(rng: &mut Rng, rows: usize) -> GoldTable {
             let h = &headers[i];
             let f = match i {
                 0 => cell(None, h, format!("{}", rng.range(20_000_000, 29_999_999))),
-                1 => cell(None, h, format!("2026-{:02}-{:02}", rng.range(1, 11), rng.range(1, 28))),
+                1 => cell(
+                    None,
+                    h,
+                    format!("2026-{:02}-{:02}", rng.range(1, 11), rng.range(1, 28)),
+                ),
                 2 => cell(*kind, h, p.last.to_uppercase()),
                 3 => cell(*kind, h, p.first.to_uppercase()),
                 4 => cell(*kind, h, dob(rng)),
@@ -767,27 +1207,53 @@ fn booking_table(rng: &mut Rng, rows: usize) -> GoldTable {
             };
             fields.push(f);
         }
-        out.push(GoldRecord { family: Family::BookingLog, fields });
+        out.push(GoldRecord {
+            family: Family::BookingLog,
+            fields,
+        });
     }
-    GoldTable { family: Family::BookingLog, headers, column_kinds, rows: out }
+    GoldTable {
+        family: Family::BookingLog,
+        headers,
+        column_kinds,
+        rows: out,
+    }
 }
 
 const CITYKEY_COLUMNS: &[ColumnSpec] = &[
-    (&["citykey_number", "CityKey #", "municipal_id"], Some(EntityKind::MunicipalId)),
-    (&["applicant_name", "Full Name", "name"], Some(EntityKind::Person)),
+    (
+        &["citykey_number", "CityKey #", "municipal_id"],
+        Some(EntityKind::MunicipalId),
+    ),
+    (
+        &["applicant_name", "Full Name", "name"],
+        Some(EntityKind::Person),
+    ),
     (&["date_of_birth", "DOB"], Some(EntityKind::DateOfBirth)),
-    (&["residential_address", "Home Address"], Some(EntityKind::StreetAddress)),
+    (
+        &["residential_address", "Home Address"],
+        Some(EntityKind::StreetAddress),
+    ),
     (&["email", "E-mail"], Some(EntityKind::Email)),
     (&["mobile", "Phone"], Some(EntityKind::Phone)),
     (&["id_document_type"], None),
-    (&["passport_or_id_number", "Passport No"], Some(EntityKind::Passport)),
+    (
+        &["passport_or_id_number", "Passport No"],
+        Some(EntityKind::Passport),
+    ),
     (&["preferred_language", "Language"], None),
-    (&["application_ip", "IP Address"], Some(EntityKind::IpAddress)),
+    (
+        &["application_ip", "IP Address"],
+        Some(EntityKind::IpAddress),
+    ),
     (&["issued", "Issue Date"], None),
 ];
 
 fn citykey_table(rng: &mut Rng, rows: usize) -> GoldTable {
-    let headers: Vec<String> = CITYKEY_COLUMNS.iter().map(|(names, _)| rng.pick(names).to_string()).collect();
+    let headers: Vec<String> = CITYKEY_COLUMNS
+        .iter()
+        .map(|(names, _)| rng.pick(names).to_string())
+        .collect();
     let column_kinds = CITYKEY_COLUMNS.iter().map(|(_, k)| *k).collect();
     let mut out = Vec::with_capacity(rows);
     for _ in 0..rows {
@@ -800,16 +1266,32 @@ fn citykey_table(rng: &mut Rng, rows: usize) -> GoldTable {
             address(rng),
             email(rng, &p),
             phone(rng),
-            rng.pick(&["Foreign passport", "Consular ID", "IL State ID"]).to_string(),
+            rng.pick(&["Foreign passport", "Consular ID", "IL State ID"])
+                .to_string(),
             passport(rng),
-            rng.pick(&["Spanish", "Polish", "Arabic", "Mandarin", "English", "Hindi"]).to_string(),
+            rng.pick(&[
+                "Spanish", "Polish", "Arabic", "Mandarin", "English", "Hindi",
+            ])
+            .to_string(),
             ip(rng),
             format!("2026-{:02}-{:02}", rng.range(1, 11), rng.range(1, 28)),
         ];
-        let fields = values.into_iter().enumerate().map(|(i, v)| cell(CITYKEY_COLUMNS[i].1, &headers[i], v)).collect();
-        out.push(GoldRecord { family: Family::MunicipalIdExport, fields });
+        let fields = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| cell(CITYKEY_COLUMNS[i].1, &headers[i], v))
+            .collect();
+        out.push(GoldRecord {
+            family: Family::MunicipalIdExport,
+            fields,
+        });
     }
-    GoldTable { family: Family::MunicipalIdExport, headers, column_kinds, rows: out }
+    GoldTable {
+        family: Family::MunicipalIdExport,
+        headers,
+        column_kinds,
+        rows: out,
+    }
 }
 
 fn case_json(rng: &mut Rng) -> GoldRecord {
@@ -817,13 +1299,33 @@ fn case_json(rng: &mut Rng) -> GoldRecord {
     let full = format!("{} {}", p.first, p.last);
     let mut fields = vec![
         cell(None, "/case_id", format!("2026-CR-{}", rng.digits(6))),
-        cell(None, "/opened", format!("2026-{:02}-{:02}", rng.range(1, 11), rng.range(1, 28))),
+        cell(
+            None,
+            "/opened",
+            format!("2026-{:02}-{:02}", rng.range(1, 11), rng.range(1, 28)),
+        ),
         cell(Some(EntityKind::Person), "/subject/name", full),
         cell(Some(EntityKind::DateOfBirth), "/subject/dob", dob(rng)),
-        cell(Some(EntityKind::ANumber), "/subject/a_number", a_number(rng)),
-        cell(Some(EntityKind::Phone), "/subject/contacts/0/phone", phone(rng)),
-        cell(Some(EntityKind::Email), "/subject/contacts/1/email", email(rng, &p)),
-        cell(Some(EntityKind::StreetAddress), "/subject/address/line1", address(rng)),
+        cell(
+            Some(EntityKind::ANumber),
+            "/subject/a_number",
+            a_number(rng),
+        ),
+        cell(
+            Some(EntityKind::Phone),
+            "/subject/contacts/0/phone",
+            phone(rng),
+        ),
+        cell(
+            Some(EntityKind::Email),
+            "/subject/contacts/1/email",
+            email(rng, &p),
+        ),
+        cell(
+            Some(EntityKind::StreetAddress),
+            "/subject/address/line1",
+            address(rng),
+        ),
         cell(Some(EntityKind::LicensePlate), "/vehicle/plate", plate(rng)),
     ];
     let mut b = Builder::new(rng, false, 0.0);
@@ -841,7 +1343,10 @@ fn case_json(rng: &mut Rng) -> GoldRecord {
         b.lit(", a neighbor. ");
     }
     fields.push(b.field(Some("/narrative".to_string())));
-    GoldRecord { family: Family::CaseJson, fields }
+    GoldRecord {
+        family: Family::CaseJson,
+        fields,
+    }
 }
 
 /// Generates a corpus: `docs` text documents, `docs` booking rows, `docs / 2` CityKey rows and
@@ -857,9 +1362,18 @@ pub fn generate(seed: u64, docs: usize) -> Corpus {
             _ => spanish_doc(&mut rng),
         });
     }
-    let tables = vec![booking_table(&mut rng, docs.max(1)), citykey_table(&mut rng, (docs / 2).max(1))];
-    let json = (0..(docs / 2).max(1)).map(|_| case_json(&mut rng)).collect();
-    Corpus { texts, tables, json }
+    let tables = vec![
+        booking_table(&mut rng, docs.max(1)),
+        citykey_table(&mut rng, (docs / 2).max(1)),
+    ];
+    let json = (0..(docs / 2).max(1))
+        .map(|_| case_json(&mut rng))
+        .collect();
+    Corpus {
+        texts,
+        tables,
+        json,
+    }
 }
 
 impl GoldRecord {
@@ -873,7 +1387,13 @@ impl GoldRecord {
             for (i, part) in parts.iter().enumerate() {
                 let last = i + 1 == parts.len();
                 let next_is_index = parts.get(i + 1).is_some_and(|p| p.parse::<usize>().is_ok());
-                let make = || if next_is_index { serde_json::Value::Array(Vec::new()) } else { serde_json::Value::Object(Default::default()) };
+                let make = || {
+                    if next_is_index {
+                        serde_json::Value::Array(Vec::new())
+                    } else {
+                        serde_json::Value::Object(Default::default())
+                    }
+                };
                 node = match node {
                     serde_json::Value::Object(map) => {
                         if last {
@@ -885,7 +1405,11 @@ impl GoldRecord {
                     serde_json::Value::Array(items) => {
                         let idx: usize = part.parse().unwrap_or(items.len());
                         while items.len() <= idx {
-                            items.push(if last { serde_json::Value::Null } else { make() });
+                            items.push(if last {
+                                serde_json::Value::Null
+                            } else {
+                                make()
+                            });
                         }
                         if last {
                             items[idx] = serde_json::Value::String(f.text.clone());

@@ -30,6 +30,13 @@ pub enum Location {
         /// JSON Pointer to the string.
         pointer: String,
     },
+    /// A PDF page and the 1-based line within its text layer.
+    Page {
+        /// 1-based page.
+        page: u64,
+        /// 1-based line on the page.
+        line: u64,
+    },
     /// A spreadsheet cell.
     Sheet {
         /// Sheet name.
@@ -82,6 +89,59 @@ impl LogEntry {
     }
 }
 
+impl LogEntry {
+    /// Writes the entry as one JSON line, the same as serde would, without the generic
+    /// serializer's per-field cost (the log can have more lines than the input).
+    pub fn write_json_line<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        let json =
+            |w: &mut W, s: &str| serde_json::to_writer(&mut *w, s).map_err(std::io::Error::from);
+        w.write_all(b"{\"file\":")?;
+        json(w, &self.file)?;
+        w.write_all(b",\"location\":")?;
+        match &self.location {
+            Location::Line { line } => write!(w, "{{\"type\":\"line\",\"line\":{line}}}")?,
+            Location::Cell { row, column } => {
+                write!(w, "{{\"type\":\"cell\",\"row\":{row},\"column\":")?;
+                json(w, column)?;
+                w.write_all(b"}")?;
+            }
+            Location::Json { line, pointer } => {
+                write!(w, "{{\"type\":\"json\",\"line\":{line},\"pointer\":")?;
+                json(w, pointer)?;
+                w.write_all(b"}")?;
+            }
+            Location::Page { page, line } => {
+                write!(w, "{{\"type\":\"page\",\"page\":{page},\"line\":{line}}}")?
+            }
+            Location::Sheet { sheet, cell } => {
+                w.write_all(b"{\"type\":\"sheet\",\"sheet\":")?;
+                json(w, sheet)?;
+                w.write_all(b",\"cell\":")?;
+                json(w, cell)?;
+                w.write_all(b"}")?;
+            }
+        }
+        write!(
+            w,
+            ",\"span\":[{},{}],\"kind\":\"{}\",\"exemption\":",
+            self.span[0],
+            self.span[1],
+            self.kind.as_str()
+        )?;
+        json(w, &self.exemption)?;
+        let confidence = match self.confidence {
+            crate::entity::Confidence::Possible => "possible",
+            crate::entity::Confidence::Likely => "likely",
+            crate::entity::Confidence::VeryLikely => "very_likely",
+        };
+        writeln!(
+            w,
+            ",\"action\":\"{}\",\"detector\":\"{}\",\"confidence\":\"{confidence}\",\"score\":{},\"counsel_review\":{}}}",
+            self.action, self.detector, self.score, self.counsel_review
+        )
+    }
+}
+
 /// A review candidate: below the confidence threshold, left unredacted. Unlike the log it shows
 /// a short excerpt, because the records officer must see it to accept or reject it; it is
 /// written only where the officer asks (`--review FILE`), never into the release folder.
@@ -101,4 +161,50 @@ pub struct ReviewEntry {
     pub confidence: crate::entity::Confidence,
     /// The candidate text.
     pub candidate: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entity::Confidence;
+
+    #[test]
+    fn fast_writer_matches_serde() {
+        let locations = [
+            Location::Line { line: 3 },
+            Location::Cell {
+                row: 2,
+                column: "Home \"Address\"".into(),
+            },
+            Location::Json {
+                line: 1,
+                pointer: "/a~1b/0".into(),
+            },
+            Location::Page { page: 2, line: 9 },
+            Location::Sheet {
+                sheet: "Hoja 1".into(),
+                cell: "C12".into(),
+            },
+        ];
+        for location in locations {
+            let entry = LogEntry {
+                file: "r\u{e9}port.csv".into(),
+                location,
+                span: [4, 15],
+                kind: EntityKind::ANumber,
+                exemption: "5 ILCS 140/7(1)(b)".into(),
+                action: "label",
+                detector: "pattern.a_number",
+                confidence: Confidence::VeryLikely,
+                score: Confidence::VeryLikely.score(),
+                counsel_review: true,
+            };
+            let mut fast = Vec::new();
+            entry.write_json_line(&mut fast).unwrap();
+            let a: serde_json::Value = serde_json::from_slice(&fast).unwrap();
+            let b: serde_json::Value =
+                serde_json::from_str(&serde_json::to_string(&entry).unwrap()).unwrap();
+            assert_eq!(a, b);
+        }
+    }
 }

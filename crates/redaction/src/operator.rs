@@ -25,7 +25,12 @@ impl std::fmt::Debug for PseudonymKey {
 
 /// The replacement text for `value` under `rule`. `key` is required for pseudonyms (the
 /// `Redactor` checks that at construction, and labels if it is somehow missing).
-pub fn replacement(rule: &EntityRule, kind: EntityKind, value: &str, key: Option<&PseudonymKey>) -> String {
+pub fn replacement(
+    rule: &EntityRule,
+    kind: EntityKind,
+    value: &str,
+    key: Option<&PseudonymKey>,
+) -> String {
     let exemption = rule.exemption.as_deref().unwrap_or("");
     match rule.action {
         Action::Keep => value.to_string(),
@@ -74,9 +79,17 @@ pub fn mask(value: &str, keep_last: usize) -> String {
 /// number maps to the same pseudonym throughout a release, and nothing links without the key.
 pub fn pseudonym(key: &PseudonymKey, kind: EntityKind, value: &str) -> String {
     let normalised: String = if kind == EntityKind::Person {
-        value.split_whitespace().map(|w| w.to_lowercase()).collect::<Vec<_>>().join(" ")
+        value
+            .split_whitespace()
+            .map(|w| w.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" ")
     } else {
-        value.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect()
+        value
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_uppercase)
+            .collect()
     };
     // new_from_slice accepts any key length for HMAC; the Err arm is unreachable but typed.
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key.0) else {
@@ -92,13 +105,17 @@ pub fn pseudonym(key: &PseudonymKey, kind: EntityKind, value: &str) -> String {
 
 /// The four-digit year of a date in any of the detected formats.
 pub fn birth_year(value: &str) -> Option<String> {
-    let groups: Vec<&str> = value.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).collect();
+    let groups: Vec<&str> = value
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .collect();
     if let Some(y) = groups.iter().find(|g| g.len() == 4) {
         return Some((*y).to_string());
     }
     let last = groups.last()?;
     let yy: u32 = last.parse().ok()?;
-    (last.len() == 2 && groups.len() == 3).then(|| format!("{}", if yy <= 30 { 2000 + yy } else { 1900 + yy }))
+    (last.len() == 2 && groups.len() == 3)
+        .then(|| format!("{}", if yy <= 30 { 2000 + yy } else { 1900 + yy }))
 }
 
 #[cfg(test)]
@@ -119,7 +136,10 @@ mod tests {
         assert_eq!(a, pseudonym(&k1, EntityKind::Person, "maria garcia"));
         assert_ne!(a, pseudonym(&k2, EntityKind::Person, "Maria Garcia"));
         assert!(a.starts_with("PERSON-") && !a.to_lowercase().contains("garcia"));
-        assert_eq!(pseudonym(&k1, EntityKind::Ssn, "512-44-9012"), pseudonym(&k1, EntityKind::Ssn, "512449012"));
+        assert_eq!(
+            pseudonym(&k1, EntityKind::Ssn, "512-44-9012"),
+            pseudonym(&k1, EntityKind::Ssn, "512449012")
+        );
     }
 
     #[test]

@@ -118,6 +118,7 @@ pub struct Policy {
     /// Official e-mail domains (the city's own addresses are not personal e-mail).
     pub public_email_domains: Vec<String>,
     rules: BTreeMap<EntityKind, EntityRule>,
+    fallback: EntityRule,
 }
 
 /// A policy that failed to load: which policy, which field, what is allowed.
@@ -166,9 +167,18 @@ pub enum PolicyError {
 
 /// Shipped policies: (id, TOML source).
 pub const SHIPPED: &[(&str, &str)] = &[
-    ("foia-general", include_str!("../../../policies/foia-general.toml")),
-    ("arrest-report-2-15", include_str!("../../../policies/arrest-report-2-15.toml")),
-    ("research-pseudonymous", include_str!("../../../policies/research-pseudonymous.toml")),
+    (
+        "foia-general",
+        include_str!("../../../policies/foia-general.toml"),
+    ),
+    (
+        "arrest-report-2-15",
+        include_str!("../../../policies/arrest-report-2-15.toml"),
+    ),
+    (
+        "research-pseudonymous",
+        include_str!("../../../policies/research-pseudonymous.toml"),
+    ),
 ];
 
 /// The default policy for a public-records release.
@@ -177,19 +187,33 @@ pub const DEFAULT_POLICY: &str = "foia-general";
 impl Policy {
     /// Parses and validates a policy; `name` is used in error messages.
     pub fn from_toml(name: &str, source: &str) -> Result<Policy, PolicyError> {
-        let file: PolicyFile = toml::from_str(source).map_err(|e| PolicyError::Parse { name: name.to_string(), message: e.to_string() })?;
+        let file: PolicyFile = toml::from_str(source).map_err(|e| PolicyError::Parse {
+            name: name.to_string(),
+            message: e.to_string(),
+        })?;
         let mut rules = BTreeMap::new();
         for rule in file.entities {
             let kind = EntityKind::parse(&rule.kind).ok_or_else(|| PolicyError::UnknownKind {
                 name: name.to_string(),
                 kind: rule.kind.clone(),
-                allowed: EntityKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+                allowed: EntityKind::ALL
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?;
             if rule.action != Action::Keep && rule.exemption.as_deref().is_none_or(str::is_empty) {
-                return Err(PolicyError::MissingExemption { name: name.to_string(), kind: rule.kind, action: rule.action.as_str() });
+                return Err(PolicyError::MissingExemption {
+                    name: name.to_string(),
+                    kind: rule.kind,
+                    action: rule.action.as_str(),
+                });
             }
             if rules.insert(kind, rule).is_some() {
-                return Err(PolicyError::Duplicate { name: name.to_string(), kind: kind.as_str().to_string() });
+                return Err(PolicyError::Duplicate {
+                    name: name.to_string(),
+                    kind: kind.as_str().to_string(),
+                });
             }
         }
         Ok(Policy {
@@ -199,8 +223,21 @@ impl Policy {
             description: file.policy.description,
             min_confidence: file.policy.min_confidence,
             municipal_id: file.municipal_id,
-            public_email_domains: file.policy.public_email_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+            public_email_domains: file
+                .policy
+                .public_email_domains
+                .iter()
+                .map(|d| d.to_ascii_lowercase())
+                .collect(),
             rules,
+            fallback: EntityRule {
+                kind: "*".to_string(),
+                action: Action::Label,
+                exemption: Some("7(1)(b)".to_string()),
+                reason: Some("kind not covered by the policy: redacted by default, counsel to review".to_string()),
+                counsel: true,
+                keep_last: 0,
+            },
         })
     }
 
@@ -209,28 +246,34 @@ impl Policy {
         let (_, src) = SHIPPED
             .iter()
             .find(|(name, _)| *name == id)
-            .ok_or_else(|| PolicyError::NotFound(id.to_string(), SHIPPED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")))?;
+            .ok_or_else(|| {
+                PolicyError::NotFound(
+                    id.to_string(),
+                    SHIPPED
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            })?;
         Policy::from_toml(id, src)
     }
 
     /// The rule for a kind. Kinds the policy does not mention are redacted under 7(1)(b) with a
     /// counsel flag: a forgotten kind must never be released by default.
-    pub fn rule(&self, kind: EntityKind) -> EntityRule {
-        self.rules.get(&kind).cloned().unwrap_or_else(|| EntityRule {
-            kind: kind.as_str().to_string(),
-            action: Action::Label,
-            exemption: Some("7(1)(b)".to_string()),
-            reason: Some("kind not covered by the policy: redacted by default, counsel to review".to_string()),
-            counsel: true,
-            keep_last: 0,
-        })
+    pub fn rule(&self, kind: EntityKind) -> &EntityRule {
+        self.rules.get(&kind).unwrap_or(&self.fallback)
     }
 
     /// True for an address at one of the policy's official domains (released as public contact).
     pub fn is_public_email(&self, value: &str) -> bool {
-        let Some((_, domain)) = value.rsplit_once('@') else { return false };
+        let Some((_, domain)) = value.rsplit_once('@') else {
+            return false;
+        };
         let domain = domain.to_ascii_lowercase();
-        self.public_email_domains.iter().any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
+        self.public_email_domains
+            .iter()
+            .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
     }
 
     /// The full citation of a short exemption (`5 ILCS 140/7(1)(b)`).
@@ -260,7 +303,10 @@ mod tests {
             assert_eq!(p.id, *id);
         }
         let general = Policy::shipped("foia-general").unwrap();
-        assert_eq!(general.rule(EntityKind::Ssn).exemption.as_deref(), Some("7(1)(b)"));
+        assert_eq!(
+            general.rule(EntityKind::Ssn).exemption.as_deref(),
+            Some("7(1)(b)")
+        );
         assert!(general.rule(EntityKind::PlaceOfBirth).counsel);
         let arrest = Policy::shipped("arrest-report-2-15").unwrap();
         assert_eq!(arrest.rule(EntityKind::Person).action, Action::Keep);
@@ -271,12 +317,19 @@ mod tests {
     #[test]
     fn bad_policies_name_the_field() {
         let bad_kind = "[policy]\nid='x'\ntitle='x'\nstatute='5 ILCS 140'\n[[entity]]\nkind='SOCIAL'\naction='label'\nexemption='7(1)(b)'\n";
-        let err = Policy::from_toml("x.toml", bad_kind).unwrap_err().to_string();
+        let err = Policy::from_toml("x.toml", bad_kind)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("SOCIAL") && err.contains("A_NUMBER"), "{err}");
         let no_cite = "[policy]\nid='x'\ntitle='x'\nstatute='5 ILCS 140'\n[[entity]]\nkind='SSN'\naction='label'\n";
-        assert!(Policy::from_toml("x.toml", no_cite).unwrap_err().to_string().contains("cites no exemption"));
+        assert!(Policy::from_toml("x.toml", no_cite)
+            .unwrap_err()
+            .to_string()
+            .contains("cites no exemption"));
         let bad_action = "[policy]\nid='x'\ntitle='x'\nstatute='5 ILCS 140'\n[[entity]]\nkind='SSN'\naction='erase'\nexemption='7(1)(b)'\n";
-        let err = Policy::from_toml("x.toml", bad_action).unwrap_err().to_string();
+        let err = Policy::from_toml("x.toml", bad_action)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("erase") && err.contains("line"), "{err}");
     }
 

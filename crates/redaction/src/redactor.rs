@@ -85,9 +85,16 @@ impl Redactor {
         if policy.needs_key() && key.is_none() {
             return Err(RedactorError::KeyRequired(policy.id.clone()));
         }
-        let municipal = policy.municipal_id.as_ref().map(|m| (m.pattern.as_str(), m.require_cue));
+        let municipal = policy
+            .municipal_id
+            .as_ref()
+            .map(|m| (m.pattern.as_str(), m.require_cue));
         let chain = DetectorChain::standard(municipal)?;
-        Ok(Redactor { policy, chain, key: key.map(PseudonymKey::new) })
+        Ok(Redactor {
+            policy,
+            chain,
+            key: key.map(PseudonymKey::new),
+        })
     }
 
     /// The policy in force.
@@ -117,14 +124,22 @@ impl Redactor {
     /// Redacts a free-text document (one record, one field).
     pub fn redact_text(&self, text: &str) -> RedactedField {
         let mut out = self.redact_record(&[(text, FieldRole::Scan(FieldHint::default()))]);
-        out.pop().unwrap_or_else(|| RedactedField { text: String::new(), applied: Vec::new(), review: Vec::new() })
+        out.pop().unwrap_or_else(|| RedactedField {
+            text: String::new(),
+            applied: Vec::new(),
+            review: Vec::new(),
+        })
     }
 
     /// Redacts the fields of one record together (names and identifiers found in one field are
     /// redacted in the others).
     pub fn redact_record(&self, fields: &[(&str, FieldRole)]) -> Vec<RedactedField> {
         let found = self.detect_record(fields);
-        fields.iter().zip(found).map(|((text, _), f)| self.apply(text, f)).collect()
+        fields
+            .iter()
+            .zip(found)
+            .map(|((text, _), f)| self.apply(text, f))
+            .collect()
     }
 
     /// Applies the policy to one field's findings.
@@ -139,12 +154,18 @@ impl Redactor {
                 continue;
             }
             let rule = self.policy.rule(f.kind);
-            let public = f.kind == EntityKind::Email && self.policy.is_public_email(&text[f.start..f.end]);
+            let public =
+                f.kind == EntityKind::Email && self.policy.is_public_email(&text[f.start..f.end]);
             if rule.action == Action::Keep || f.start < pos || public {
                 continue;
             }
             out.push_str(&text[pos..f.start]);
-            out.push_str(&replacement(&rule, f.kind, &text[f.start..f.end], self.key.as_ref()));
+            out.push_str(&replacement(
+                rule,
+                f.kind,
+                &text[f.start..f.end],
+                self.key.as_ref(),
+            ));
             pos = f.end;
             applied.push(Applied {
                 start: f.start,
@@ -158,7 +179,11 @@ impl Redactor {
             });
         }
         out.push_str(&text[pos..]);
-        RedactedField { text: out, applied, review }
+        RedactedField {
+            text: out,
+            applied,
+            review,
+        }
     }
 }
 
@@ -168,7 +193,13 @@ fn whole_finding(text: &str, kind: EntityKind) -> Vec<Finding> {
         return Vec::new();
     }
     let start = text.len() - text.trim_start().len();
-    vec![Finding { start, end: start + trimmed.len(), kind, detector: "column", confidence: Confidence::VeryLikely }]
+    vec![Finding {
+        start,
+        end: start + trimmed.len(),
+        kind,
+        detector: "column",
+        confidence: Confidence::VeryLikely,
+    }]
 }
 
 /// Re-exported for formats that merge findings themselves.

@@ -34,10 +34,13 @@ pub enum Format {
     Xlsx,
     /// `.eml`.
     Eml,
+    /// `.pdf` (text layer; the output is text with page markers).
+    Pdf,
 }
 
 /// Extensions accepted, for error messages.
-pub const SUPPORTED: &str = ".txt .text .log .md .csv .tsv .tab .json .jsonl .ndjson .xlsx .eml";
+pub const SUPPORTED: &str =
+    ".txt .text .log .md .csv .tsv .tab .json .jsonl .ndjson .xlsx .eml .pdf";
 
 impl Format {
     /// The format for a path's extension.
@@ -51,6 +54,7 @@ impl Format {
             "jsonl" | "ndjson" => Format::JsonLines,
             "xlsx" => Format::Xlsx,
             "eml" => Format::Eml,
+            "pdf" => Format::Pdf,
             _ => return None,
         })
     }
@@ -79,11 +83,14 @@ pub enum ReleaseError {
 }
 
 fn io_err(path: &Path, source: std::io::Error) -> ReleaseError {
-    ReleaseError::Io { path: path.display().to_string(), source }
+    ReleaseError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// The summary of a release, written as JSON beside the outputs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct ReleaseSummary {
     /// Policy id.
     pub policy: String,
@@ -111,8 +118,7 @@ struct FileSink<'a> {
 
 impl Sink for FileSink<'_> {
     fn log(&mut self, entry: LogEntry) -> std::io::Result<()> {
-        serde_json::to_writer(&mut self.log, &entry)?;
-        self.log.write_all(b"\n")
+        entry.write_json_line(&mut self.log)
     }
     fn review(&mut self, entry: ReviewEntry) -> std::io::Result<()> {
         if let Some(w) = self.review.as_mut() {
@@ -131,6 +137,7 @@ pub struct Release {
     review: Option<(PathBuf, PathBuf, BufWriter<File>)>,
     written: Vec<PathBuf>,
     summary: ReleaseSummary,
+    finished: bool,
 }
 
 fn tmp_name(dir: &Path, name: &str) -> PathBuf {
@@ -140,14 +147,29 @@ fn tmp_name(dir: &Path, name: &str) -> PathBuf {
 impl Release {
     /// Opens (creates) `out_dir`. `review`, if given, receives uncertain candidates; it must be
     /// outside `out_dir`, because it shows candidate text and must never be released.
-    pub fn create(out_dir: &Path, review: Option<&Path>, redactor: &Redactor) -> Result<Release, ReleaseError> {
+    pub fn create(
+        out_dir: &Path,
+        review: Option<&Path>,
+        redactor: &Redactor,
+    ) -> Result<Release, ReleaseError> {
         fs::create_dir_all(out_dir).map_err(|e| io_err(out_dir, e))?;
         let out_canon = fs::canonicalize(out_dir).map_err(|e| io_err(out_dir, e))?;
+        // A summary from an earlier release in this folder would make an interrupted new one
+        // look complete: the old summary and log go first.
+        for stale in [SUMMARY_FILE, LOG_FILE] {
+            let path = out_canon.join(stale);
+            if path.exists() {
+                fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
+            }
+        }
         let log_tmp = tmp_name(&out_canon, LOG_FILE);
         let log = BufWriter::new(File::create(&log_tmp).map_err(|e| io_err(&log_tmp, e))?);
         let review = match review {
             Some(path) => {
-                let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                let parent = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
                 let parent_canon = fs::canonicalize(parent).map_err(|e| io_err(parent, e))?;
                 if parent_canon.starts_with(&out_canon) {
                     return Err(ReleaseError::Conflict(format!(
@@ -156,7 +178,10 @@ impl Release {
                         out_dir.display()
                     )));
                 }
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("review.jsonl");
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("review.jsonl");
                 let tmp = tmp_name(&parent_canon, name);
                 let w = BufWriter::new(File::create(&tmp).map_err(|e| io_err(&tmp, e))?);
                 Some((tmp, path.to_path_buf(), w))
@@ -169,42 +194,91 @@ impl Release {
             log,
             review,
             written: Vec::new(),
-            summary: ReleaseSummary { policy: redactor.policy().id.clone(), policy_title: redactor.policy().title.clone(), files: Vec::new(), failed: Vec::new() },
+            finished: false,
+            summary: ReleaseSummary {
+                policy: redactor.policy().id.clone(),
+                policy_title: redactor.policy().title.clone(),
+                files: Vec::new(),
+                failed: Vec::new(),
+            },
         })
     }
 
     /// Redacts one file into the release. On error the file is listed as failed, nothing of it is
     /// left in the folder, and the error is returned so the caller can report it.
-    pub fn add(&mut self, redactor: &Redactor, input: &Path, progress: &dyn Fn(u64)) -> Result<&FileReport, ReleaseError> {
+    pub fn add(
+        &mut self,
+        redactor: &Redactor,
+        input: &Path,
+        progress: &dyn Fn(u64),
+    ) -> Result<&FileReport, ReleaseError> {
         match self.add_inner(redactor, input, progress) {
             Ok(report) => {
                 self.summary.files.push(report);
-                self.summary.files.last().ok_or_else(|| ReleaseError::Conflict("internal: report missing".into()))
+                self.summary
+                    .files
+                    .last()
+                    .ok_or_else(|| ReleaseError::Conflict("internal: report missing".into()))
             }
             Err(e) => {
-                self.summary.failed.push(FailedFile { file: input.display().to_string(), error: e.to_string() });
+                self.summary.failed.push(FailedFile {
+                    file: input.display().to_string(),
+                    error: e.to_string(),
+                });
                 Err(e)
             }
         }
     }
 
-    fn add_inner(&mut self, redactor: &Redactor, input: &Path, progress: &dyn Fn(u64)) -> Result<FileReport, ReleaseError> {
-        let name = input.file_name().and_then(|n| n.to_str()).ok_or_else(|| ReleaseError::UnsupportedType(input.display().to_string()))?;
-        let format = Format::of(input).ok_or_else(|| ReleaseError::UnsupportedType(input.display().to_string()))?;
-        let target = self.out_dir.join(name);
+    fn add_inner(
+        &mut self,
+        redactor: &Redactor,
+        input: &Path,
+        progress: &dyn Fn(u64),
+    ) -> Result<FileReport, ReleaseError> {
+        let name = input
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| ReleaseError::UnsupportedType(input.display().to_string()))?;
+        let format = Format::of(input)
+            .ok_or_else(|| ReleaseError::UnsupportedType(input.display().to_string()))?;
+        // A PDF's release is its redacted text layer, so it is named as text.
+        let out_name = if format == Format::Pdf {
+            format!("{name}.txt")
+        } else {
+            name.to_string()
+        };
+        let target = self.out_dir.join(&out_name);
         if [LOG_FILE, SUMMARY_FILE].contains(&name) {
-            return Err(ReleaseError::Conflict(format!("{}: this name is reserved for the release log", input.display())));
+            return Err(ReleaseError::Conflict(format!(
+                "{}: this name is reserved for the release log",
+                input.display()
+            )));
         }
         if self.written.contains(&target) {
-            return Err(ReleaseError::Conflict(format!("{}: another input of this release has the same file name", input.display())));
+            return Err(ReleaseError::Conflict(format!(
+                "{}: another input of this release has the same file name",
+                input.display()
+            )));
         }
         let input_canon = fs::canonicalize(input).map_err(|e| io_err(input, e))?;
         if input_canon == target {
-            return Err(ReleaseError::Conflict(format!("{}: the output folder holds the input itself; choose another --out", input.display())));
+            return Err(ReleaseError::Conflict(format!(
+                "{}: the output folder holds the input itself; choose another --out",
+                input.display()
+            )));
         }
         let out_tmp = tmp_name(&self.out_dir, name);
         let file_log_tmp = tmp_name(&self.out_dir, &format!("{name}.log"));
-        let result = self.write_file(redactor, format, input, name, &out_tmp, &file_log_tmp, progress);
+        let result = self.write_file(
+            redactor,
+            format,
+            input,
+            name,
+            &out_tmp,
+            &file_log_tmp,
+            progress,
+        );
         match result {
             Ok(report) => {
                 fs::rename(&out_tmp, &target).map_err(|e| io_err(&target, e))?;
@@ -233,7 +307,8 @@ impl Release {
         log_tmp: &Path,
         progress: &dyn Fn(u64),
     ) -> Result<FileReport, ReleaseError> {
-        let reader = BufReader::with_capacity(1 << 20, File::open(input).map_err(|e| io_err(input, e))?);
+        let reader =
+            BufReader::with_capacity(1 << 20, File::open(input).map_err(|e| io_err(input, e))?);
         let out_file = File::create(out_tmp).map_err(|e| io_err(out_tmp, e))?;
         let mut writer = BufWriter::with_capacity(1 << 20, out_file);
         let mut sink = FileSink {
@@ -241,16 +316,46 @@ impl Release {
             review: self.review.as_mut().map(|(_, _, w)| w),
         };
         let report = match format {
-            Format::Text => formats::text::redact(redactor, reader, &mut writer, name, &mut sink, progress)?,
-            Format::Csv => formats::table::redact(redactor, reader, &mut writer, b',', name, &mut sink, progress)?,
-            Format::Tsv => formats::table::redact(redactor, reader, &mut writer, b'\t', name, &mut sink, progress)?,
-            Format::JsonLines => formats::json::redact_lines(redactor, reader, &mut writer, name, &mut sink, progress)?,
-            Format::Json => formats::json::redact_document(redactor, reader, &mut writer, name, &mut sink)?,
+            Format::Text => {
+                formats::text::redact(redactor, reader, &mut writer, name, &mut sink, progress)?
+            }
+            Format::Csv => formats::table::redact(
+                redactor,
+                reader,
+                &mut writer,
+                b',',
+                name,
+                &mut sink,
+                progress,
+            )?,
+            Format::Tsv => formats::table::redact(
+                redactor,
+                reader,
+                &mut writer,
+                b'\t',
+                name,
+                &mut sink,
+                progress,
+            )?,
+            Format::JsonLines => formats::json::redact_lines(
+                redactor,
+                reader,
+                &mut writer,
+                name,
+                &mut sink,
+                progress,
+            )?,
+            Format::Json => {
+                formats::json::redact_document(redactor, reader, &mut writer, name, &mut sink)?
+            }
             Format::Eml => formats::eml::redact(redactor, reader, &mut writer, name, &mut sink)?,
             Format::Xlsx => formats::xlsx::redact(redactor, reader, &mut writer, name, &mut sink)?,
+            Format::Pdf => formats::pdf::redact(redactor, reader, &mut writer, name, &mut sink)?,
         };
         sink.log.flush().map_err(|e| io_err(log_tmp, e))?;
-        let file = writer.into_inner().map_err(|e| io_err(out_tmp, e.into_error()))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| io_err(out_tmp, e.into_error()))?;
         file.sync_all().map_err(|e| io_err(out_tmp, e))?;
         Ok(report)
     }
@@ -270,6 +375,21 @@ impl Release {
         let json = serde_json::to_vec_pretty(&self.summary).map_err(|e| io_err(&tmp, e.into()))?;
         fs::write(&tmp, json).map_err(|e| io_err(&tmp, e))?;
         fs::rename(&tmp, &summary_path).map_err(|e| io_err(&summary_path, e))?;
-        Ok(self.summary)
+        self.finished = true;
+        Ok(std::mem::take(&mut self.summary))
+    }
+}
+
+impl Drop for Release {
+    /// A release abandoned before `finish` (an error, an interrupt) leaves no temporary log or
+    /// review list behind; the outputs already renamed stay, but there is no summary, which is
+    /// what marks a release folder complete.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = fs::remove_file(&self.log_tmp);
+            if let Some((tmp, _, _)) = &self.review {
+                let _ = fs::remove_file(tmp);
+            }
+        }
     }
 }

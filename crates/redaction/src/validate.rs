@@ -3,11 +3,16 @@
 
 /// The ASCII digits of `s`, in order.
 pub fn digits(s: &str) -> Vec<u8> {
-    s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect()
+    s.bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect()
 }
 
 fn number(ds: &[u8]) -> u32 {
-    ds.iter().fold(0u32, |acc, &d| acc.saturating_mul(10).saturating_add(u32::from(d)))
+    ds.iter().fold(0u32, |acc, &d| {
+        acc.saturating_mul(10).saturating_add(u32::from(d))
+    })
 }
 
 /// Separators between digit groups must all be the same (or absent): `123-45 6789` is not an SSN.
@@ -15,7 +20,10 @@ pub fn consistent_separators(s: &str) -> bool {
     let mut seps = s.bytes().filter(|b| !b.is_ascii_alphanumeric());
     match seps.next() {
         None => true,
-        Some(first) => seps.all(|b| b == first) && s.bytes().filter(|b| !b.is_ascii_alphanumeric()).count() == 2,
+        Some(first) => {
+            seps.all(|b| b == first)
+                && s.bytes().filter(|b| !b.is_ascii_alphanumeric()).count() == 2
+        }
     }
 }
 
@@ -71,7 +79,7 @@ pub fn luhn(ds: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// ABA routing number: Federal Reserve prefix and the 3-7-1 weighted checksum.
@@ -84,8 +92,12 @@ pub fn aba_routing(ds: &[u8]) -> bool {
         return false;
     }
     let w = [3u32, 7, 1];
-    let sum: u32 = ds.iter().enumerate().map(|(i, &d)| w[i % 3] * u32::from(d)).sum();
-    sum % 10 == 0
+    let sum: u32 = ds
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| w[i % 3] * u32::from(d))
+        .sum();
+    sum.is_multiple_of(10)
 }
 
 /// ICAO 9303 check digit over MRZ characters (weights 7, 3, 1; `<` is 0, A–Z are 10–35).
@@ -122,7 +134,9 @@ pub fn mrz_td3_line2(line: &[u8]) -> bool {
 /// `(month-1)*31 + day` (plus 600 for female) in 001–372 or 601–972.
 pub fn illinois_dl(s: &str) -> bool {
     let b = s.as_bytes();
-    let Some(&first) = b.first() else { return false };
+    let Some(&first) = b.first() else {
+        return false;
+    };
     if !first.is_ascii_alphabetic() {
         return false;
     }
@@ -138,8 +152,9 @@ pub fn illinois_dl(s: &str) -> bool {
 }
 
 /// USCIS service-centre prefixes of receipt numbers.
-pub const RECEIPT_PREFIXES: [&str; 13] =
-    ["EAC", "WAC", "LIN", "SRC", "NBC", "MSC", "IOE", "YSC", "PSC", "VSC", "CSC", "NSC", "TSC"];
+pub const RECEIPT_PREFIXES: [&str; 13] = [
+    "EAC", "WAC", "LIN", "SRC", "NBC", "MSC", "IOE", "YSC", "PSC", "VSC", "CSC", "NSC", "TSC",
+];
 
 /// North American Numbering Plan: area code and exchange start with 2–9; not 555-01xx fiction.
 pub fn nanp_phone(ds: &[u8]) -> bool {
@@ -154,7 +169,7 @@ pub fn nanp_phone(ds: &[u8]) -> bool {
 
 /// A calendar date that can be a birth date: valid day for the month, year 1900–2030.
 pub fn plausible_birth_date(year: u32, month: u32, day: u32) -> bool {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -211,8 +226,12 @@ mod tests {
     #[test]
     fn mrz_specimen() {
         // ICAO 9303 part 4 specimen (Utopia).
-        assert!(mrz_td3_line2(b"L898902C36UTO7408122F1204159ZE184226B<<<<<10"));
-        assert!(!mrz_td3_line2(b"L898902C37UTO7408122F1204159ZE184226B<<<<<10"));
+        assert!(mrz_td3_line2(
+            b"L898902C36UTO7408122F1204159ZE184226B<<<<<10"
+        ));
+        assert!(!mrz_td3_line2(
+            b"L898902C37UTO7408122F1204159ZE184226B<<<<<10"
+        ));
         assert!(!mrz_td3_line2(b"short"));
     }
 

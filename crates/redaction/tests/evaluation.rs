@@ -13,12 +13,25 @@ fn targets_met_on_fixed_seed_corpus() {
         let report = evaluate(&redactor, &corpus);
         // Every kind is present in the corpus, so no target passes vacuously.
         for kind in EntityKind::ALL {
-            assert!(report.kind(kind).gold >= 20, "seed {seed}: corpus has too few {kind}: {}", report.kind(kind).gold);
+            assert!(
+                report.kind(kind).gold >= 20,
+                "seed {seed}: corpus has too few {kind}: {}",
+                report.kind(kind).gold
+            );
         }
         assert!(report.columns >= 20);
         let failures = report.target_failures();
-        assert!(failures.is_empty(), "seed {seed}: targets missed:\n{}\n{}", failures.join("\n"), report.table());
-        for kind in [EntityKind::Ssn, EntityKind::ANumber, EntityKind::DriverLicense] {
+        assert!(
+            failures.is_empty(),
+            "seed {seed}: targets missed:\n{}\n{}",
+            failures.join("\n"),
+            report.table()
+        );
+        for kind in [
+            EntityKind::Ssn,
+            EntityKind::ANumber,
+            EntityKind::DriverLicense,
+        ] {
             assert_eq!(report.kind(kind).leaked, 0, "{kind} leaked");
         }
     }
@@ -30,5 +43,8 @@ fn the_scorer_notices_a_weak_redactor() {
     let redactor = Redactor::new(Policy::shipped("arrest-report-2-15").unwrap()).unwrap();
     let report = evaluate(&redactor, &generate(7, 200));
     assert!(report.kind(EntityKind::Person).leaked > 100);
-    assert!(report.target_failures().iter().any(|f| f.contains("leak rate")));
+    assert!(report
+        .target_failures()
+        .iter()
+        .any(|f| f.contains("leak rate")));
 }

@@ -12,7 +12,10 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("citygate-redaction-test-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "citygate-redaction-test-{name}-{}",
+            std::process::id()
+        ));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -39,7 +42,10 @@ fn release_one(r: &Redactor, dir: &Path, name: &str, content: &[u8]) -> Result<S
     fs::write(&file, content).unwrap();
     let out = dir.join("out");
     let mut release = Release::create(&out, None, r).unwrap();
-    let result = release.add(r, &file, &|_| {}).map(|_| ()).map_err(|e| e.to_string());
+    let result = release
+        .add(r, &file, &|_| {})
+        .map(|_| ())
+        .map_err(|e| e.to_string());
     release.finish().unwrap();
     result.map(|_| String::from_utf8_lossy(&fs::read(out.join(name)).unwrap()).into_owned())
 }
@@ -55,16 +61,34 @@ fn csv_columns_are_classified_and_acted_on_whole() {
     let dir = TempDir::new("csv");
     let r = redactor("foia-general");
     let out = release_one(&r, dir.path(), "booking.csv", BOOKING.as_bytes()).unwrap();
-    for secret in ["GARCIA", "JUAN", "03/15/1987", "512-44-9012", "2345 W Cermak Rd", "Mexico", "UNDOCUMENTED", "DACA RECIPIENT", "KOWALSKI", "WEI"] {
+    for secret in [
+        "GARCIA",
+        "JUAN",
+        "03/15/1987",
+        "512-44-9012",
+        "2345 W Cermak Rd",
+        "Mexico",
+        "UNDOCUMENTED",
+        "DACA RECIPIENT",
+        "KOWALSKI",
+        "WEI",
+    ] {
         assert!(!out.contains(secret), "{secret} leaked:\n{out}");
     }
     // Released: non-personal columns, and the birth year.
     for kept in ["20010001", "RETAIL THEFT", "12345", "1987", "NO STATEMENT"] {
         assert!(out.contains(kept), "{kept} missing:\n{out}");
     }
-    let summary: serde_json::Value = serde_json::from_slice(&fs::read(dir.path().join("out").join(SUMMARY_FILE)).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("out").join(SUMMARY_FILE)).unwrap())
+            .unwrap();
     let columns = &summary["files"][0]["columns"];
-    let role = |i: usize| (columns[i]["role"].as_str().unwrap().to_string(), columns[i]["kind"].as_str().unwrap_or("").to_string());
+    let role = |i: usize| {
+        (
+            columns[i]["role"].as_str().unwrap().to_string(),
+            columns[i]["kind"].as_str().unwrap_or("").to_string(),
+        )
+    };
     assert_eq!(role(1), ("entity".into(), "PERSON".into()));
     assert_eq!(role(3), ("entity".into(), "DATE_OF_BIRTH".into()));
     // No header hint: classified from the values.
@@ -79,8 +103,14 @@ fn arrest_report_policy_keeps_2_15_fields() {
     let dir = TempDir::new("arrest");
     let r = redactor("arrest-report-2-15");
     let out = release_one(&r, dir.path(), "booking.csv", BOOKING.as_bytes()).unwrap();
-    assert!(out.contains("GARCIA,JUAN") && out.contains("2345 W Cermak Rd"), "{out}");
-    assert!(!out.contains("512-44-9012") && !out.contains("Mexico") && !out.contains("UNDOCUMENTED"), "{out}");
+    assert!(
+        out.contains("GARCIA,JUAN") && out.contains("2345 W Cermak Rd"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("512-44-9012") && !out.contains("Mexico") && !out.contains("UNDOCUMENTED"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -99,8 +129,19 @@ fn log_cites_exemptions_and_never_holds_values() {
             assert_eq!(e["counsel_review"], true);
         }
     }
-    for secret in ["GARCIA", "JUAN", "512-44-9012", "Cermak", "Mexico", "UNDOCUMENTED", "1987"] {
-        assert!(!log.to_uppercase().contains(&secret.to_uppercase()), "log holds {secret}");
+    for secret in [
+        "GARCIA",
+        "JUAN",
+        "512-44-9012",
+        "Cermak",
+        "Mexico",
+        "UNDOCUMENTED",
+        "1987",
+    ] {
+        assert!(
+            !log.to_uppercase().contains(&secret.to_uppercase()),
+            "log holds {secret}"
+        );
     }
 }
 
@@ -108,7 +149,8 @@ fn log_cites_exemptions_and_never_holds_values() {
 fn text_and_log_lines() {
     let dir = TempDir::new("text");
     let r = redactor("foia-general");
-    let text = "Report\n\nWitness Maria Kowalski (cell 773-456-7890) said she is a DACA recipient.\n";
+    let text =
+        "Report\n\nWitness Maria Kowalski (cell 773-456-7890) said she is a DACA recipient.\n";
     let out = release_one(&r, dir.path(), "n.txt", text.as_bytes()).unwrap();
     assert_eq!(out, "Report\n\nWitness [REDACTED 7(1)(c)] (cell [REDACTED 7(1)(b)]) said she is a [REDACTED 7(1)(c)].\n");
     let log = fs::read_to_string(dir.path().join("out").join(LOG_FILE)).unwrap();
@@ -129,7 +171,10 @@ fn nested_json_and_jsonl() {
     let first: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
     assert_eq!(first["subject"]["dob"], "1987");
     assert_eq!(first["subject"]["address"]["line1"], "[REDACTED 7(1)(b)]");
-    assert_eq!(first["subject"]["contacts"][0]["phone"], "[REDACTED 7(1)(b)]");
+    assert_eq!(
+        first["subject"]["contacts"][0]["phone"],
+        "[REDACTED 7(1)(b)]"
+    );
     assert_eq!(first["count"], 3);
     assert_eq!(first["notes"], "[REDACTED 7(1)(c)] [REDACTED 7(1)(c)]");
     let second: serde_json::Value = serde_json::from_str(lines[2]).unwrap();
@@ -138,21 +183,56 @@ fn nested_json_and_jsonl() {
 
     let doc = r#"[{"name":"Ana Lopez","ssn":"512-44-9012"},{"name":"Piotr Nowak","note":"Nowak was born in Krakow, Poland"}]"#;
     let out = release_one(&r, dir.path(), "people.json", doc.as_bytes()).unwrap();
-    assert!(!out.contains("Lopez") && !out.contains("512-44-9012") && !out.contains("Nowak") && !out.contains("Krakow"), "{out}");
+    assert!(
+        !out.contains("Lopez")
+            && !out.contains("512-44-9012")
+            && !out.contains("Nowak")
+            && !out.contains("Krakow"),
+        "{out}"
+    );
 }
 
 #[test]
 fn pseudonyms_are_stable_across_files_of_a_release() {
     let dir = TempDir::new("pseudo");
     let policy = Policy::shipped("research-pseudonymous").unwrap();
-    assert!(Redactor::new(policy.clone()).is_err(), "a pseudonym policy needs a key");
+    assert!(
+        Redactor::new(policy.clone()).is_err(),
+        "a pseudonym policy needs a key"
+    );
     let r = Redactor::with_key(policy, Some(b"0123456789abcdef-city-held-key".to_vec())).unwrap();
-    let a = release_one(&r, dir.path(), "a.csv", b"name,ssn\nJuan Garcia,512-44-9012\n").unwrap();
-    let b = release_one(&r, dir.path(), "b.jsonl", b"{\"name\":\"Juan Garcia\",\"ssn\":\"512449012\"}\n").unwrap();
-    let pseudo = a.lines().nth(1).unwrap().split(',').next().unwrap().to_string();
+    let a = release_one(
+        &r,
+        dir.path(),
+        "a.csv",
+        b"name,ssn\nJuan Garcia,512-44-9012\n",
+    )
+    .unwrap();
+    let b = release_one(
+        &r,
+        dir.path(),
+        "b.jsonl",
+        b"{\"name\":\"Juan Garcia\",\"ssn\":\"512449012\"}\n",
+    )
+    .unwrap();
+    let pseudo = a
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
     assert!(pseudo.starts_with("PERSON-"), "{a}");
     assert!(b.contains(&pseudo), "{a} / {b}");
-    let ssn = a.lines().nth(1).unwrap().split(',').nth(1).unwrap().to_string();
+    let ssn = a
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_string();
     assert!(ssn.starts_with("SSN-") && b.contains(&ssn), "{a} / {b}");
 }
 
@@ -171,9 +251,19 @@ fn bad_input_is_a_clear_error_and_leaves_no_output() {
     for (name, bytes, expect) in cases {
         let err = release_one(&r, dir.path(), name, bytes).unwrap_err();
         assert!(err.contains(expect), "{name}: {err}");
-        assert!(!err.contains("Garc") && !err.contains("Jos"), "error shows data: {err}");
-        assert!(!dir.path().join("out").join(name).exists(), "{name} output left behind");
-        let leftovers: Vec<_> = fs::read_dir(dir.path().join("out")).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("partial")).collect();
+        assert!(
+            !err.contains("Garc") && !err.contains("Jos"),
+            "error shows data: {err}"
+        );
+        assert!(
+            !dir.path().join("out").join(name).exists(),
+            "{name} output left behind"
+        );
+        let leftovers: Vec<_> = fs::read_dir(dir.path().join("out"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+            .collect();
         assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     }
 }
@@ -203,7 +293,10 @@ fn review_list_must_stay_outside_the_release() {
     release.add(&r, &input, &|_| {}).unwrap();
     release.finish().unwrap();
     let review = fs::read_to_string(&outside).unwrap();
-    assert!(review.contains("\"kind\":\"SSN\"") && review.contains("possible"), "{review}");
+    assert!(
+        review.contains("\"kind\":\"SSN\"") && review.contains("possible"),
+        "{review}"
+    );
 }
 
 #[test]
@@ -213,10 +306,23 @@ fn xlsx_round_trip() {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     sheet.set_name("Bookings").unwrap();
-    for (c, h) in ["last_name", "first_name", "ssn", "charge", "count", "notes"].iter().enumerate() {
+    for (c, h) in ["last_name", "first_name", "ssn", "charge", "count", "notes"]
+        .iter()
+        .enumerate()
+    {
         sheet.write_string(0, c as u16, *h).unwrap();
     }
-    let rows = [("GARCIA", "JUAN", "512-44-9012", "THEFT", 2.0, "GARCIA IS UNDOCUMENTED"), ("NOWAK", "PIOTR", "423-11-7788", "TRESPASS", 1.0, "NONE")];
+    let rows = [
+        (
+            "GARCIA",
+            "JUAN",
+            "512-44-9012",
+            "THEFT",
+            2.0,
+            "GARCIA IS UNDOCUMENTED",
+        ),
+        ("NOWAK", "PIOTR", "423-11-7788", "TRESPASS", 1.0, "NONE"),
+    ];
     for (r, row) in rows.iter().enumerate() {
         let r = r as u32 + 1;
         sheet.write_string(r, 0, row.0).unwrap();
@@ -229,16 +335,23 @@ fn xlsx_round_trip() {
     let bytes = book.save_to_buffer().unwrap();
     let r = redactor("foia-general");
     release_one(&r, dir.path(), "book.xlsx", &bytes).unwrap_or_else(|e| panic!("{e}"));
-    let mut out: calamine::Xlsx<_> = calamine::open_workbook(dir.path().join("out").join("book.xlsx")).unwrap();
+    let mut out: calamine::Xlsx<_> =
+        calamine::open_workbook(dir.path().join("out").join("book.xlsx")).unwrap();
     let range = out.worksheet_range("Bookings").unwrap();
     let cells: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
     assert_eq!(cells[1][0], Data::String("[REDACTED 7(1)(c)]".into()));
     assert_eq!(cells[1][2], Data::String("[REDACTED 7(1)(b)]".into()));
     assert_eq!(cells[1][3], Data::String("THEFT".into()));
     assert_eq!(cells[1][4], Data::Float(2.0));
-    assert_eq!(cells[1][5], Data::String("[REDACTED 7(1)(c)] IS [REDACTED 7(1)(c)]".into()));
+    assert_eq!(
+        cells[1][5],
+        Data::String("[REDACTED 7(1)(c)] IS [REDACTED 7(1)(c)]".into())
+    );
     let log = fs::read_to_string(dir.path().join("out").join(LOG_FILE)).unwrap();
-    assert!(log.contains("\"sheet\":\"Bookings\"") && log.contains("\"cell\":\"C2\""), "{log}");
+    assert!(
+        log.contains("\"sheet\":\"Bookings\"") && log.contains("\"cell\":\"C2\""),
+        "{log}"
+    );
 }
 
 #[test]
@@ -248,7 +361,8 @@ fn xlsx_zip_bomb_is_refused() {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut zip = zip::ZipWriter::new(&mut buf);
-        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
         zip.write_all(&vec![b'0'; 4 * 1024 * 1024]).unwrap();
         zip.finish().unwrap();
@@ -266,9 +380,142 @@ fn eml_with_text_attachment() {
     let r = redactor("foia-general");
     let eml = "From: Maria Kowalski <mkowalski@gmail.com>\r\nTo: foia@cityofchicago.org\r\nSubject: CityKey for Maria\r\nDate: Mon, 2 Nov 2026 10:00:00 -0600\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello, Kowalski here. My phone is 773-456-7890 and I am a DACA recipient.\r\n--XX\r\nContent-Type: text/plain; name=\"note.txt\"\r\nContent-Disposition: attachment; filename=\"note.txt\"\r\n\r\nSSN 512-44-9012, Maria\r\n--XX\r\nContent-Type: image/jpeg; name=\"id.jpg\"\r\nContent-Disposition: attachment; filename=\"id.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n--XX--\r\n";
     let out = release_one(&r, dir.path(), "msg.eml", eml.as_bytes()).unwrap();
-    for secret in ["Kowalski", "mkowalski", "773-456-7890", "DACA", "512-44-9012", "Maria"] {
+    for secret in [
+        "Kowalski",
+        "mkowalski",
+        "773-456-7890",
+        "DACA",
+        "512-44-9012",
+        "Maria",
+    ] {
         assert!(!out.contains(secret), "{secret} leaked:\n{out}");
     }
     assert!(out.contains("foia@cityofchicago.org"), "{out}");
-    assert!(out.contains("attachment: note.txt (text, redacted)") && out.contains("id.jpg withheld"), "{out}");
+    assert!(
+        out.contains("attachment: note.txt (text, redacted)") && out.contains("id.jpg withheld"),
+        "{out}"
+    );
+}
+
+/// A minimal one-page-per-text PDF with a Helvetica text layer.
+fn tiny_pdf(pages: &[&str]) -> Vec<u8> {
+    let mut objects: Vec<String> = Vec::new();
+    let n = pages.len();
+    // 1: catalog, 2: pages, 3: font, then (page, content) pairs.
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    objects.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {n} >>",
+        kids.join(" ")
+    ));
+    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
+    for (i, text) in pages.iter().enumerate() {
+        let stream = format!("BT /F1 12 Tf 72 720 Td ({text}) Tj ET");
+        objects.push(format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>", 5 + 2 * i));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{stream}\nendstream",
+            stream.len()
+        ));
+    }
+    let mut pdf = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.push_str(&format!("{} 0 obj\n{o}\nendobj\n", i + 1));
+    }
+    let xref = pdf.len();
+    pdf.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for off in offsets {
+        pdf.push_str(&format!("{off:010} 00000 n \n"));
+    }
+    pdf.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf.into_bytes()
+}
+
+#[test]
+fn pdf_text_layer_with_page_markers() {
+    let dir = TempDir::new("pdf");
+    let r = redactor("foia-general");
+    let pdf = tiny_pdf(&[
+        "Arrestee Maria Kowalski SSN 512-44-9012",
+        "Kowalski is undocumented",
+    ]);
+    let input = dir.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    fs::write(input.join("report.pdf"), &pdf).unwrap();
+    let out = dir.path().join("out");
+    let mut release = Release::create(&out, None, &r).unwrap();
+    release.add(&r, &input.join("report.pdf"), &|_| {}).unwrap();
+    release.finish().unwrap();
+    let text = fs::read_to_string(out.join("report.pdf.txt")).unwrap();
+    assert!(
+        text.contains("===== page 1 =====") && text.contains("===== page 2 ====="),
+        "{text}"
+    );
+    for secret in ["Kowalski", "Maria", "512-44-9012", "undocumented"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert!(!out.join("report.pdf").exists());
+    let err = release_one(&r, dir.path(), "broken.pdf", b"%PDF-1.4 garbage").unwrap_err();
+    assert!(err.contains("PDF"), "{err}");
+}
+
+#[test]
+fn abandoned_release_leaves_no_temporary_files_and_no_summary() {
+    let dir = TempDir::new("abandon");
+    let r = redactor("foia-general");
+    let out = dir.path().join("out");
+    release_one(&r, dir.path(), "a.txt", b"SSN 512-44-9012\n").unwrap();
+    assert!(out.join(SUMMARY_FILE).exists());
+    {
+        let mut release =
+            Release::create(&out, Some(&dir.path().join("review.jsonl")), &r).unwrap();
+        let input = dir.path().join("in").join("a.txt");
+        release.add(&r, &input, &|_| {}).unwrap();
+        // Dropped without finish(): interrupted.
+    }
+    let names: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("partial")), "{names:?}");
+    assert!(
+        !out.join(SUMMARY_FILE).exists(),
+        "an interrupted release must not look complete: {names:?}"
+    );
+    assert!(!dir.path().join("review.jsonl").exists());
+}
+
+#[test]
+fn drop_column_removes_the_column_and_logs_its_cells() {
+    let dir = TempDir::new("drop");
+    let toml = r#"
+[policy]
+id = "drop-test"
+title = "t"
+statute = "5 ILCS 140"
+[[entity]]
+kind = "PLACE_OF_BIRTH"
+action = "drop-column"
+exemption = "7(1)(c)"
+counsel = true
+[[entity]]
+kind = "PERSON"
+action = "keep"
+"#;
+    let r = Redactor::new(Policy::from_toml("drop.toml", toml).unwrap()).unwrap();
+    let out = release_one(&r, dir.path(), "t.csv", b"name,country_of_birth,charge\nAna Lopez,Mexico,THEFT\n").unwrap();
+    assert_eq!(out, "name,charge\nAna Lopez,THEFT\n");
+    let log = fs::read_to_string(dir.path().join("out").join(LOG_FILE)).unwrap();
+    assert!(log.contains("\"action\":\"drop-column\"") && log.contains("\"counsel_review\":true") && !log.contains("Mexico"), "{log}");
+    // In free text the same rule falls back to a label.
+    let text = release_one(&r, dir.path(), "n.txt", b"She was born in Mexico.\n").unwrap();
+    assert_eq!(text, "She was born in [REDACTED 7(1)(c)].\n");
 }

@@ -153,13 +153,43 @@ pub fn scrub(message: &str) -> String {
     out.trim().to_owned()
 }
 
+/// The path of a bad field, safe to show: for an unknown field the last segment is the
+/// caller's own key (which could be anything), so it is replaced by `(unknown field)`.
+pub fn safe_path(path: &str, message: &str) -> String {
+    if !message.starts_with("unknown field") {
+        return path.to_owned();
+    }
+    match path.rfind('.') {
+        Some(i) => format!("{}.(unknown field)", &path[..i]),
+        None => "(unknown field)".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::scrub;
+    use super::{safe_path, scrub};
+
+    #[test]
+    fn unknown_keys_are_not_echoed() {
+        assert_eq!(
+            safe_path("requester.Jane", "unknown field `Jane`, expected `name`"),
+            "requester.(unknown field)"
+        );
+        assert_eq!(
+            safe_path("Jane", "unknown field `Jane`, expected `name`"),
+            "(unknown field)"
+        );
+        assert_eq!(
+            safe_path("requester.name", "invalid type"),
+            "requester.name"
+        );
+    }
 
     #[test]
     fn scrub_drops_values_and_keeps_the_allowed_ones() {
-        let m = scrub("unknown variant `Jane Roe`, expected one of `phone`, `email` at line 1 column 9");
+        let m = scrub(
+            "unknown variant `Jane Roe`, expected one of `phone`, `email` at line 1 column 9",
+        );
         assert!(!m.contains("Jane"), "{m}");
         assert!(m.contains("`phone`"), "{m}");
         let m = scrub("invalid type: string \"Jane Roe\", expected i64");

@@ -1,1 +1,234 @@
-//! stub
+//! citygate-server: the HTTP service behind `citygate serve`.
+//!
+//! JSON API under `/api/v1` (decide, cases and their events, accounts, sessions), the
+//! OpenAPI document at `/api/openapi.json` (generated from the handlers), `/healthz`, Prometheus `/metrics`, and a
+//! one-time set-up page for the first administrator. Cases live in a [`citygate_store`]
+//! store (SQLite in the data directory, or PostgreSQL); every state change is appended to
+//! the [`citygate_ledger`] ledger first and its durable index recorded with the change.
+//!
+//! Invariants: only this crate knows HTTP; no personal data in logs, error messages or
+//! the ledger (personal case fields are sealed with [`vault::Vault`] before the store sees
+//! them); every read of personal data is recorded in the access log before it is sent.
+
+pub mod auth;
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod policy;
+pub mod routes;
+pub mod state;
+pub mod testkit;
+pub mod vault;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use citygate_engine::RuleSet;
+use citygate_ledger::Ledger;
+use citygate_store::{PostgresStore, SqliteStore, Store};
+
+pub use config::{Config, FileConfig};
+
+use crate::auth::Throttle;
+use crate::state::AppState;
+use crate::vault::Vault;
+
+/// Why the service could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A file or socket operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What we were doing.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The database URL is neither empty nor PostgreSQL.
+    #[error("DATABASE_URL: only postgres:// or postgresql:// URLs are supported (leave it unset for SQLite)")]
+    DatabaseUrl,
+    /// The store failed to open or migrate.
+    #[error("store: {0}")]
+    Store(#[from] citygate_store::StoreError),
+    /// The ledger failed to open.
+    #[error("ledger: {0}")]
+    Ledger(String),
+    /// The key file is unusable.
+    #[error(transparent)]
+    Vault(#[from] vault::VaultError),
+    /// The embedded rule packs failed to load.
+    #[error("rule packs: {0}")]
+    Rules(String),
+}
+
+/// Current time, UNIX seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A bound, ready service: migrations ran, the port is open.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    /// The address actually bound (useful with port 0).
+    pub local_addr: SocketAddr,
+    /// On first start (no account yet): the one-time link to create the administrator.
+    pub setup_link: Option<String>,
+    /// The one-time set-up token inside `setup_link`.
+    pub setup_token: Option<String>,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
+    let what = what.into();
+    move |source| ServeError::Io { what, source }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), ServeError> {
+    let what = format!("cannot create data directory {}", dir.display());
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(io(what))
+}
+
+async fn open_ledger(config: &Config) -> Result<Ledger, ServeError> {
+    let url = config.database_url.clone();
+    let schema = config.schema();
+    let path = config.data_dir.join("ledger.sqlite");
+    // The ledger's clients are synchronous (the PostgreSQL one runs its own runtime), so
+    // open it on a blocking thread.
+    let opened = tokio::task::spawn_blocking(move || {
+        let store: Box<dyn citygate_ledger::LedgerStore> = match url {
+            Some(url) => Box::new(citygate_ledger::PostgresStore::connect_in_schema(
+                &url, &schema,
+            )?),
+            None => Box::new(citygate_ledger::SqliteStore::open(&path)?),
+        };
+        Ledger::open(store)
+    })
+    .await
+    .map_err(|e| ServeError::Ledger(e.to_string()))?;
+    opened.map_err(|e| ServeError::Ledger(e.to_string()))
+}
+
+impl Server {
+    /// Opens the data directory, key, store (running migrations), ledger and rule packs, and
+    /// binds the listening socket.
+    pub async fn bind(config: &Config) -> Result<Server, ServeError> {
+        create_private_dir(&config.data_dir)?;
+        let vault = Vault::open_or_create(&config.key_file())?;
+        let (store, backend): (Arc<dyn Store>, _) = match &config.database_url {
+            None => {
+                let path = config.data_dir.join("citygate.sqlite");
+                (Arc::new(SqliteStore::open(&path).await?), "sqlite")
+            }
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => (
+                Arc::new(PostgresStore::connect_in_schema(url, &config.schema()).await?),
+                "postgres",
+            ),
+            Some(_) => return Err(ServeError::DatabaseUrl),
+        };
+        let ledger = open_ledger(config).await?;
+        let origin = config
+            .ledger_origin
+            .clone()
+            .unwrap_or_else(|| "citygate-ledger".into());
+        let log_key =
+            citygate_ledger::checkpoint::LogKey::load_or_create(&config.ledger_key_file(), &origin)
+                .map_err(|e| ServeError::Ledger(e.to_string()))?;
+        let packs = citygate_engine::packs::embedded_packs();
+        let rules = RuleSet::load(&packs).map_err(|e| ServeError::Rules(e.to_string()))?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(io(format!("cannot listen on {}", config.listen)))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(io("cannot read the bound address"))?;
+        let (setup_token, setup_link) = if store.count_accounts().await? == 0 {
+            let token = auth::random_secret();
+            store
+                .put_setup_token(&auth::secret_hash(&token), now())
+                .await?;
+            let base = config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{local_addr}"));
+            let link = format!("{}/setup?token={token}", base.trim_end_matches('/'));
+            (Some(token), Some(link))
+        } else {
+            (None, None)
+        };
+        let state = AppState {
+            store,
+            ledger: Arc::new(ledger),
+            rules: Arc::new(rules),
+            vault: Arc::new(vault),
+            throttle: Arc::new(Throttle::new(Duration::from_secs(15 * 60), 5, 50)),
+            metrics: Arc::default(),
+            publisher: Arc::new(routes::ledger::Publisher::new(log_key)),
+            secure_cookies: config.secure_cookies,
+        };
+        Ok(Server {
+            listener,
+            state,
+            local_addr,
+            setup_link,
+            setup_token,
+            backend,
+        })
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let app = routes::router(self.state);
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(io("server failed"))
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Binds with `config`, hands the ready server's details to `ready` (the CLI prints them),
+/// and serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config, ready: impl FnOnce(&Server)) -> Result<(), ServeError> {
+    let server = Server::bind(&config).await?;
+    ready(&server);
+    server.run(shutdown_signal()).await
+}

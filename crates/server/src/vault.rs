@@ -49,13 +49,20 @@ pub struct Vault {
 impl Vault {
     /// Loads the key file at `path`, creating it (mode 0600) with a fresh key if absent.
     pub fn open_or_create(path: &Path) -> Result<Vault, VaultError> {
-        let io = |source| VaultError::Io { path: path.to_owned(), source };
+        let io = |source| VaultError::Io {
+            path: path.to_owned(),
+            source,
+        };
         if !path.exists() {
             let mut key = [0u8; 32];
             rand::rngs::OsRng.fill_bytes(&mut key);
             let mut key_id = [0u8; 4];
             rand::rngs::OsRng.fill_bytes(&mut key_id);
-            let line = format!("{HEADER} {} {}\n", u32::from_be_bytes(key_id), BASE64_STANDARD.encode(key));
+            let line = format!(
+                "{HEADER} {} {}\n",
+                u32::from_be_bytes(key_id),
+                BASE64_STANDARD.encode(key)
+            );
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -91,9 +98,13 @@ impl Vault {
     pub fn seal(&self, context: &str, plain: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let sealed = self
-            .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: context.as_bytes() });
+        let sealed = self.cipher.encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plain,
+                aad: context.as_bytes(),
+            },
+        );
         // Encryption fails only for inputs beyond 256 GiB, which the body limit rules out.
         let sealed = sealed.unwrap_or_default();
         let mut out = Vec::with_capacity(1 + 4 + NONCE_LEN + sealed.len());
@@ -114,7 +125,13 @@ impl Vault {
         }
         let nonce = XNonce::from_slice(&sealed[5..5 + NONCE_LEN]);
         self.cipher
-            .decrypt(nonce, Payload { msg: &sealed[5 + NONCE_LEN..], aad: context.as_bytes() })
+            .decrypt(
+                nonce,
+                Payload {
+                    msg: &sealed[5 + NONCE_LEN..],
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| VaultError::Open)
     }
 }
@@ -151,6 +168,9 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(Vault::open_or_create(&path), Err(VaultError::Permissions(_))));
+        assert!(matches!(
+            Vault::open_or_create(&path),
+            Err(VaultError::Permissions(_))
+        ));
     }
 }

@@ -14,8 +14,8 @@ mod sql;
 mod sqlite;
 
 pub use model::{
-    AccessEntry, Account, AccountUpdate, ApiToken, CaseChange, CaseEvent, CaseFilter,
-    CaseRecord, NewAccount, Role, Session,
+    AccessEntry, Account, AccountUpdate, ApiToken, CaseChange, CaseEvent, CaseFilter, CaseRecord,
+    NewAccount, Role, Session,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -35,6 +35,9 @@ pub enum StoreError {
     /// The case changed since it was read; read it again and retry.
     #[error("the case changed since it was read")]
     Stale,
+    /// A PostgreSQL schema name outside `[a-z0-9_]+`.
+    #[error("schema names are 1 or more characters from a-z 0-9 _")]
+    BadSchema,
     /// A stored value is not one the store writes.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

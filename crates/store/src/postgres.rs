@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::model::CaseEvent;
 use crate::StoreError;
@@ -12,6 +12,8 @@ use crate::StoreError;
 /// A store in a PostgreSQL database (in the connection's `search_path` schema).
 pub struct PostgresStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL handles concurrent writers itself.
+    writer: PgPool,
 }
 
 impl PostgresStore {
@@ -19,6 +21,25 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options: PgConnectOptions = url.parse()?;
         Self::connect_with(options).await
+    }
+
+    /// Connects to `url` with the tables in `schema` (created if missing), so several
+    /// services or test runs can share one database.
+    pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        if schema.is_empty()
+            || !schema
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(StoreError::BadSchema);
+        }
+        let options: PgConnectOptions = url.parse()?;
+        let mut conn: PgConnection = sqlx::Connection::connect_with(&options).await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&mut conn)
+            .await?;
+        sqlx::Connection::close(conn).await?;
+        Self::connect_with(options.options([("search_path", schema)])).await
     }
 
     /// Connects with explicit options (e.g. a `search_path` to keep tests apart).
@@ -29,7 +50,10 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            writer: pool.clone(),
+            pool,
+        })
     }
 }
 

@@ -172,7 +172,8 @@ pub(crate) fn conflict_or(e: sqlx::Error) -> StoreError {
     }
 }
 
-/// Implements [`crate::Store`] for a type with a `pool` field of some sqlx pool.
+/// Implements [`crate::Store`] for a type with `pool` (reads) and `writer` (writes) fields
+/// holding sqlx pools of one database.
 macro_rules! impl_store {
     ($ty:ty) => {
         #[async_trait::async_trait]
@@ -198,7 +199,7 @@ macro_rules! impl_store {
                 .bind(&a.department)
                 .bind(&a.password_hash)
                 .bind(a.created_at)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.writer)
                 .await
                 .map_err($crate::sql::conflict_or)?;
                 row.try_into()
@@ -255,13 +256,13 @@ macro_rules! impl_store {
                 .bind(u.disabled)
                 .bind(&u.password_hash)
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?;
                 row.map(TryInto::try_into).transpose()
             }
 
             async fn put_setup_token(&self, hash: &[u8], now: i64) -> Result<(), $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO setup_tokens (token_hash, created_at) VALUES ($1, $2)")
                     .bind(hash)
@@ -277,7 +278,7 @@ macro_rules! impl_store {
                 hash: &[u8],
                 a: &$crate::NewAccount,
             ) -> Result<Option<$crate::Account>, $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let taken = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1")
                     .bind(hash)
                     .execute(&mut *tx)
@@ -314,7 +315,7 @@ macro_rules! impl_store {
                 .bind(s.account_id)
                 .bind(&s.csrf_token)
                 .bind(s.expires_at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -342,7 +343,7 @@ macro_rules! impl_store {
             async fn delete_session(&self, hash: &[u8]) -> Result<(), $crate::StoreError> {
                 sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
                     .bind(hash)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -355,7 +356,7 @@ macro_rules! impl_store {
                 .bind(t.account_id)
                 .bind(&t.label)
                 .bind(t.created_at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -382,7 +383,7 @@ macro_rules! impl_store {
                 c: &$crate::CaseRecord,
                 opened: &$crate::CaseEvent,
             ) -> Result<(), $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 sqlx::query(&format!(
                     "INSERT INTO cases ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                     $crate::sql::CASE_COLUMNS
@@ -448,7 +449,7 @@ macro_rules! impl_store {
                 id: &str,
                 ch: &$crate::CaseChange,
             ) -> Result<$crate::CaseRecord, $crate::StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let row: Option<$crate::sql::CaseRow> = sqlx::query_as(&format!(
                     "UPDATE cases SET status = $1, action = COALESCE($2, action), \
                      signed_off_by = COALESCE($3, signed_off_by), resolution = COALESCE($4, resolution), \
@@ -493,7 +494,7 @@ macro_rules! impl_store {
                     .bind(&e.case_id)
                     .bind(e.at)
                     .bind(&e.what)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }

@@ -14,6 +14,9 @@ use crate::StoreError;
 /// A store in one SQLite file.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// One connection: SQLite admits one writer at a time, and queueing writers in the pool
+    /// (first come, first served) beats letting them spin on the busy handler.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -27,12 +30,16 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
             .pragma("secure_delete", "ON");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 }
 

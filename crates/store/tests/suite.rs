@@ -56,66 +56,195 @@ async fn accounts_and_setup(store: &dyn Store) {
     store.put_setup_token(b"second", 2).await.unwrap();
     let admin = account("admin", Role::Admin, "it");
     assert!(
-        store.create_first_admin(b"first", &admin).await.unwrap().is_none(),
+        store
+            .create_first_admin(b"first", &admin)
+            .await
+            .unwrap()
+            .is_none(),
         "a replaced setup token must not work"
     );
-    let made = store.create_first_admin(b"second", &admin).await.unwrap().unwrap();
+    let made = store
+        .create_first_admin(b"second", &admin)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(made.role, Role::Admin);
     assert!(
-        store.create_first_admin(b"second", &account("x", Role::Admin, "it")).await.unwrap().is_none(),
+        store
+            .create_first_admin(b"second", &account("x", Role::Admin, "it"))
+            .await
+            .unwrap()
+            .is_none(),
         "a setup token works once"
     );
     store.put_setup_token(b"third", 3).await.unwrap();
     assert!(
-        store.create_first_admin(b"third", &account("y", Role::Admin, "it")).await.unwrap().is_none(),
+        store
+            .create_first_admin(b"third", &account("y", Role::Admin, "it"))
+            .await
+            .unwrap()
+            .is_none(),
         "no setup once an account exists"
     );
-    let desk = store.create_account(&account("dora", Role::Desk, "police")).await.unwrap();
+    let desk = store
+        .create_account(&account("dora", Role::Desk, "police"))
+        .await
+        .unwrap();
     assert!(matches!(
-        store.create_account(&account("dora", Role::Counsel, "law")).await,
+        store
+            .create_account(&account("dora", Role::Counsel, "law"))
+            .await,
         Err(StoreError::Conflict)
     ));
-    assert_eq!(store.account_by_username("dora").await.unwrap().unwrap().id, desk.id);
+    assert_eq!(
+        store.account_by_username("dora").await.unwrap().unwrap().id,
+        desk.id
+    );
     let updated = store
-        .update_account(desk.id, &AccountUpdate { role: Some(Role::Supervisor), disabled: Some(true), ..Default::default() })
+        .update_account(
+            desk.id,
+            &AccountUpdate {
+                role: Some(Role::Supervisor),
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((updated.role, updated.disabled, updated.department.as_str()), (Role::Supervisor, true, "police"));
-    assert!(store.update_account(9999, &AccountUpdate::default()).await.unwrap().is_none());
+    assert_eq!(
+        (updated.role, updated.disabled, updated.department.as_str()),
+        (Role::Supervisor, true, "police")
+    );
+    assert!(store
+        .update_account(9999, &AccountUpdate::default())
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(store.list_accounts().await.unwrap().len(), 2);
 }
 
 async fn sessions_and_tokens(store: &dyn Store) {
-    let a = store.create_account(&account("sam", Role::Records, "records")).await.unwrap();
-    let s = Session { token_hash: vec![7; 32], account_id: a.id, csrf_token: "c".into(), expires_at: 500 };
+    let a = store
+        .create_account(&account("sam", Role::Records, "records"))
+        .await
+        .unwrap();
+    let s = Session {
+        token_hash: vec![7; 32],
+        account_id: a.id,
+        csrf_token: "c".into(),
+        expires_at: 500,
+    };
     store.create_session(&s).await.unwrap();
     assert_eq!(store.session(&[7; 32], 499).await.unwrap().unwrap().0, s);
-    assert!(store.session(&[7; 32], 500).await.unwrap().is_none(), "expired");
+    assert!(
+        store.session(&[7; 32], 500).await.unwrap().is_none(),
+        "expired"
+    );
     store.delete_session(&[7; 32]).await.unwrap();
-    assert!(store.session(&[7; 32], 1).await.unwrap().is_none(), "logged out");
-    let t = ApiToken { token_hash: vec![9; 32], account_id: a.id, label: "portal".into(), created_at: 1 };
+    assert!(
+        store.session(&[7; 32], 1).await.unwrap().is_none(),
+        "logged out"
+    );
+    let t = ApiToken {
+        token_hash: vec![9; 32],
+        account_id: a.id,
+        label: "portal".into(),
+        created_at: 1,
+    };
     store.create_token(&t).await.unwrap();
     assert_eq!(store.token(&[9; 32]).await.unwrap().unwrap().1.id, a.id);
-    store.update_account(a.id, &AccountUpdate { disabled: Some(true), ..Default::default() }).await.unwrap();
-    assert!(store.token(&[9; 32]).await.unwrap().is_none(), "disabled accounts' tokens stop working");
+    store
+        .update_account(
+            a.id,
+            &AccountUpdate {
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.token(&[9; 32]).await.unwrap().is_none(),
+        "disabled accounts' tokens stop working"
+    );
 }
 
 async fn cases_events_and_access(store: &dyn Store) {
-    let desk = store.create_account(&account("dee", Role::Desk, "police")).await.unwrap();
-    let other = store.create_account(&account("odo", Role::Desk, "health")).await.unwrap();
-    store.insert_case(&case("c1", desk.id, "police", "phone"), &event("c1", "opened", 4, desk.id)).await.unwrap();
-    store.insert_case(&case("c2", other.id, "health", "email"), &event("c2", "opened", 5, other.id)).await.unwrap();
+    let desk = store
+        .create_account(&account("dee", Role::Desk, "police"))
+        .await
+        .unwrap();
+    let other = store
+        .create_account(&account("odo", Role::Desk, "health"))
+        .await
+        .unwrap();
+    store
+        .insert_case(
+            &case("c1", desk.id, "police", "phone"),
+            &event("c1", "opened", 4, desk.id),
+        )
+        .await
+        .unwrap();
+    store
+        .insert_case(
+            &case("c2", other.id, "health", "email"),
+            &event("c2", "opened", 5, other.id),
+        )
+        .await
+        .unwrap();
     assert!(matches!(
-        store.insert_case(&case("c1", desk.id, "police", "phone"), &event("c1", "opened", 6, desk.id)).await,
+        store
+            .insert_case(
+                &case("c1", desk.id, "police", "phone"),
+                &event("c1", "opened", 6, desk.id)
+            )
+            .await,
         Err(StoreError::Conflict)
     ));
-    let mine = store.list_cases(&CaseFilter { created_by: Some(desk.id), limit: 10, ..Default::default() }).await.unwrap();
-    assert_eq!(mine.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c1"]);
-    let health = store.list_cases(&CaseFilter { department: Some("health".into()), limit: 10, ..Default::default() }).await.unwrap();
+    let mine = store
+        .list_cases(&CaseFilter {
+            created_by: Some(desk.id),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["c1"]
+    );
+    let health = store
+        .list_cases(&CaseFilter {
+            department: Some("health".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(health.len(), 1);
-    assert_eq!(store.list_cases(&CaseFilter { limit: 10, ..Default::default() }).await.unwrap().len(), 2);
-    assert_eq!(store.list_cases(&CaseFilter { limit: 1, ..Default::default() }).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .list_cases(&CaseFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .list_cases(&CaseFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     let change = CaseChange {
         expected_version: 0,
@@ -123,22 +252,56 @@ async fn cases_events_and_access(store: &dyn Store) {
         action: None,
         signed_off_by: Some(other.id),
         resolution: None,
-        event: CaseEvent { personal: Some(vec![4, 5]), ..event("c1", "signed_off", 8, other.id) },
+        event: CaseEvent {
+            personal: Some(vec![4, 5]),
+            ..event("c1", "signed_off", 8, other.id)
+        },
     };
     let after = store.change_case("c1", &change).await.unwrap();
-    assert_eq!((after.version, after.signed_off_by, after.status.as_str()), (1, Some(other.id), "signed_off"));
-    assert!(matches!(store.change_case("c1", &change).await, Err(StoreError::Stale)), "a stale version is refused");
-    let again = CaseChange { expected_version: 1, status: "closed".into(), action: Some("declined".into()), signed_off_by: None, ..change };
+    assert_eq!(
+        (after.version, after.signed_off_by, after.status.as_str()),
+        (1, Some(other.id), "signed_off")
+    );
+    assert!(
+        matches!(
+            store.change_case("c1", &change).await,
+            Err(StoreError::Stale)
+        ),
+        "a stale version is refused"
+    );
+    let again = CaseChange {
+        expected_version: 1,
+        status: "closed".into(),
+        action: Some("declined".into()),
+        signed_off_by: None,
+        ..change
+    };
     let closed = store.change_case("c1", &again).await.unwrap();
-    assert_eq!((closed.action.as_deref(), closed.signed_off_by), (Some("declined"), Some(other.id)), "unset fields are kept");
+    assert_eq!(
+        (closed.action.as_deref(), closed.signed_off_by),
+        (Some("declined"), Some(other.id)),
+        "unset fields are kept"
+    );
     let events = store.case_events("c1").await.unwrap();
-    assert_eq!(events.iter().map(|e| (e.seq, e.ledger_index)).collect::<Vec<_>>(), [(0, 4), (1, 8), (2, 8)]);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.seq, e.ledger_index))
+            .collect::<Vec<_>>(),
+        [(0, 4), (1, 8), (2, 8)]
+    );
     assert_eq!(events[1].personal.as_deref(), Some(&[4u8, 5][..]));
     assert_eq!(store.case("c1").await.unwrap().unwrap(), closed);
     assert!(store.case("nope").await.unwrap().is_none());
 
     for (who, case_id) in [(desk.id, "c1"), (other.id, "c2"), (desk.id, "c1")] {
-        let entry = AccessEntry { id: 0, account_id: who, case_id: case_id.into(), at: 2000, what: "case".into() };
+        let entry = AccessEntry {
+            id: 0,
+            account_id: who,
+            case_id: case_id.into(),
+            at: 2000,
+            what: "case".into(),
+        };
         store.record_access(&entry).await.unwrap();
     }
     let log = store.access_log(Some("c1"), 10).await.unwrap();
@@ -157,11 +320,15 @@ async fn suite(store: &dyn Store) {
 #[tokio::test]
 async fn sqlite_store() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("citygate.sqlite")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("citygate.sqlite"))
+        .await
+        .unwrap();
     suite(&store).await;
     // Migrations are idempotent: reopening keeps the data.
     drop(store);
-    let store = SqliteStore::open(&dir.path().join("citygate.sqlite")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("citygate.sqlite"))
+        .await
+        .unwrap();
     assert_eq!(store.count_accounts().await.unwrap(), 5);
 }
 
@@ -173,12 +340,23 @@ async fn postgres_store() {
         eprintln!("NOTICE: PostgreSQL not reachable at {PG_URL}; postgres_store skipped");
         return;
     };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let schema = format!("cg_store_{}_{nanos}", std::process::id());
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut admin).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     let options: PgConnectOptions = PG_URL.parse().unwrap();
-    let store = PostgresStore::connect_with(options.options([("search_path", schema.as_str())])).await.unwrap();
+    let store = PostgresStore::connect_with(options.options([("search_path", schema.as_str())]))
+        .await
+        .unwrap();
     suite(&store).await;
     drop(store);
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut admin).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
 }

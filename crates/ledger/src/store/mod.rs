@@ -24,6 +24,17 @@ pub enum StoreError {
     /// The stored data is not what the ledger wrote.
     #[error("store is corrupt: {0}")]
     Corrupt(String),
+    /// A PostgreSQL schema name outside the allowed characters.
+    #[error("schema `{0}`: use only a-z, 0-9 and _")]
+    BadSchema(String),
+    /// The erasure (logged at `erasure_index`) is committed, but another reader kept the
+    /// store from discarding old copies of the erased page; they are discarded when the
+    /// store is next opened or erased from with no other reader.
+    #[error("the erasure is logged as entry {erasure_index}, but another process was reading the store, so old copies of the erased record remain until the ledger is next opened alone")]
+    ScrubIncomplete {
+        /// Index of the committed erasure event.
+        erasure_index: u64,
+    },
     /// An erasure named an entry that has no private record (never had one, or already erased).
     #[error("entry {0} has no private record to erase")]
     NothingToErase(u64),

@@ -27,12 +27,28 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to `url` (e.g. `postgres://root@127.0.0.1:5432/test`) and creates the tables.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_in_schema(url, "public")
+    }
+
+    /// Like [`PostgresStore::connect`], with the tables in `schema` (created if missing), so
+    /// several logs or test runs can share one database.
+    pub fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        if schema.is_empty()
+            || !schema
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(StoreError::BadSchema(schema.to_owned()));
+        }
         let mut client = Client::connect(url, NoTls)?;
         client.batch_execute("SET synchronous_commit = on")?;
-        // Creating tables concurrently from two processes can race; serialize it too.
+        // Creating the schema and tables concurrently from two processes can race; the
+        // sequencer lock serializes it. A SET inside a committed transaction stays in force.
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])?;
-        tx.batch_execute(SCHEMA)?;
+        tx.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}; {SCHEMA}"
+        ))?;
         tx.commit()?;
         Ok(Self { client })
     }
@@ -79,7 +95,10 @@ impl LedgerStore for PostgresStore {
 
     fn erase(&mut self, index: u64, erasure: &NewEntry) -> Result<u64, StoreError> {
         let mut tx = self.client.transaction()?;
-        let deleted = tx.execute("DELETE FROM ledger_private WHERE idx = $1", &[&(index as i64)])?;
+        let deleted = tx.execute(
+            "DELETE FROM ledger_private WHERE idx = $1",
+            &[&(index as i64)],
+        )?;
         if deleted == 0 {
             return Err(StoreError::NothingToErase(index));
         }
@@ -107,12 +126,18 @@ impl LedgerStore for PostgresStore {
         for row in rows {
             let idx: i64 = row.get(0);
             if idx as u64 != start + out.len() as u64 {
-                return Err(StoreError::Corrupt(format!("entry {} is missing", start + out.len() as u64)));
+                return Err(StoreError::Corrupt(format!(
+                    "entry {} is missing",
+                    start + out.len() as u64
+                )));
             }
             out.push(row.get::<_, Vec<u8>>(1));
         }
         if out.len() as u64 != end.saturating_sub(start) {
-            return Err(StoreError::Corrupt(format!("entry {} is missing", start + out.len() as u64)));
+            return Err(StoreError::Corrupt(format!(
+                "entry {} is missing",
+                start + out.len() as u64
+            )));
         }
         Ok(out)
     }
@@ -124,9 +149,9 @@ impl LedgerStore for PostgresStore {
         )?;
         row.map(|r| {
             let nonce: Vec<u8> = r.get(0);
-            let nonce: [u8; 32] = nonce
-                .try_into()
-                .map_err(|_| StoreError::Corrupt(format!("nonce of entry {index} is not 32 bytes")))?;
+            let nonce: [u8; 32] = nonce.try_into().map_err(|_| {
+                StoreError::Corrupt(format!("nonce of entry {index} is not 32 bytes"))
+            })?;
             Ok(PrivateRecord {
                 nonce,
                 details: r.get(1),
@@ -147,7 +172,10 @@ impl LedgerStore for PostgresStore {
     fn latest_checkpoint(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .client
-            .query_opt("SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1", &[])?
+            .query_opt(
+                "SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1",
+                &[],
+            )?
             .map(|r| r.get(0)))
     }
 }

@@ -10,6 +10,13 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use super::{LedgerStore, StoreError};
 use crate::entry::{NewEntry, PrivateRecord};
 
+/// How long a write waits for another process's transaction.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long an erasure waits for other readers before reporting the scrub as pending;
+/// short, because appends wait behind it.
+const SCRUB_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// A ledger store in one SQLite file.
 pub struct SqliteStore {
     conn: Connection,
@@ -28,9 +35,28 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn })
+        let store = Self { conn };
+        // Finish any scrub an earlier erasure could not complete, without waiting for
+        // other processes: if they are busy, a later open or erasure does it.
+        match store.truncate_wal(std::time::Duration::ZERO) {
+            Ok(_) | Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(_, _))) => Ok(store),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Copies the WAL into the database and truncates it, waiting at most `wait` for other
+    /// processes; false if a reader prevented it.
+    fn truncate_wal(&self, wait: std::time::Duration) -> Result<bool, StoreError> {
+        self.conn.busy_timeout(wait)?;
+        let busy = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(busy? == 0)
     }
 
     fn insert(tx: &rusqlite::Transaction<'_>, entries: &[NewEntry]) -> Result<u64, StoreError> {
@@ -39,7 +65,8 @@ impl SqliteStore {
             [],
             |r| r.get::<_, i64>(0),
         )? as u64;
-        let mut leaf_stmt = tx.prepare_cached("INSERT INTO ledger_leaves (idx, leaf) VALUES (?1, ?2)")?;
+        let mut leaf_stmt =
+            tx.prepare_cached("INSERT INTO ledger_leaves (idx, leaf) VALUES (?1, ?2)")?;
         let mut priv_stmt = tx.prepare_cached(
             "INSERT INTO ledger_private (idx, nonce, details) VALUES (?1, ?2, ?3)",
         )?;
@@ -68,7 +95,10 @@ impl LedgerStore for SqliteStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let deleted = tx.execute("DELETE FROM ledger_private WHERE idx = ?1", params![index as i64])?;
+        let deleted = tx.execute(
+            "DELETE FROM ledger_private WHERE idx = ?1",
+            params![index as i64],
+        )?;
         if deleted == 0 {
             return Err(StoreError::NothingToErase(index));
         }
@@ -76,22 +106,25 @@ impl LedgerStore for SqliteStore {
         tx.commit()?;
         // Older WAL frames still hold the record's page as it was; copy the zeroed page into
         // the database and truncate the WAL so no copy survives.
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        if !self.truncate_wal(SCRUB_WAIT)? {
+            return Err(StoreError::ScrubIncomplete { erasure_index: at });
+        }
         Ok(at)
     }
 
     fn size(&mut self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves", [], |r| r.get(0))?;
+        let n: i64 = self.conn.query_row(
+            "SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(n as u64)
     }
 
     fn leaves(&mut self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT idx, leaf FROM ledger_leaves WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT idx, leaf FROM ledger_leaves WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+        )?;
         let rows = stmt.query_map(params![start as i64, end as i64], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
         })?;
@@ -99,12 +132,18 @@ impl LedgerStore for SqliteStore {
         for row in rows {
             let (idx, leaf) = row?;
             if idx as u64 != start + out.len() as u64 {
-                return Err(StoreError::Corrupt(format!("entry {} is missing", start + out.len() as u64)));
+                return Err(StoreError::Corrupt(format!(
+                    "entry {} is missing",
+                    start + out.len() as u64
+                )));
             }
             out.push(leaf);
         }
         if out.len() as u64 != end.saturating_sub(start) {
-            return Err(StoreError::Corrupt(format!("entry {} is missing", start + out.len() as u64)));
+            return Err(StoreError::Corrupt(format!(
+                "entry {} is missing",
+                start + out.len() as u64
+            )));
         }
         Ok(out)
     }
@@ -119,9 +158,9 @@ impl LedgerStore for SqliteStore {
             )
             .optional()?;
         row.map(|(nonce, details)| {
-            let nonce: [u8; 32] = nonce
-                .try_into()
-                .map_err(|_| StoreError::Corrupt(format!("nonce of entry {index} is not 32 bytes")))?;
+            let nonce: [u8; 32] = nonce.try_into().map_err(|_| {
+                StoreError::Corrupt(format!("nonce of entry {index} is not 32 bytes"))
+            })?;
             Ok(PrivateRecord { nonce, details })
         })
         .transpose()

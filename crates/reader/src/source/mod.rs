@@ -63,6 +63,8 @@ pub struct Limits {
     pub tool_timeout: Duration,
     /// Most text kept from one file, in bytes.
     pub max_text_bytes: u64,
+    /// Address-space cap for each external program, in bytes (via `prlimit`).
+    pub max_tool_memory: u64,
     /// Tesseract languages, e.g. "eng" or "eng+spa".
     pub ocr_languages: String,
     /// Tesseract page segmentation mode. 6 (one block of text) reads every line
@@ -79,6 +81,7 @@ impl Default for Limits {
             raster_max_side: 3300,
             tool_timeout: Duration::from_secs(90),
             max_text_bytes: 4 * 1024 * 1024,
+            max_tool_memory: 1024 * 1024 * 1024,
             ocr_languages: "eng".to_string(),
             ocr_page_segmentation: 6,
         }
@@ -104,7 +107,11 @@ pub enum ReadError {
     Empty { file: PathBuf },
     /// The file is over the size limit.
     #[error("{file}: the file is {size} bytes, over the limit of {limit} bytes")]
-    TooLarge { file: PathBuf, size: u64, limit: u64 },
+    TooLarge {
+        file: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     /// Not a type the reader knows, whatever its extension says.
     #[error("{file}: not a readable document ({what}); give a PDF, PNG, JPEG, TIFF or text file")]
     Unsupported { file: PathBuf, what: &'static str },
@@ -113,25 +120,48 @@ pub enum ReadError {
     Encrypted { file: PathBuf },
     /// A PDF with more pages than allowed.
     #[error("{file}: the PDF has {pages} pages, over the limit of {limit}; split it")]
-    TooManyPages { file: PathBuf, pages: usize, limit: usize },
+    TooManyPages {
+        file: PathBuf,
+        pages: usize,
+        limit: usize,
+    },
     /// An image larger than allowed.
     #[error("{file}: the image is {width}x{height} pixels, over the limit of {limit} pixels; send a smaller photo")]
-    TooManyPixels { file: PathBuf, width: u64, height: u64, limit: u64 },
+    TooManyPixels {
+        file: PathBuf,
+        width: u64,
+        height: u64,
+        limit: u64,
+    },
     /// The file claims a type but its content is broken.
     #[error("{file}: damaged or truncated {what}")]
     Corrupt { file: PathBuf, what: &'static str },
     /// Nothing legible on any page.
     #[error("{file}: no text found (blank page, or the image is too unclear to read); take a sharper photo")]
     NoText { file: PathBuf },
+    /// Tesseract has no data for a requested language.
+    #[error("tesseract has no language data for \"{languages}\"; install tesseract-ocr-<lang> (eng and spa are installed by scripts/test)")]
+    OcrLanguage { languages: String },
     /// An external program is not installed.
     #[error("the program `{tool}` is not installed (Debian package {package})")]
-    ToolMissing { tool: &'static str, package: &'static str },
+    ToolMissing {
+        tool: &'static str,
+        package: &'static str,
+    },
     /// An external program failed.
     #[error("{file}: `{tool}` failed ({status})")]
-    ToolFailed { file: PathBuf, tool: &'static str, status: String },
+    ToolFailed {
+        file: PathBuf,
+        tool: &'static str,
+        status: String,
+    },
     /// An external program ran too long and was stopped.
     #[error("{file}: `{tool}` took longer than {seconds} s and was stopped")]
-    Timeout { file: PathBuf, tool: &'static str, seconds: u64 },
+    Timeout {
+        file: PathBuf,
+        tool: &'static str,
+        seconds: u64,
+    },
 }
 
 /// Read files as one packet with the default limits.
@@ -144,38 +174,72 @@ pub fn read_files_with(paths: &[PathBuf], limits: &Limits) -> Result<Packet, Rea
     if paths.is_empty() {
         return Err(ReadError::NoFiles);
     }
-    let files = paths.iter().map(|p| read_file(p, limits)).collect::<Result<Vec<_>, _>>()?;
+    let files = paths
+        .iter()
+        .map(|p| read_file(p, limits))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Packet::from_files(files))
 }
 
 /// Read one file: its type from its bytes, its pages' text, each page and the whole classified.
 pub fn read_file(path: &Path, limits: &Limits) -> Result<FileReading, ReadError> {
     let (format, pages) = extract_pages(path, limits)?;
-    if pages.iter().all(|(text, _)| !text.chars().any(char::is_alphanumeric)) {
-        return Err(ReadError::NoText { file: path.to_path_buf() });
+    if pages
+        .iter()
+        .all(|(text, _)| !text.chars().any(char::is_alphanumeric))
+    {
+        return Err(ReadError::NoText {
+            file: path.to_path_buf(),
+        });
     }
-    Ok(FileReading::from_pages(path.display().to_string(), format, pages))
+    Ok(FileReading::from_pages(
+        path.display().to_string(),
+        format,
+        pages,
+    ))
 }
 
 /// The text of each page, and the file's format.
-pub fn extract_pages(path: &Path, limits: &Limits) -> Result<(Format, Vec<(String, TextSource)>), ReadError> {
+pub fn extract_pages(
+    path: &Path,
+    limits: &Limits,
+) -> Result<(Format, Vec<(String, TextSource)>), ReadError> {
     let file = path.to_path_buf();
-    let io = |source| ReadError::Io { file: file.clone(), source };
+    let io = |source| ReadError::Io {
+        file: file.clone(),
+        source,
+    };
     let size = std::fs::metadata(path).map_err(io)?.len();
     if size == 0 {
         return Err(ReadError::Empty { file });
     }
     if size > limits.max_file_bytes {
-        return Err(ReadError::TooLarge { file, size, limit: limits.max_file_bytes });
+        return Err(ReadError::TooLarge {
+            file,
+            size,
+            limit: limits.max_file_bytes,
+        });
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    let format = sniff(&bytes).map_err(|what| ReadError::Unsupported { file: file.clone(), what })?;
+    let format = sniff(&bytes).map_err(|what| ReadError::Unsupported {
+        file: file.clone(),
+        what,
+    })?;
     let pages = match format {
         Format::Text => text_pages(&bytes),
         Format::Pdf => pdf::pages(path, limits)?,
         Format::Png | Format::Jpeg | Format::Tiff => {
             ocr::check_image(path, &bytes, limits)?;
-            vec![(ocr::recognise(path, limits)?, TextSource::Ocr)]
+            // A multi-page TIFF comes back with a form feed after each page.
+            let text = ocr::recognise(path, limits)?;
+            let mut pages: Vec<(String, TextSource)> = text
+                .split('\u{c}')
+                .map(|page| (page.to_string(), TextSource::Ocr))
+                .collect();
+            if pages.len() > 1 && pages.last().is_some_and(|(t, _)| t.trim().is_empty()) {
+                pages.pop();
+            }
+            pages
         }
     };
     if format == Format::Text && pages.iter().all(|(t, _)| t.trim().is_empty()) {
@@ -192,5 +256,7 @@ fn text_pages(bytes: &[u8]) -> Vec<(String, TextSource)> {
         Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
     };
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    text.split('\u{c}').map(|page| (page.to_string(), TextSource::Plain)).collect()
+    text.split('\u{c}')
+        .map(|page| (page.to_string(), TextSource::Plain))
+        .collect()
 }

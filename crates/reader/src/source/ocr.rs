@@ -11,13 +11,24 @@ const PACKAGE: &str = "tesseract-ocr (with tesseract-ocr-eng, tesseract-ocr-spa)
 /// before any decoder sees them.
 pub fn check_image(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(), ReadError> {
     let file = path.to_path_buf();
-    let size = imagesize::blob_size(bytes).map_err(|_| ReadError::Corrupt { file: file.clone(), what: "image (header unreadable)" })?;
+    let size = imagesize::blob_size(bytes).map_err(|_| ReadError::Corrupt {
+        file: file.clone(),
+        what: "image (header unreadable)",
+    })?;
     let (width, height) = (size.width as u64, size.height as u64);
     if width == 0 || height == 0 {
-        return Err(ReadError::Corrupt { file, what: "image (zero size)" });
+        return Err(ReadError::Corrupt {
+            file,
+            what: "image (zero size)",
+        });
     }
     if width.saturating_mul(height) > limits.max_pixels {
-        return Err(ReadError::TooManyPixels { file, width, height, limit: limits.max_pixels });
+        return Err(ReadError::TooManyPixels {
+            file,
+            width,
+            height,
+            limit: limits.max_pixels,
+        });
     }
     Ok(())
 }
@@ -25,7 +36,10 @@ pub fn check_image(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(), Rea
 /// The text tesseract reads in an image.
 pub fn recognise(image: &Path, limits: &Limits) -> Result<String, ReadError> {
     let file = image.to_path_buf();
-    let workdir = tempfile::tempdir().map_err(|source| ReadError::Io { file: file.clone(), source })?;
+    let workdir = tempfile::tempdir().map_err(|source| ReadError::Io {
+        file: file.clone(),
+        source,
+    })?;
     let psm = limits.ocr_page_segmentation.to_string();
     let args: [&OsStr; 6] = [
         image.as_os_str(),
@@ -35,9 +49,25 @@ pub fn recognise(image: &Path, limits: &Limits) -> Result<String, ReadError> {
         "--psm".as_ref(),
         psm.as_ref(),
     ];
-    let result = process::run("tesseract", PACKAGE, &args, image, workdir.path(), limits.tool_timeout, limits.max_text_bytes)?;
+    let result = process::run(
+        "tesseract",
+        PACKAGE,
+        &args,
+        image,
+        workdir.path(),
+        limits,
+        limits.max_text_bytes,
+    )?;
+    if !result.success && result.stderr.contains("Failed loading language") {
+        return Err(ReadError::OcrLanguage {
+            languages: limits.ocr_languages.clone(),
+        });
+    }
     if !result.success {
-        return Err(ReadError::Corrupt { file, what: "image (OCR could not decode it)" });
+        return Err(ReadError::Corrupt {
+            file,
+            what: "image (OCR could not decode it within the memory limit)",
+        });
     }
     Ok(result.stdout)
 }

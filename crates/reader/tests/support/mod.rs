@@ -40,35 +40,54 @@ pub fn corpus_dir() -> PathBuf {
 }
 
 pub fn load_expected() -> Vec<Expected> {
-    let text = std::fs::read_to_string(corpus_dir().join("expected.toml")).expect("expected.toml readable");
+    let text = std::fs::read_to_string(corpus_dir().join("expected.toml"))
+        .expect("expected.toml readable");
     let parsed: ExpectedFile = toml::from_str(&text).expect("expected.toml valid");
     parsed.document
 }
 
 pub fn expected_for(file: &str) -> Expected {
-    load_expected().into_iter().find(|e| e.file == file).unwrap_or_else(|| panic!("{file} not in expected.toml"))
+    load_expected()
+        .into_iter()
+        .find(|e| e.file == file)
+        .unwrap_or_else(|| panic!("{file} not in expected.toml"))
 }
 
 fn wire<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Mismatches of the decision itself: kind, signer, criminal, certainty.
 pub fn decision_mismatches(expected: &Expected, reading: &Reading) -> Vec<String> {
     let mut out = Vec::new();
-    let kind = reading.kind.map(|k| wire(&k)).unwrap_or_else(|| "none".to_string());
+    let kind = reading
+        .kind
+        .map(|k| wire(&k))
+        .unwrap_or_else(|| "none".to_string());
     if kind != expected.kind {
         out.push(format!("kind {kind}, expected {}", expected.kind));
     }
     let signed_by = reading.signed_by.map(|s| wire(&s));
     if signed_by != expected.signed_by {
-        out.push(format!("signed_by {signed_by:?}, expected {:?}", expected.signed_by));
+        out.push(format!(
+            "signed_by {signed_by:?}, expected {:?}",
+            expected.signed_by
+        ));
     }
     if reading.criminal != expected.criminal {
-        out.push(format!("criminal {:?}, expected {:?}", reading.criminal, expected.criminal));
+        out.push(format!(
+            "criminal {:?}, expected {:?}",
+            reading.criminal, expected.criminal
+        ));
     }
     if reading.uncertain != expected.uncertain {
-        out.push(format!("uncertain {} ({:?}), expected {}", reading.uncertain, reading.reasons, expected.uncertain));
+        out.push(format!(
+            "uncertain {} ({:?}), expected {}",
+            reading.uncertain, reading.reasons, expected.uncertain
+        ));
     }
     if let Some(reason) = &expected.reason {
         if !reading.reasons.iter().any(|r| r.contains(reason.as_str())) {
@@ -82,9 +101,15 @@ pub fn decision_mismatches(expected: &Expected, reading: &Reading) -> Vec<String
         }
     }
     // The invariant: never judicial with an administrative marker present.
-    let administrative = reading.evidence.iter().any(|e| e.family.is_administrative());
+    let administrative = reading
+        .evidence
+        .iter()
+        .any(|e| e.family.is_administrative());
     let judicial = reading.kind.is_some_and(|k| {
-        matches!(wire(&k).as_str(), "judicial_warrant" | "court_order" | "court_subpoena" | "grand_jury_subpoena")
+        matches!(
+            wire(&k).as_str(),
+            "judicial_warrant" | "court_order" | "court_subpoena" | "grand_jury_subpoena"
+        )
     });
     if administrative && judicial && !reading.uncertain {
         out.push("reported a court paper although administrative markers are present".to_string());
@@ -105,10 +130,18 @@ pub fn field_mismatches(expected: &Expected, reading: &Reading) -> Vec<String> {
     };
     check("form_number", &expected.form_number, f.form_number.clone());
     check("case_number", &expected.case_number, f.case_number.clone());
-    check("subject_name", &expected.subject_name, f.subject_name.clone());
+    check(
+        "subject_name",
+        &expected.subject_name,
+        f.subject_name.clone(),
+    );
     check("signer_name", &expected.signer_name, f.signer_name.clone());
     check("issued", &expected.issued, f.issued.map(|d| d.to_string()));
-    check("expires", &expected.expires, f.expires.map(|d| d.to_string()));
+    check(
+        "expires",
+        &expected.expires,
+        f.expires.map(|d| d.to_string()),
+    );
     out
 }
 
@@ -121,7 +154,11 @@ pub fn report(path_name: &str, results: &[(Expected, Vec<String>)]) -> (usize, u
         if mismatches.is_empty() {
             entry.0 += 1;
         } else {
-            println!("MISS [{path_name}] {}: {}", expected.file, mismatches.join("; "));
+            println!(
+                "MISS [{path_name}] {}: {}",
+                expected.file,
+                mismatches.join("; ")
+            );
         }
     }
     println!("accuracy per kind ({path_name}):");
@@ -130,6 +167,10 @@ pub fn report(path_name: &str, results: &[(Expected, Vec<String>)]) -> (usize, u
     }
     let right: usize = per_kind.values().map(|v| v.0).sum();
     let total: usize = per_kind.values().map(|v| v.1).sum();
-    println!("  {:<28} {right}/{total} ({:.1}%)", "all", 100.0 * right as f64 / total.max(1) as f64);
+    println!(
+        "  {:<28} {right}/{total} ({:.1}%)",
+        "all",
+        100.0 * right as f64 / total.max(1) as f64
+    );
     (right, total)
 }

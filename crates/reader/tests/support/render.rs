@@ -19,7 +19,11 @@ pub fn text_pdf(text: &str, out: &Path) {
     for part in text.split('\u{c}') {
         let lines: Vec<&str> = part.lines().collect();
         for chunk in lines.chunks(LINES_PER_PAGE) {
-            let mut content = format!("BT /F1 {FONT_SIZE} Tf {LEADING} TL 30 {} Td\n", PAGE_HEIGHT - 40.0).into_bytes();
+            let mut content = format!(
+                "BT /F1 {FONT_SIZE} Tf {LEADING} TL 30 {} Td\n",
+                PAGE_HEIGHT - 40.0
+            )
+            .into_bytes();
             for line in chunk {
                 content.push(b'(');
                 content.extend(pdf_string(line));
@@ -29,8 +33,13 @@ pub fn text_pdf(text: &str, out: &Path) {
             pages.push(content);
         }
     }
-    let font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>".to_vec();
-    write_pdf(out, pages.into_iter().map(|c| (c, None)).collect(), Some(font));
+    let font =
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>".to_vec();
+    write_pdf(
+        out,
+        pages.into_iter().map(|c| (c, None)).collect(),
+        Some(font),
+    );
 }
 
 /// Write a scanned PDF: each JPEG is one page, with no text layer.
@@ -38,7 +47,8 @@ pub fn scanned_pdf(jpegs: &[(Vec<u8>, u32, u32)], out: &Path) {
     let pages = jpegs
         .iter()
         .map(|(jpeg, w, h)| {
-            let content = format!("q {PAGE_WIDTH} 0 0 {PAGE_HEIGHT} 0 0 cm /Im1 Do Q\n").into_bytes();
+            let content =
+                format!("q {PAGE_WIDTH} 0 0 {PAGE_HEIGHT} 0 0 cm /Im1 Do Q\n").into_bytes();
             (content, Some((jpeg.clone(), *w, *h)))
         })
         .collect();
@@ -66,7 +76,11 @@ type Page = (Vec<u8>, Option<(Vec<u8>, u32, u32)>);
 
 fn write_pdf(out: &Path, pages: Vec<Page>, font: Option<Vec<u8>>) {
     // Objects: 1 catalog, 2 pages, 3 font, then per page: page, content, [image].
-    let mut objects: Vec<Vec<u8>> = vec![Vec::new(), Vec::new(), font.unwrap_or_else(|| b"<< >>".to_vec())];
+    let mut objects: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        Vec::new(),
+        font.unwrap_or_else(|| b"<< >>".to_vec()),
+    ];
     let mut kids = Vec::new();
     for (content, image) in pages {
         let page_id = objects.len() + 1;
@@ -82,7 +96,10 @@ fn write_pdf(out: &Path, pages: Vec<Page>, font: Option<Vec<u8>>) {
             format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] /Resources {resources} /Contents {content_id} 0 R >>")
                 .into_bytes(),
         );
-        objects.push(stream(&format!("<< /Length {} >>", content.len()), &content));
+        objects.push(stream(
+            &format!("<< /Length {} >>", content.len()),
+            &content,
+        ));
         if let Some((jpeg, w, h)) = image {
             let dict = format!(
                 "<< /Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode /Length {} >>",
@@ -92,7 +109,12 @@ fn write_pdf(out: &Path, pages: Vec<Page>, font: Option<Vec<u8>>) {
         }
     }
     objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>".to_vec();
-    objects[1] = format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), kids.len()).into_bytes();
+    objects[1] = format!(
+        "<< /Type /Pages /Kids [{}] /Count {} >>",
+        kids.join(" "),
+        kids.len()
+    )
+    .into_bytes();
     let mut pdf = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
@@ -106,8 +128,16 @@ fn write_pdf(out: &Path, pages: Vec<Page>, font: Option<Vec<u8>>) {
     for offset in offsets {
         pdf.extend(format!("{offset:010} 00000 n \n").into_bytes());
     }
-    pdf.extend(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).into_bytes());
-    std::fs::File::create(out).and_then(|mut f| f.write_all(&pdf)).expect("write pdf");
+    pdf.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .into_bytes(),
+    );
+    std::fs::File::create(out)
+        .and_then(|mut f| f.write_all(&pdf))
+        .expect("write pdf");
 }
 
 fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
@@ -133,12 +163,23 @@ pub struct Noise {
 impl Noise {
     /// A phone photo taken at a desk: slightly turned, soft, grey, speckled.
     pub fn phone() -> Self {
-        Noise { degrees: 1.8, blur_passes: 1, contrast: 0.55, speckle: 0.01 }
+        Noise {
+            degrees: 1.8,
+            blur_passes: 1,
+            contrast: 0.55,
+            speckle: 0.01,
+        }
     }
 }
 
 /// A grey image of every page of `pdf` stacked, with noise, as JPEG bytes.
-pub fn noisy_photo(pdf: &Path, workdir: &Path, dpi: u32, noise: Noise, seed: u64) -> (Vec<u8>, u32, u32) {
+pub fn noisy_photo(
+    pdf: &Path,
+    workdir: &Path,
+    dpi: u32,
+    noise: Noise,
+    seed: u64,
+) -> (Vec<u8>, u32, u32) {
     let prefix = workdir.join("raster");
     let status = Command::new("pdftoppm")
         .args(["-r", &dpi.to_string(), "-gray", "-png"])
@@ -150,11 +191,16 @@ pub fn noisy_photo(pdf: &Path, workdir: &Path, dpi: u32, noise: Noise, seed: u64
     let mut pages: Vec<PathBuf> = std::fs::read_dir(workdir)
         .expect("workdir")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("raster")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("raster"))
+        })
         .collect();
     pages.sort();
-    let images: Vec<image::GrayImage> =
-        pages.iter().map(|p| image::open(p).expect("raster png").to_luma8()).collect();
+    let images: Vec<image::GrayImage> = pages
+        .iter()
+        .map(|p| image::open(p).expect("raster png").to_luma8())
+        .collect();
     for p in &pages {
         let _ = std::fs::remove_file(p);
     }
@@ -205,9 +251,13 @@ fn spoil(src: &[u8], width: u32, height: u32, noise: Noise, seed: u64) -> Vec<u8
     for _ in 0..noise.blur_passes {
         out = box_blur(&out, w, h);
     }
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     for p in out.iter_mut() {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let r = (state >> 33) as u32;
         let v = f32::from(*p);
         // Fainter ink on a grey page.

@@ -27,7 +27,14 @@ struct Opts {
 fn parse() -> Result<Opts, String> {
     let mut args = std::env::args().skip(1);
     let command = args.next().ok_or("usage: redaction-corpus (evaluate|generate) [--seed N] [--docs N] [--out DIR] [--policy ID]")?;
-    let mut o = Opts { command, seed: 2026, docs: 2000, out: None, policy: "foia-general".into(), show: None };
+    let mut o = Opts {
+        command,
+        seed: 2026,
+        docs: 2000,
+        out: None,
+        policy: "foia-general".into(),
+        show: None,
+    };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -69,7 +76,13 @@ fn run() -> Result<ExitCode, String> {
                 println!("{e}");
             }
             let secs = start.elapsed().as_secs_f64();
-            println!("seed {} docs {} ({:.1} MB, {:.2} s single-threaded incl. scoring)", o.seed, o.docs, report.bytes as f64 / 1e6, secs);
+            println!(
+                "seed {} docs {} ({:.1} MB, {:.2} s single-threaded incl. scoring)",
+                o.seed,
+                o.docs,
+                report.bytes as f64 / 1e6,
+                secs
+            );
             print!("{}", report.table());
             let failures = report.target_failures();
             if failures.is_empty() {
@@ -85,7 +98,12 @@ fn run() -> Result<ExitCode, String> {
         "generate" => {
             let out = o.out.ok_or("generate needs --out DIR")?;
             write_corpus(&corpus, &out).map_err(|e| format!("{}: {e}", out.display()))?;
-            println!("wrote corpus (seed {}, {} docs) to {}", o.seed, o.docs, out.display());
+            println!(
+                "wrote corpus (seed {}, {} docs) to {}",
+                o.seed,
+                o.docs,
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         other => Err(format!("unknown command {other}; use evaluate or generate")),
@@ -107,7 +125,10 @@ fn write_corpus(corpus: &Corpus, out: &std::path::Path) -> std::io::Result<()> {
             serde_json::to_writer(&mut docs, &serde_json::json!({"id": i, "text": f.text}))?;
             docs.write_all(b"\n")?;
             for g in &f.spans {
-                serde_json::to_writer(&mut truth, &serde_json::json!({"file": "documents.jsonl", "id": i, "kind": g.kind, "value": &f.text[g.start..g.end]}))?;
+                serde_json::to_writer(
+                    &mut truth,
+                    &serde_json::json!({"file": "documents.jsonl", "id": i, "kind": g.kind, "value": &f.text[g.start..g.end]}),
+                )?;
                 truth.write_all(b"\n")?;
             }
         }
@@ -123,7 +144,10 @@ fn write_corpus(corpus: &Corpus, out: &std::path::Path) -> std::io::Result<()> {
             w.write_record(rec.fields.iter().map(|f| f.text.as_str()))?;
             for f in &rec.fields {
                 for g in &f.spans {
-                    serde_json::to_writer(&mut truth, &serde_json::json!({"file": name, "id": row, "kind": g.kind, "value": &f.text[g.start..g.end]}))?;
+                    serde_json::to_writer(
+                        &mut truth,
+                        &serde_json::json!({"file": name, "id": row, "kind": g.kind, "value": &f.text[g.start..g.end]}),
+                    )?;
                     truth.write_all(b"\n")?;
                 }
             }
@@ -136,7 +160,10 @@ fn write_corpus(corpus: &Corpus, out: &std::path::Path) -> std::io::Result<()> {
         cases.write_all(b"\n")?;
         for f in &rec.fields {
             for g in &f.spans {
-                serde_json::to_writer(&mut truth, &serde_json::json!({"file": "cases.jsonl", "id": i, "kind": g.kind, "value": &f.text[g.start..g.end]}))?;
+                serde_json::to_writer(
+                    &mut truth,
+                    &serde_json::json!({"file": "cases.jsonl", "id": i, "kind": g.kind, "value": &f.text[g.start..g.end]}),
+                )?;
                 truth.write_all(b"\n")?;
             }
         }

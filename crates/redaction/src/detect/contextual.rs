@@ -12,7 +12,9 @@ use crate::entity::{Confidence, EntityKind, Finding};
 /// Licence plates: the token(s) right after a plate cue.
 pub struct PlateDetector;
 
-const NOT_A_PLATE: &[&str] = &["NUMBER", "NO", "IL", "ILLINOIS", "STATE", "IS", "WAS", "OF", "THE", "A", "ON", "IN"];
+const NOT_A_PLATE: &[&str] = &[
+    "NUMBER", "NO", "IL", "ILLINOIS", "STATE", "IS", "WAS", "OF", "THE", "A", "ON", "IN",
+];
 
 impl Detector for PlateDetector {
     fn name(&self) -> &'static str {
@@ -21,13 +23,24 @@ impl Detector for PlateDetector {
 
     fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
         let bytes = text.as_bytes();
-        let mut starts: Vec<usize> = ctx.hits.iter().filter(|h| h.cue == Cue::Plate).map(|h| h.end).collect();
+        let mut starts: Vec<usize> = ctx
+            .hits
+            .iter()
+            .filter(|h| h.cue == Cue::Plate)
+            .map(|h| h.end)
+            .collect();
         if ctx.field_hint == Some(Cue::Plate) {
             starts.push(0);
         }
         for from in starts {
             if let Some((s, e)) = plate_after(bytes, from) {
-                out.push(Finding { start: s, end: e, kind: EntityKind::LicensePlate, detector: "context.plate", confidence: Confidence::Likely });
+                out.push(Finding {
+                    start: s,
+                    end: e,
+                    kind: EntityKind::LicensePlate,
+                    detector: "context.plate",
+                    confidence: Confidence::Likely,
+                });
             }
         }
     }
@@ -37,12 +50,20 @@ impl Detector for PlateDetector {
 fn plate_after(bytes: &[u8], mut i: usize) -> Option<(usize, usize)> {
     let limit = (i + 48).min(bytes.len());
     loop {
-        while i < limit && matches!(bytes[i], b' ' | b'\t' | b':' | b'#' | b'-' | b'.' | b'=' | b'"' | b'(') {
+        while i < limit
+            && matches!(
+                bytes[i],
+                b' ' | b'\t' | b':' | b'#' | b'-' | b'.' | b'=' | b'"' | b'('
+            )
+        {
             i += 1;
         }
         let (s, e) = token(bytes, i, limit)?;
         let word = &bytes[s..e];
-        if NOT_A_PLATE.iter().any(|w| w.as_bytes().eq_ignore_ascii_case(word)) {
+        if NOT_A_PLATE
+            .iter()
+            .any(|w| w.as_bytes().eq_ignore_ascii_case(word))
+        {
             i = e;
             continue;
         }
@@ -51,7 +72,11 @@ fn plate_after(bytes: &[u8], mut i: usize) -> Option<(usize, usize)> {
             if let Some((s2, e2)) = token(bytes, e + 1, limit) {
                 let second = &bytes[s2..e2];
                 let joinable = word.len() <= 4 && word.iter().all(u8::is_ascii_uppercase);
-                if joinable && plate_token(second) && word.len() + second.len() <= 8 && second.iter().all(u8::is_ascii_digit) {
+                if joinable
+                    && plate_token(second)
+                    && word.len() + second.len() <= 8
+                    && second.iter().all(u8::is_ascii_digit)
+                {
                     return Some((s, e2));
                 }
             }
@@ -74,7 +99,9 @@ fn token(bytes: &[u8], i: usize, limit: usize) -> Option<(usize, usize)> {
 
 fn plate_token(word: &[u8]) -> bool {
     (2..=8).contains(&word.len())
-        && word.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && word
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         && (word.iter().any(u8::is_ascii_digit) || word.len() >= 3)
 }
 
@@ -103,15 +130,26 @@ impl Detector for MunicipalIdDetector {
     fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
         let cues = ctx.cues();
         for m in self.regex.find_iter(Input::new(text)) {
-            if m.is_empty() || !text.is_char_boundary(m.start()) || !text.is_char_boundary(m.end()) {
+            if m.is_empty() || !text.is_char_boundary(m.start()) || !text.is_char_boundary(m.end())
+            {
                 continue;
             }
             let cued = cues.has_before(m.start(), 40, Cue::MunicipalId);
             if self.require_cue && !cued {
                 continue;
             }
-            let confidence = if cued { Confidence::VeryLikely } else { Confidence::Likely };
-            out.push(Finding { start: m.start(), end: m.end(), kind: EntityKind::MunicipalId, detector: "pattern.municipal_id", confidence });
+            let confidence = if cued {
+                Confidence::VeryLikely
+            } else {
+                Confidence::Likely
+            };
+            out.push(Finding {
+                start: m.start(),
+                end: m.end(),
+                kind: EntityKind::MunicipalId,
+                detector: "pattern.municipal_id",
+                confidence,
+            });
         }
     }
 }
@@ -157,15 +195,90 @@ const BIRTHPLACE_CUES: &[&str] = &[
 /// Demonyms (English and Spanish) that state a nationality when followed by "national",
 /// "citizen" or used as a value after a nationality cue.
 pub const DEMONYMS: &[&str] = &[
-    "mexican", "guatemalan", "honduran", "salvadoran", "salvadorean", "nicaraguan", "venezuelan", "colombian", "ecuadorian",
-    "peruvian", "cuban", "dominican", "haitian", "brazilian", "argentine", "argentinian", "chilean", "bolivian", "jamaican",
-    "polish", "ukrainian", "russian", "romanian", "serbian", "albanian", "bosnian", "lithuanian", "irish", "italian", "greek",
-    "chinese", "indian", "pakistani", "bangladeshi", "nepali", "filipino", "filipina", "vietnamese", "korean", "burmese",
-    "syrian", "iraqi", "afghan", "iranian", "jordanian", "palestinian", "lebanese", "egyptian", "moroccan", "yemeni",
-    "nigerian", "ghanaian", "ethiopian", "eritrean", "somali", "sudanese", "congolese", "cameroonian", "senegalese",
-    "mauritanian", "kenyan", "turkish", "canadian", "mexicano", "mexicana", "guatemalteco", "guatemalteca", "hondureño",
-    "hondureña", "salvadoreño", "salvadoreña", "venezolano", "venezolana", "colombiano", "colombiana", "ecuatoriano",
-    "ecuatoriana", "cubano", "cubana", "dominicano", "dominicana", "nicaragüense", "peruano", "peruana",
+    "mexican",
+    "guatemalan",
+    "honduran",
+    "salvadoran",
+    "salvadorean",
+    "nicaraguan",
+    "venezuelan",
+    "colombian",
+    "ecuadorian",
+    "peruvian",
+    "cuban",
+    "dominican",
+    "haitian",
+    "brazilian",
+    "argentine",
+    "argentinian",
+    "chilean",
+    "bolivian",
+    "jamaican",
+    "polish",
+    "ukrainian",
+    "russian",
+    "romanian",
+    "serbian",
+    "albanian",
+    "bosnian",
+    "lithuanian",
+    "irish",
+    "italian",
+    "greek",
+    "chinese",
+    "indian",
+    "pakistani",
+    "bangladeshi",
+    "nepali",
+    "filipino",
+    "filipina",
+    "vietnamese",
+    "korean",
+    "burmese",
+    "syrian",
+    "iraqi",
+    "afghan",
+    "iranian",
+    "jordanian",
+    "palestinian",
+    "lebanese",
+    "egyptian",
+    "moroccan",
+    "yemeni",
+    "nigerian",
+    "ghanaian",
+    "ethiopian",
+    "eritrean",
+    "somali",
+    "sudanese",
+    "congolese",
+    "cameroonian",
+    "senegalese",
+    "mauritanian",
+    "kenyan",
+    "turkish",
+    "canadian",
+    "mexicano",
+    "mexicana",
+    "guatemalteco",
+    "guatemalteca",
+    "hondureño",
+    "hondureña",
+    "salvadoreño",
+    "salvadoreña",
+    "venezolano",
+    "venezolana",
+    "colombiano",
+    "colombiana",
+    "ecuatoriano",
+    "ecuatoriana",
+    "cubano",
+    "cubana",
+    "dominicano",
+    "dominicana",
+    "nicaragüense",
+    "peruano",
+    "peruana",
 ];
 
 impl BirthplaceDetector {
@@ -175,11 +288,14 @@ impl BirthplaceDetector {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(words)
                 .map_err(|e| DetectError::Pattern(e.to_string()))
         };
-        Ok(BirthplaceDetector { cues: build(BIRTHPLACE_CUES)?, demonyms: build(DEMONYMS)? })
+        Ok(BirthplaceDetector {
+            cues: build(BIRTHPLACE_CUES)?,
+            demonyms: build(DEMONYMS)?,
+        })
     }
 }
 
@@ -194,12 +310,24 @@ impl Detector for BirthplaceDetector {
             if !is_word_bounded(bytes, m.start(), m.end()) {
                 continue;
             }
-            let loose = matches!(BIRTHPLACE_CUES[m.pattern().as_usize()], "is from" | "came from" | "emigrated from" | "immigrated from");
+            let loose = matches!(
+                BIRTHPLACE_CUES[m.pattern().as_usize()],
+                "is from" | "came from" | "emigrated from" | "immigrated from"
+            );
             if let Some((s, e)) = place_after(bytes, m.end()) {
-                if loose && !self.starts_with_country_or_demonym(&text[s..e]) && !is_known_country(&text[s..e]) {
+                if loose
+                    && !self.starts_with_country_or_demonym(&text[s..e])
+                    && !is_known_country(&text[s..e])
+                {
                     continue;
                 }
-                out.push(Finding { start: s, end: e, kind: EntityKind::PlaceOfBirth, detector: "context.birthplace", confidence: Confidence::Likely });
+                out.push(Finding {
+                    start: s,
+                    end: e,
+                    kind: EntityKind::PlaceOfBirth,
+                    detector: "context.birthplace",
+                    confidence: Confidence::Likely,
+                });
             }
         }
         for m in self.demonyms.find_iter(text) {
@@ -207,16 +335,42 @@ impl Detector for BirthplaceDetector {
                 continue;
             }
             let rest = text[m.end()..].trim_start_matches([' ', '\t']);
-            let lower: String = rest.chars().take(12).collect::<String>().to_ascii_lowercase();
-            if ["national", "citizen", "nacional", "ciudadan", "immigrant", "inmigrante"].iter().any(|w| lower.starts_with(w)) {
-                out.push(Finding { start: m.start(), end: m.end(), kind: EntityKind::PlaceOfBirth, detector: "context.nationality", confidence: Confidence::Likely });
+            let lower: String = rest
+                .chars()
+                .take(12)
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if [
+                "national",
+                "citizen",
+                "nacional",
+                "ciudadan",
+                "immigrant",
+                "inmigrante",
+            ]
+            .iter()
+            .any(|w| lower.starts_with(w))
+            {
+                out.push(Finding {
+                    start: m.start(),
+                    end: m.end(),
+                    kind: EntityKind::PlaceOfBirth,
+                    detector: "context.nationality",
+                    confidence: Confidence::Likely,
+                });
             }
         }
         if ctx.field_hint_birthplace {
             let t = text.trim();
             if !t.is_empty() {
                 let s = text.len() - text.trim_start().len();
-                out.push(Finding { start: s, end: s + t.len(), kind: EntityKind::PlaceOfBirth, detector: "context.birthplace", confidence: Confidence::Likely });
+                out.push(Finding {
+                    start: s,
+                    end: s + t.len(),
+                    kind: EntityKind::PlaceOfBirth,
+                    detector: "context.birthplace",
+                    confidence: Confidence::Likely,
+                });
             }
         }
     }
@@ -230,11 +384,58 @@ impl BirthplaceDetector {
 
 /// Countries most often seen in Chicago records (lower case), for the loose "is from" cue.
 const COUNTRIES: &[&str] = &[
-    "mexico", "méxico", "guatemala", "honduras", "el salvador", "nicaragua", "venezuela", "colombia", "ecuador", "peru",
-    "cuba", "dominican republic", "haiti", "brazil", "poland", "ukraine", "russia", "china", "india", "pakistan",
-    "philippines", "vietnam", "korea", "syria", "iraq", "afghanistan", "iran", "jordan", "lebanon", "egypt", "morocco",
-    "yemen", "nigeria", "ghana", "ethiopia", "somalia", "sudan", "congo", "cameroon", "senegal", "mauritania", "turkey",
-    "canada", "ireland", "italy", "romania", "serbia", "albania", "bosnia", "lithuania", "bangladesh", "nepal",
+    "mexico",
+    "méxico",
+    "guatemala",
+    "honduras",
+    "el salvador",
+    "nicaragua",
+    "venezuela",
+    "colombia",
+    "ecuador",
+    "peru",
+    "cuba",
+    "dominican republic",
+    "haiti",
+    "brazil",
+    "poland",
+    "ukraine",
+    "russia",
+    "china",
+    "india",
+    "pakistan",
+    "philippines",
+    "vietnam",
+    "korea",
+    "syria",
+    "iraq",
+    "afghanistan",
+    "iran",
+    "jordan",
+    "lebanon",
+    "egypt",
+    "morocco",
+    "yemen",
+    "nigeria",
+    "ghana",
+    "ethiopia",
+    "somalia",
+    "sudan",
+    "congo",
+    "cameroon",
+    "senegal",
+    "mauritania",
+    "turkey",
+    "canada",
+    "ireland",
+    "italy",
+    "romania",
+    "serbia",
+    "albania",
+    "bosnia",
+    "lithuania",
+    "bangladesh",
+    "nepal",
 ];
 
 fn is_known_country(s: &str) -> bool {
@@ -243,7 +444,10 @@ fn is_known_country(s: &str) -> bool {
 }
 
 /// Capitalised words that end a place in ALL-CAPS text ("BORN IN MEXICO AND MOVED ...").
-const PLACE_STOP: &[&str] = &["AND", "TO", "ON", "IN", "AT", "WHERE", "WHO", "WAS", "IS", "BUT", "SINCE", "WITH", "IN", "OF", "THE", "HE", "SHE", "Y", "EN"];
+const PLACE_STOP: &[&str] = &[
+    "AND", "TO", "ON", "IN", "AT", "WHERE", "WHO", "WAS", "IS", "BUT", "SINCE", "WITH", "IN", "OF",
+    "THE", "HE", "SHE", "Y", "EN",
+];
 
 /// After a cue: separators, an optional "the", then up to four capitalised words, allowing one
 /// ", Word" continuation ("Guadalajara, Jalisco, Mexico").
@@ -268,7 +472,8 @@ fn place_after(bytes: &[u8], mut i: usize) -> Option<(usize, usize)> {
             break;
         }
         let mut k = j;
-        while k < limit && (bytes[k].is_ascii_alphabetic() || bytes[k] >= 0x80 || bytes[k] == b'\'') {
+        while k < limit && (bytes[k].is_ascii_alphabetic() || bytes[k] >= 0x80 || bytes[k] == b'\'')
+        {
             k += 1;
         }
         if k == j || PLACE_STOP.iter().any(|w| w.as_bytes() == &bytes[j..k]) {

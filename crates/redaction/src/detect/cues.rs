@@ -156,7 +156,11 @@ impl CueMatcher {
         self.automaton
             .find_iter(text)
             .filter(|m| is_word_bounded(bytes, m.start(), m.end()))
-            .map(|m| CueHit { start: m.start(), end: m.end(), cue: CUE_WORDS[m.pattern().as_usize()].1 })
+            .map(|m| CueHit {
+                start: m.start(),
+                end: m.end(),
+                cue: CUE_WORDS[m.pattern().as_usize()].1,
+            })
             .collect()
     }
 }
@@ -190,7 +194,13 @@ impl<'a> CueIndex<'a> {
     pub fn nearest_before(&self, pos: usize, window: usize) -> Option<Cue> {
         let idx = self.hits.partition_point(|h| h.end <= pos);
         let from = pos.saturating_sub(window);
-        self.hits[..idx].iter().rev().take_while(|h| h.end >= from).map(|h| h.cue).next().or(self.field_hint)
+        self.hits[..idx]
+            .iter()
+            .rev()
+            .take_while(|h| h.end >= from)
+            .map(|h| h.cue)
+            .next()
+            .or(self.field_hint)
     }
 
     /// True when a cue of kind `cue` ends within `window` bytes before `pos` (or is the field hint).
@@ -198,7 +208,11 @@ impl<'a> CueIndex<'a> {
         let idx = self.hits.partition_point(|h| h.end <= pos);
         let from = pos.saturating_sub(window);
         self.field_hint == Some(cue)
-            || self.hits[..idx].iter().rev().take_while(|h| h.end >= from).any(|h| h.cue == cue)
+            || self.hits[..idx]
+                .iter()
+                .rev()
+                .take_while(|h| h.end >= from)
+                .any(|h| h.cue == cue)
     }
 
     /// All hits (sorted by position).

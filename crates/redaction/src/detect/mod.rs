@@ -75,10 +75,17 @@ impl DetectorChain {
             Box::new(contextual::PlateDetector),
         ];
         if let Some((pattern, require_cue)) = municipal_id {
-            detectors.push(Box::new(contextual::MunicipalIdDetector::new(pattern, require_cue)?));
+            detectors.push(Box::new(contextual::MunicipalIdDetector::new(
+                pattern,
+                require_cue,
+            )?));
         }
         let cue_matcher = CueMatcher::new().map_err(|e| DetectError::Pattern(e.to_string()))?;
-        Ok(DetectorChain { cue_matcher, detectors, names: names::NameDetector::new() })
+        Ok(DetectorChain {
+            cue_matcher,
+            detectors,
+            names: names::NameDetector::new(),
+        })
     }
 
     /// The name gazetteer.
@@ -93,7 +100,12 @@ impl DetectorChain {
 
     /// The context detectors get for `text` (cues found once).
     pub fn context_for(&self, text: &str, hint: FieldHint) -> FieldContext {
-        FieldContext { hits: self.cue_matcher.find(text), field_hint: hint.cue, field_hint_person: hint.person, field_hint_birthplace: hint.birthplace }
+        FieldContext {
+            hits: self.cue_matcher.find(text),
+            field_hint: hint.cue,
+            field_hint_person: hint.person,
+            field_hint_birthplace: hint.birthplace,
+        }
     }
 
     /// Findings for one field, overlaps resolved, before record-level propagation.
@@ -110,7 +122,10 @@ impl DetectorChain {
     /// Detects in every field of one record, then propagates confirmed names and identifiers to
     /// their other mentions anywhere in the record.
     pub fn detect_record(&self, fields: &[(&str, FieldHint)]) -> Vec<Vec<Finding>> {
-        let mut per_field: Vec<Vec<Finding>> = fields.iter().map(|(t, h)| self.detect_field(t, *h)).collect();
+        let mut per_field: Vec<Vec<Finding>> = fields
+            .iter()
+            .map(|(t, h)| self.detect_field(t, *h))
+            .collect();
         let texts: Vec<&str> = fields.iter().map(|(t, _)| *t).collect();
         self.propagate(&texts, &mut per_field);
         per_field
@@ -126,7 +141,10 @@ impl DetectorChain {
                 let value = &text[f.start..f.end];
                 if f.kind == EntityKind::Person {
                     names::name_keys(value, self.names.gazetteer(), &mut name_keys);
-                } else if f.kind.is_structured_identifier() && value.len() >= 5 && (f.confidence == Confidence::Likely || f.detector == "column") {
+                } else if f.kind.is_structured_identifier()
+                    && value.len() >= 5
+                    && (f.confidence == Confidence::Likely || f.detector == "column")
+                {
                     // Values confirmed by a validator are found again by the same pattern; only
                     // those that needed context (or came from a classified column) propagate.
                     identifiers.push((value, f.kind));
@@ -140,17 +158,21 @@ impl DetectorChain {
         identifiers.dedup();
         let keys: names::KeySet = name_keys.into_iter().collect();
         // One automaton for many identifier values; a plain search for a few.
-        let automaton = if identifiers.len() <= 4 {
+        let automaton = if identifiers.len() <= 24 {
             None
         } else {
+            // Built per record: the NFA builds fastest, and searches a short record quickly enough.
             aho_corasick::AhoCorasick::builder()
                 .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
                 .build(identifiers.iter().map(|(v, _)| v.as_bytes()))
                 .ok()
         };
         for (text, found) in texts.iter().zip(per_field.iter_mut()) {
             // A field already redacted whole (a classified column) has nothing left to find.
-            if found.first().is_some_and(|f| f.start == 0 && f.end >= text.trim_end().len() && f.confidence >= Confidence::Likely) {
+            if found.first().is_some_and(|f| {
+                f.start == 0 && f.end >= text.trim_end().len() && f.confidence >= Confidence::Likely
+            }) {
                 continue;
             }
             let mut extra = Vec::new();
@@ -160,18 +182,34 @@ impl DetectorChain {
             if let Some(ac) = &automaton {
                 for m in ac.find_iter(text.as_bytes()) {
                     let kind = identifiers[m.pattern().as_usize()].1;
-                    extra.push(Finding { start: m.start(), end: m.end(), kind, detector: "propagation.identifier", confidence: Confidence::Likely });
+                    extra.push(Finding {
+                        start: m.start(),
+                        end: m.end(),
+                        kind,
+                        detector: "propagation.identifier",
+                        confidence: Confidence::Likely,
+                    });
                 }
             } else {
                 for (value, kind) in &identifiers {
                     for pos in find_all(text.as_bytes(), value.as_bytes()) {
-                        extra.push(Finding { start: pos, end: pos + value.len(), kind: *kind, detector: "propagation.identifier", confidence: Confidence::Likely });
+                        extra.push(Finding {
+                            start: pos,
+                            end: pos + value.len(),
+                            kind: *kind,
+                            detector: "propagation.identifier",
+                            confidence: Confidence::Likely,
+                        });
                     }
                 }
             }
             // Mentions already covered by a confident finding add nothing; the rest are merged
             // (a propagated mention also confirms a "possible" finding on the same span).
-            extra.retain(|e| !found.iter().any(|f| f.start <= e.start && e.end <= f.end && f.confidence >= Confidence::Likely));
+            extra.retain(|e| {
+                !found.iter().any(|f| {
+                    f.start <= e.start && e.end <= f.end && f.confidence >= Confidence::Likely
+                })
+            });
             if !extra.is_empty() {
                 found.append(&mut extra);
                 *found = resolve_overlaps(std::mem::take(found));

@@ -18,7 +18,11 @@ impl Hasher for Fnv {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for &b in bytes {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -41,29 +45,211 @@ const PLACE: u16 = 128;
 /// Cues after which capitalised words are a name even when the lists do not know them.
 const STRONG: u16 = 256;
 
-const PARTICLES: &[&str] = &["de", "del", "la", "las", "los", "van", "von", "der", "den", "da", "dos", "das", "di", "bin", "ibn", "al", "el", "abu", "y", "mc"];
-const TITLES: &[&str] = &["mr", "mrs", "ms", "miss", "mx", "dr", "sr", "sra", "srta", "señor", "señora", "senor", "senora", "don", "doña", "dona"];
-const ROLE_CUES: &[&str] = &[
-    "arrestee", "suspect", "victim", "witness", "offender", "complainant", "subject", "defendant", "applicant", "detainee",
-    "inmate", "juvenile", "passenger", "owner", "resident", "tenant", "mother", "father", "son", "daughter", "wife",
-    "husband", "brother", "sister", "identified", "signed", "dear", "regards", "sincerely", "atentamente", "cc", "attn", "spouse", "cousin", "friend", "boyfriend",
-    "girlfriend", "neighbor", "client", "employee", "individual", "male", "female", "person", "arrested", "interviewed",
-    "contacted", "against",
+const PARTICLES: &[&str] = &[
+    "de", "del", "la", "las", "los", "van", "von", "der", "den", "da", "dos", "das", "di", "bin",
+    "ibn", "al", "el", "abu", "y", "mc",
 ];
-const STRONG_CUES: &[&str] = &["name", "named", "nombre", "aka", "alias", "arrestee", "offender", "defendant", "detainee", "inmate", "applicant", "llamo"];
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "sr", "sra", "srta", "señor", "señora", "senor",
+    "senora", "don", "doña", "dona",
+];
+const ROLE_CUES: &[&str] = &[
+    "arrestee",
+    "suspect",
+    "victim",
+    "witness",
+    "offender",
+    "complainant",
+    "subject",
+    "defendant",
+    "applicant",
+    "detainee",
+    "inmate",
+    "juvenile",
+    "passenger",
+    "owner",
+    "resident",
+    "tenant",
+    "mother",
+    "father",
+    "son",
+    "daughter",
+    "wife",
+    "husband",
+    "brother",
+    "sister",
+    "identified",
+    "signed",
+    "dear",
+    "regards",
+    "sincerely",
+    "atentamente",
+    "cc",
+    "attn",
+    "spouse",
+    "cousin",
+    "friend",
+    "boyfriend",
+    "girlfriend",
+    "neighbor",
+    "client",
+    "employee",
+    "individual",
+    "male",
+    "female",
+    "person",
+    "arrested",
+    "interviewed",
+    "contacted",
+    "against",
+];
+const STRONG_CUES: &[&str] = &[
+    "name",
+    "named",
+    "nombre",
+    "aka",
+    "alias",
+    "arrestee",
+    "offender",
+    "defendant",
+    "detainee",
+    "inmate",
+    "applicant",
+    "llamo",
+];
 const LABEL_WORDS: &[&str] = &[
-    "officer", "sergeant", "sgt", "detective", "det", "lieutenant", "lt", "commander", "judge", "hello", "hi", "hola", "my",
-    "subject", "case", "thank", "thanks", "please", "re", "fw", "fwd", "cityKey", "chicago", "illinois", "police", "district",
-    "dob", "ssn", "age", "sex", "race", "addr", "address", "phone", "dl", "id", "ht", "wt", "eyes", "hair", "charge",
-    "charges", "rd", "cb", "ir", "beat", "unit", "the", "and", "was", "is", "at", "on", "in", "to", "of", "for", "with",
-    "who", "he", "she", "they", "his", "her", "by", "from", "a", "an", "as", "had", "has", "did", "not", "no", "yes",
-    "arrested", "stated", "said", "told", "fled", "ran", "drove", "located", "observed", "transported", "booked",
-    "released", "charged", "states", "lives", "resides", "born", "status", "street", "avenue", "apt",
+    "officer",
+    "sergeant",
+    "sgt",
+    "detective",
+    "det",
+    "lieutenant",
+    "lt",
+    "commander",
+    "judge",
+    "hello",
+    "hi",
+    "hola",
+    "my",
+    "subject",
+    "case",
+    "thank",
+    "thanks",
+    "please",
+    "re",
+    "fw",
+    "fwd",
+    "cityKey",
+    "chicago",
+    "illinois",
+    "police",
+    "district",
+    "dob",
+    "ssn",
+    "age",
+    "sex",
+    "race",
+    "addr",
+    "address",
+    "phone",
+    "dl",
+    "id",
+    "ht",
+    "wt",
+    "eyes",
+    "hair",
+    "charge",
+    "charges",
+    "rd",
+    "cb",
+    "ir",
+    "beat",
+    "unit",
+    "the",
+    "and",
+    "was",
+    "is",
+    "at",
+    "on",
+    "in",
+    "to",
+    "of",
+    "for",
+    "with",
+    "who",
+    "he",
+    "she",
+    "they",
+    "his",
+    "her",
+    "by",
+    "from",
+    "a",
+    "an",
+    "as",
+    "had",
+    "has",
+    "did",
+    "not",
+    "no",
+    "yes",
+    "arrested",
+    "stated",
+    "said",
+    "told",
+    "fled",
+    "ran",
+    "drove",
+    "located",
+    "observed",
+    "transported",
+    "booked",
+    "released",
+    "charged",
+    "states",
+    "lives",
+    "resides",
+    "born",
+    "status",
+    "street",
+    "avenue",
+    "apt",
 ];
 const PLACE_WORDS: &[&str] = &[
-    "park", "lake", "beach", "heights", "hills", "village", "square", "street", "avenue", "center", "centre", "school",
-    "hospital", "church", "county", "bank", "college", "university", "station", "road", "drive", "boulevard", "district",
-    "court", "department", "police", "city", "building", "hall", "library", "plaza", "tower", "airport", "market",
+    "park",
+    "lake",
+    "beach",
+    "heights",
+    "hills",
+    "village",
+    "square",
+    "street",
+    "avenue",
+    "center",
+    "centre",
+    "school",
+    "hospital",
+    "church",
+    "county",
+    "bank",
+    "college",
+    "university",
+    "station",
+    "road",
+    "drive",
+    "boulevard",
+    "district",
+    "court",
+    "department",
+    "police",
+    "city",
+    "building",
+    "hall",
+    "library",
+    "plaza",
+    "tower",
+    "airport",
+    "market",
 ];
 
 /// The name gazetteer: folded lower-case token → flags.
@@ -88,13 +274,44 @@ impl Gazetteer {
     /// The shipped lists, compiled into the binary.
     pub fn shipped() -> Self {
         let mut flags = FnvMap::default();
-        add_list(&mut flags, include_str!("../../data/names/census-surnames.txt"), SUR);
-        add_list(&mut flags, include_str!("../../data/names/census-female-first.txt"), FIRST);
-        add_list(&mut flags, include_str!("../../data/names/census-male-first.txt"), FIRST);
-        add_list(&mut flags, include_str!("../../data/names/intl-first.txt"), FIRST);
-        add_list(&mut flags, include_str!("../../data/names/intl-surnames.txt"), SUR);
-        add_list(&mut flags, include_str!("../../data/names/stoplist.txt"), STOP);
-        for (list, flag) in [(PARTICLES, PARTICLE), (TITLES, TITLE), (ROLE_CUES, CUE), (STRONG_CUES, CUE | STRONG), (LABEL_WORDS, LABEL), (PLACE_WORDS, PLACE)] {
+        add_list(
+            &mut flags,
+            include_str!("../../data/names/census-surnames.txt"),
+            SUR,
+        );
+        add_list(
+            &mut flags,
+            include_str!("../../data/names/census-female-first.txt"),
+            FIRST,
+        );
+        add_list(
+            &mut flags,
+            include_str!("../../data/names/census-male-first.txt"),
+            FIRST,
+        );
+        add_list(
+            &mut flags,
+            include_str!("../../data/names/intl-first.txt"),
+            FIRST,
+        );
+        add_list(
+            &mut flags,
+            include_str!("../../data/names/intl-surnames.txt"),
+            SUR,
+        );
+        add_list(
+            &mut flags,
+            include_str!("../../data/names/stoplist.txt"),
+            STOP,
+        );
+        for (list, flag) in [
+            (PARTICLES, PARTICLE),
+            (TITLES, TITLE),
+            (ROLE_CUES, CUE),
+            (STRONG_CUES, CUE | STRONG),
+            (LABEL_WORDS, LABEL),
+            (PLACE_WORDS, PLACE),
+        ] {
             for w in list {
                 let mut buf = [0u8; 48];
                 if let Some(key) = fold(w, &mut buf) {
@@ -108,7 +325,9 @@ impl Gazetteer {
     /// Flags of a token (0 when unknown).
     fn lookup(&self, token: &str) -> u16 {
         let mut buf = [0u8; 48];
-        fold(token, &mut buf).and_then(|k| self.flags.get(k).copied()).unwrap_or(0)
+        fold(token, &mut buf)
+            .and_then(|k| self.flags.get(k).copied())
+            .unwrap_or(0)
     }
 
     /// True when the token is a first name or surname in the lists.
@@ -124,8 +343,13 @@ impl Gazetteer {
         let letters: usize = tokens.iter().map(|t| t.end - t.start).sum();
         (1..=4).contains(&tokens.len())
             && letters * 10 >= value.trim().len() * 7
-            && tokens.iter().all(|t| t.shape == Shape::Initial || (self.lookup(&value[t.start..t.end]) & (FIRST | SUR) != 0))
-            && tokens.iter().any(|t| self.lookup(&value[t.start..t.end]) & (FIRST | SUR) != 0)
+            && tokens.iter().all(|t| {
+                t.shape == Shape::Initial
+                    || (self.lookup(&value[t.start..t.end]) & (FIRST | SUR) != 0)
+            })
+            && tokens
+                .iter()
+                .any(|t| self.lookup(&value[t.start..t.end]) & (FIRST | SUR) != 0)
     }
 
     /// Number of distinct entries.
@@ -147,7 +371,9 @@ pub fn fold<'b>(token: &str, buf: &'b mut [u8; 48]) -> Option<&'b [u8]> {
         let folded = match c {
             'a'..='z' | '\'' | '-' => c,
             'A'..='Z' => c.to_ascii_lowercase(),
-            'á' | 'à' | 'ä' | 'â' | 'ã' | 'å' | 'ą' | 'Á' | 'À' | 'Ä' | 'Â' | 'Ã' | 'Å' | 'Ą' => 'a',
+            'á' | 'à' | 'ä' | 'â' | 'ã' | 'å' | 'ą' | 'Á' | 'À' | 'Ä' | 'Â' | 'Ã' | 'Å' | 'Ą' => {
+                'a'
+            }
             'é' | 'è' | 'ë' | 'ê' | 'ę' | 'É' | 'È' | 'Ë' | 'Ê' | 'Ę' => 'e',
             'í' | 'ì' | 'ï' | 'î' | 'Í' | 'Ì' | 'Ï' | 'Î' => 'i',
             'ó' | 'ò' | 'ö' | 'ô' | 'õ' | 'Ó' | 'Ò' | 'Ö' | 'Ô' | 'Õ' => 'o',
@@ -207,7 +433,10 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
     while i < bytes.len() {
         let b = bytes[i];
         if !(b.is_ascii_alphabetic() || b >= 0x80) {
-            if matches!(b, b'.' | b'!' | b'?' | b'\n' | b'\r' | b':' | b';' | b'|' | b'\t') {
+            if matches!(
+                b,
+                b'.' | b'!' | b'?' | b'\n' | b'\r' | b':' | b';' | b'|' | b'\t'
+            ) {
                 sentence_start = true;
             }
             i += 1;
@@ -216,9 +445,10 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
         let start = i;
         while i < bytes.len() {
             let c = bytes[i];
-            if c.is_ascii_alphabetic() || c >= 0x80 {
-                i += 1;
-            } else if (c == b'\'' || c == b'-') && i + 1 < bytes.len() && (bytes[i + 1].is_ascii_alphabetic() || bytes[i + 1] >= 0x80) {
+            let inner_mark = (c == b'\'' || c == b'-')
+                && i + 1 < bytes.len()
+                && (bytes[i + 1].is_ascii_alphabetic() || bytes[i + 1] >= 0x80);
+            if c.is_ascii_alphabetic() || c >= 0x80 || inner_mark {
                 i += 1;
             } else {
                 break;
@@ -228,7 +458,8 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
         let word = &text[start..i];
         let mut end = i;
         // Letters glued to digits ("DR1VING", "B2") are OCR noise or codes, not names.
-        let glued = (start > 0 && bytes[start - 1].is_ascii_digit()) || (i < bytes.len() && bytes[i].is_ascii_digit());
+        let glued = (start > 0 && bytes[start - 1].is_ascii_digit())
+            || (i < bytes.len() && bytes[i].is_ascii_digit());
         let shape = if glued { Shape::Lower } else { shape_of(word) };
         if shape == Shape::Initial && i < bytes.len() && bytes[i] == b'.' {
             end = i + 1;
@@ -237,9 +468,18 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
         while j < bytes.len() && (bytes[j] == b' ') {
             j += 1;
         }
-        let space_after = j > end && j < bytes.len() && (bytes[j].is_ascii_alphabetic() || bytes[j] >= 0x80);
-        let comma_after = end < bytes.len() && bytes[end] == b',' && bytes.get(end + 1) == Some(&b' ');
-        out.push(Token { start, end, shape, space_after, comma_after, sentence_start });
+        let space_after =
+            j > end && j < bytes.len() && (bytes[j].is_ascii_alphabetic() || bytes[j] >= 0x80);
+        let comma_after =
+            end < bytes.len() && bytes[end] == b',' && bytes.get(end + 1) == Some(&b' ');
+        out.push(Token {
+            start,
+            end,
+            shape,
+            space_after,
+            comma_after,
+            sentence_start,
+        });
         sentence_start = false;
         i = end;
     }
@@ -247,7 +487,9 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
 
 fn shape_of(word: &str) -> Shape {
     let mut chars = word.chars();
-    let Some(first) = chars.next() else { return Shape::Lower };
+    let Some(first) = chars.next() else {
+        return Shape::Lower;
+    };
     if !first.is_uppercase() {
         return Shape::Lower;
     }
@@ -274,7 +516,9 @@ pub struct NameDetector {
 impl NameDetector {
     /// A detector over the shipped gazetteer.
     pub fn new() -> Self {
-        NameDetector { gazetteer: Gazetteer::shipped() }
+        NameDetector {
+            gazetteer: Gazetteer::shipped(),
+        }
     }
 
     /// The gazetteer in use.
@@ -306,7 +550,10 @@ impl Detector for NameDetector {
         let caps: Vec<bool> = tokens.iter().map(capitalised).collect();
         let flags: Vec<u16> = (0..tokens.len())
             .map(|k| {
-                let near = caps[k] || (k + 1 < caps.len() && caps[k + 1]) || (k > 0 && caps[k - 1]) || (k + 2 < caps.len() && caps[k + 2]);
+                let near = caps[k]
+                    || (k + 1 < caps.len() && caps[k + 1])
+                    || (k > 0 && caps[k - 1])
+                    || (k + 2 < caps.len() && caps[k + 2]);
                 if near {
                     self.gazetteer.lookup(&text[tokens[k].start..tokens[k].end])
                 } else {
@@ -324,7 +571,10 @@ impl Detector for NameDetector {
             let mut j = i;
             while j + 1 < tokens.len()
                 && tokens[j].space_after
-                && (capitalised(&tokens[j + 1]) || (flags[j + 1] & PARTICLE != 0 && j + 2 < tokens.len() && capitalised(&tokens[j + 2])))
+                && (capitalised(&tokens[j + 1])
+                    || (flags[j + 1] & PARTICLE != 0
+                        && j + 2 < tokens.len()
+                        && capitalised(&tokens[j + 2])))
             {
                 j += 1;
             }
@@ -355,7 +605,11 @@ fn cue_before(tokens: &[Token], flags: &[u16], i: usize) -> CueStrength {
     }
     let prev = flags[i - 1];
     // "Dr" after a capitalised word is a street ("BELMONT DR. CASE ..."), not a title.
-    let street_dr = i >= 2 && capitalised(&tokens[i - 2]) && tokens[i - 2].space_after && prev & TITLE != 0 && tokens[i - 1].end - tokens[i - 1].start <= 3;
+    let street_dr = i >= 2
+        && capitalised(&tokens[i - 2])
+        && tokens[i - 2].space_after
+        && prev & TITLE != 0
+        && tokens[i - 1].end - tokens[i - 1].start <= 3;
     if prev & STRONG != 0 || (prev & TITLE != 0 && !street_dr) {
         return CueStrength::Strong;
     }
@@ -372,13 +626,23 @@ fn cue_before(tokens: &[Token], flags: &[u16], i: usize) -> CueStrength {
 impl NameDetector {
     /// After a strong cue, up to three capitalised words are the name even when the lists do not
     /// know them, and "LAST, FIRST M" continues across the comma.
-    fn strong_cued(&self, tokens: &[Token], flags: &[u16], i: usize, j: usize, out: &mut Vec<Finding>) {
+    fn strong_cued(
+        &self,
+        tokens: &[Token],
+        flags: &[u16],
+        i: usize,
+        j: usize,
+        out: &mut Vec<Finding>,
+    ) {
         let stop = LABEL | PLACE | CUE | TITLE;
         // In ALL-CAPS text every word is capitalised: past the first word, only name-list words
         // and initials continue the name ("MR. AL-SAYED PROVIDED ..." stops at PROVIDED).
         let continues = |k: usize| {
             flags[k] & stop == 0
-                && (k == i || tokens[k].shape != Shape::Upper || flags[k] & (FIRST | SUR) != 0 || tokens[k].shape == Shape::Initial)
+                && (k == i
+                    || tokens[k].shape != Shape::Upper
+                    || flags[k] & (FIRST | SUR) != 0
+                    || tokens[k].shape == Shape::Initial)
         };
         let take = (i..=j).take(3).take_while(|&k| continues(k)).count();
         if take == 0 {
@@ -405,7 +669,9 @@ impl NameDetector {
     fn scan_run(&self, run: &[Token], flags: &[u16], cued: bool, out: &mut Vec<Finding>) {
         let is_part = |k: usize| {
             let f = flags[k];
-            (f & (FIRST | SUR) != 0 && f & (LABEL | CUE) == 0) || run[k].shape == Shape::Initial || f & PARTICLE != 0
+            (f & (FIRST | SUR) != 0 && f & (LABEL | CUE) == 0)
+                || run[k].shape == Shape::Initial
+                || f & PARTICLE != 0
         };
         let mut k = 0;
         while k < run.len() {
@@ -433,16 +699,22 @@ impl NameDetector {
                 // A given name followed by an unknown capitalised word: the surname the lists lack
                 // ("Mariam Qasim", "Itzel Tlapanco").
                 let ends_in_given = flags[b] & FIRST != 0 && flags[b] & STOP == 0;
-                if ends_in_given && m + 1 < run.len() && unknown_name_part(&run[m + 1], flags[m + 1], &run[b]) {
+                if ends_in_given
+                    && m + 1 < run.len()
+                    && unknown_name_part(&run[m + 1], flags[m + 1], &run[b])
+                {
                     end = run[m + 1].end;
-                    verdict = Some(verdict.map_or(Confidence::Likely, |c| c.max(Confidence::Likely)));
+                    verdict =
+                        Some(verdict.map_or(Confidence::Likely, |c| c.max(Confidence::Likely)));
                 }
                 // An unknown capitalised word right before "[initial] Surname" is a given name the
                 // lists lack ("Deshawn Thomas", "XIUYING H. TANG").
                 let ends_in_surname = flags[b] & SUR != 0 && (flags[b] & STOP == 0 || role_before);
-                if k > 0 && ends_in_surname && unknown_name_part(&run[k - 1], flags[k - 1], &run[b]) {
+                if k > 0 && ends_in_surname && unknown_name_part(&run[k - 1], flags[k - 1], &run[b])
+                {
                     start = run[k - 1].start;
-                    verdict = Some(verdict.map_or(Confidence::Likely, |c| c.max(Confidence::Likely)));
+                    verdict =
+                        Some(verdict.map_or(Confidence::Likely, |c| c.max(Confidence::Likely)));
                 }
                 if let Some(conf) = verdict {
                     out.push(person(start, end, conf));
@@ -457,7 +729,12 @@ impl NameDetector {
         for k in 0..tokens.len().saturating_sub(1) {
             let (a, b) = (&tokens[k], &tokens[k + 1]);
             let names = flags[k] & SUR != 0 && flags[k + 1] & FIRST != 0;
-            if a.comma_after && capitalised(a) && capitalised(b) && names && (flags[k] | flags[k + 1]) & (LABEL | CUE) == 0 {
+            if a.comma_after
+                && capitalised(a)
+                && capitalised(b)
+                && names
+                && (flags[k] | flags[k + 1]) & (LABEL | CUE) == 0
+            {
                 let mut end = b.end;
                 if b.space_after && k + 2 < tokens.len() && tokens[k + 2].shape == Shape::Initial {
                     end = tokens[k + 2].end;
@@ -471,12 +748,18 @@ impl NameDetector {
 /// An unknown word that can complete a name next to `known` (same capitalisation: "Zona MRZ" is
 /// not a name).
 fn unknown_name_part(t: &Token, f: u16, known: &Token) -> bool {
-    f & (LABEL | CUE | STOP | PLACE | TITLE | PARTICLE) == 0 && t.shape == known.shape && matches!(t.shape, Shape::Title | Shape::Upper) && t.end - t.start >= 3
+    f & (LABEL | CUE | STOP | PLACE | TITLE | PARTICLE) == 0
+        && t.shape == known.shape
+        && matches!(t.shape, Shape::Title | Shape::Upper)
+        && t.end - t.start >= 3
 }
 
 /// Decides whether a span of name-list words is a person name.
 fn judge(span: &[Token], flags: &[u16], cued: bool) -> Option<Confidence> {
-    let strong = flags.iter().filter(|&&f| f & (FIRST | SUR) != 0 && f & STOP == 0).count();
+    let strong = flags
+        .iter()
+        .filter(|&&f| f & (FIRST | SUR) != 0 && f & STOP == 0)
+        .count();
     let names = flags.iter().filter(|&&f| f & (FIRST | SUR) != 0).count();
     let last = flags[flags.len() - 1];
     if last & PLACE != 0 {
@@ -492,7 +775,11 @@ fn judge(span: &[Token], flags: &[u16], cued: bool) -> Option<Confidence> {
         };
     }
     // One name word (plus initials).
-    let sole = span.iter().zip(flags).find(|(_, &f)| f & (FIRST | SUR) != 0).map(|(t, _)| t)?;
+    let sole = span
+        .iter()
+        .zip(flags)
+        .find(|(_, &f)| f & (FIRST | SUR) != 0)
+        .map(|(t, _)| t)?;
     if cued && (strong == 1 || sole.shape == Shape::Title) {
         return Some(Confidence::Likely);
     }
@@ -503,7 +790,13 @@ fn judge(span: &[Token], flags: &[u16], cued: bool) -> Option<Confidence> {
 }
 
 fn person(start: usize, end: usize, confidence: Confidence) -> Finding {
-    Finding { start, end, kind: EntityKind::Person, detector: "gazetteer.person", confidence }
+    Finding {
+        start,
+        end,
+        kind: EntityKind::Person,
+        detector: "gazetteer.person",
+        confidence,
+    }
 }
 
 /// Folded keys of the words of a confirmed name, for propagation to other mentions.
@@ -513,7 +806,10 @@ pub fn name_keys(text: &str, gazetteer: &Gazetteer, out: &mut Vec<Vec<u8>>) {
     for t in tokens {
         let word = &text[t.start..t.end];
         let f = gazetteer.lookup(word);
-        if t.shape == Shape::Initial || f & (PARTICLE | TITLE | LABEL | CUE | PLACE) != 0 || word.len() < 2 {
+        if t.shape == Shape::Initial
+            || f & (PARTICLE | TITLE | LABEL | CUE | PLACE) != 0
+            || word.len() < 2
+        {
             continue;
         }
         let mut buf = [0u8; 48];
@@ -537,7 +833,13 @@ pub fn find_mentions(text: &str, keys: &KeySet, out: &mut Vec<Finding>) {
         let mut buf = [0u8; 48];
         if let Some(k) = fold(&text[t.start..t.end], &mut buf) {
             if keys.contains(k) {
-                out.push(Finding { start: t.start, end: t.end, kind: EntityKind::Person, detector: "propagation.person", confidence: Confidence::Likely });
+                out.push(Finding {
+                    start: t.start,
+                    end: t.end,
+                    kind: EntityKind::Person,
+                    detector: "propagation.person",
+                    confidence: Confidence::Likely,
+                });
             }
         }
     }

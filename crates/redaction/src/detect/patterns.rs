@@ -56,9 +56,7 @@ fn pattern_table() -> Vec<(Pat, String)> {
         ),
         (
             Pat::AddressNoSuffix,
-            format!(
-                r"\b[0-9]{{1,6}}[ \t]+(?:N|S|E|W)\.?[ \t]+(?:[A-Z][A-Za-z]+|[0-9]{{1,3}}(?:st|nd|rd|th|ST|ND|RD|TH))(?:[ ][A-Z][A-Za-z]+)?(?:,?[ \t]*(?i:apt|apartment|unit|ste|suite|fl|floor|#)\.?[ \t]*#?[A-Za-z0-9\-]+)?(?:,[ \t]*[A-Za-z][A-Za-z .]{{1,30}},[ \t]*[A-Za-z]{{2}}(?:[ \t]+[0-9]{{5}}(?:-[0-9]{{4}})?)?)?"
-            ),
+            r"\b[0-9]{1,6}[ \t]+(?:N|S|E|W)\.?[ \t]+(?:[A-Z][A-Za-z]+|[0-9]{1,3}(?:st|nd|rd|th|ST|ND|RD|TH))(?:[ ][A-Z][A-Za-z]+)?(?:,?[ \t]*(?i:apt|apartment|unit|ste|suite|fl|floor|#)\.?[ \t]*#?[A-Za-z0-9\-]+)?(?:,[ \t]*[A-Za-z][A-Za-z .]{1,30},[ \t]*[A-Za-z]{2}(?:[ \t]+[0-9]{5}(?:-[0-9]{4})?)?)?".to_string(),
         ),
         (Pat::Card, r"\b[0-9]{4}[- ]?[0-9]{4}[- ]?[0-9]{4}[- ]?[0-9]{1,7}\b".into()),
         (Pat::Phone, r"(?:\+?1[-. ]?)?(?:\([0-9]{3}\)[-. ]?|\b[0-9]{3}[-. ])[0-9]{3}[-. ][0-9]{4}\b".into()),
@@ -99,19 +97,33 @@ impl PatternDetector {
             .configure(meta::Config::new().hybrid_cache_capacity(64 * 1024 * 1024))
             .build_many(&sources)
             .map_err(|e| DetectError::Pattern(e.to_string()))?;
-        Ok(PatternDetector { regex, pats: table.into_iter().map(|(p, _)| p).collect() })
+        Ok(PatternDetector {
+            regex,
+            pats: table.into_iter().map(|(p, _)| p).collect(),
+        })
     }
 
-    fn classify(&self, pat: Pat, text: &str, start: usize, end: usize, cues: &CueIndex) -> Option<(EntityKind, Confidence)> {
+    fn classify(
+        &self,
+        pat: Pat,
+        text: &str,
+        start: usize,
+        end: usize,
+        cues: &CueIndex,
+    ) -> Option<(EntityKind, Confidence)> {
         let s = &text[start..end];
         use Confidence::*;
         match pat {
             Pat::Email => Some((EntityKind::Email, VeryLikely)),
-            Pat::MrzLine2 => validate::mrz_td3_line2(s.as_bytes()).then_some((EntityKind::Passport, VeryLikely)),
+            Pat::MrzLine2 => {
+                validate::mrz_td3_line2(s.as_bytes()).then_some((EntityKind::Passport, VeryLikely))
+            }
             Pat::MrzLine1 => (s.len() >= 20).then_some((EntityKind::Person, Likely)),
             Pat::Receipt => Some((EntityKind::UscisReceipt, VeryLikely)),
             Pat::ANumber => {
-                if cues.has_before(start, CUE_WINDOW, Cue::Passport) && !cues.has_before(start, CUE_WINDOW, Cue::ANumber) {
+                if cues.has_before(start, CUE_WINDOW, Cue::Passport)
+                    && !cues.has_before(start, CUE_WINDOW, Cue::ANumber)
+                {
                     Some((EntityKind::Passport, Likely))
                 } else {
                     Some((EntityKind::ANumber, VeryLikely))
@@ -145,13 +157,23 @@ impl PatternDetector {
             }
             Pat::SsnShape | Pat::Digits => classify_digits(s, &validate::digits(s), start, cues),
             Pat::DateNumeric | Pat::DateIso | Pat::DateText => {
-                (cues.has_before(start, CUE_WINDOW, Cue::Birth) && date_is_plausible(pat, s)).then_some((EntityKind::DateOfBirth, Likely))
+                (cues.has_before(start, CUE_WINDOW, Cue::Birth) && date_is_plausible(pat, s))
+                    .then_some((EntityKind::DateOfBirth, Likely))
             }
-            Pat::Ipv4 => s.parse::<std::net::Ipv4Addr>().ok().map(|_| (EntityKind::IpAddress, VeryLikely)),
-            Pat::Ipv6 => s.parse::<std::net::Ipv6Addr>().ok().map(|_| (EntityKind::IpAddress, VeryLikely)),
-            Pat::PassportGeneric => (s.bytes().any(|b| b.is_ascii_digit()) && cues.has_before(start, 24, Cue::Passport))
+            Pat::Ipv4 => s
+                .parse::<std::net::Ipv4Addr>()
+                .ok()
+                .map(|_| (EntityKind::IpAddress, VeryLikely)),
+            Pat::Ipv6 => s
+                .parse::<std::net::Ipv6Addr>()
+                .ok()
+                .map(|_| (EntityKind::IpAddress, VeryLikely)),
+            Pat::PassportGeneric => (s.bytes().any(|b| b.is_ascii_digit())
+                && cues.has_before(start, 24, Cue::Passport))
+            .then_some((EntityKind::Passport, Likely)),
+            Pat::PassportAlnum => cues
+                .has_before(start, CUE_WINDOW, Cue::Passport)
                 .then_some((EntityKind::Passport, Likely)),
-            Pat::PassportAlnum => cues.has_before(start, CUE_WINDOW, Cue::Passport).then_some((EntityKind::Passport, Likely)),
         }
     }
 }
@@ -174,21 +196,45 @@ fn date_is_plausible(pat: Pat, s: &str) -> bool {
 }
 
 /// Bare or grouped digit runs: what they are depends on their length, validators and cues.
-fn classify_digits(s: &str, ds: &[u8], start: usize, cues: &CueIndex) -> Option<(EntityKind, Confidence)> {
+fn classify_digits(
+    s: &str,
+    ds: &[u8],
+    start: usize,
+    cues: &CueIndex,
+) -> Option<(EntityKind, Confidence)> {
     use Confidence::*;
     let separated = ds.len() != s.len();
     let n = ds.len();
     match cues.nearest_before(start, CUE_WINDOW) {
-        Some(Cue::Ssn) if n == 9 && validate::itin(ds) => return Some((EntityKind::Itin, VeryLikely)),
-        Some(Cue::Ssn) if n == 9 => return Some((EntityKind::Ssn, if validate::ssn(ds) { VeryLikely } else { Likely })),
+        Some(Cue::Ssn) if n == 9 && validate::itin(ds) => {
+            return Some((EntityKind::Itin, VeryLikely))
+        }
+        Some(Cue::Ssn) if n == 9 => {
+            return Some((
+                EntityKind::Ssn,
+                if validate::ssn(ds) {
+                    VeryLikely
+                } else {
+                    Likely
+                },
+            ))
+        }
         Some(Cue::Itin) if n == 9 && ds[0] == 9 => return Some((EntityKind::Itin, VeryLikely)),
         Some(Cue::ANumber) if (7..=9).contains(&n) => return Some((EntityKind::ANumber, Likely)),
         Some(Cue::Passport) if (6..=9).contains(&n) => return Some((EntityKind::Passport, Likely)),
         Some(Cue::I94) if n == 11 => return Some((EntityKind::I94, Likely)),
-        Some(Cue::Routing) if n == 9 && validate::aba_routing(ds) => return Some((EntityKind::BankRouting, VeryLikely)),
-        Some(Cue::Account) if n == 9 && validate::aba_routing(ds) => return Some((EntityKind::BankRouting, Likely)),
-        Some(Cue::Account | Cue::Routing) if (8..=17).contains(&n) => return Some((EntityKind::BankAccount, Likely)),
-        Some(Cue::Phone) if validate::nanp_phone(ds) => return Some((EntityKind::Phone, VeryLikely)),
+        Some(Cue::Routing) if n == 9 && validate::aba_routing(ds) => {
+            return Some((EntityKind::BankRouting, VeryLikely))
+        }
+        Some(Cue::Account) if n == 9 && validate::aba_routing(ds) => {
+            return Some((EntityKind::BankRouting, Likely))
+        }
+        Some(Cue::Account | Cue::Routing) if (8..=17).contains(&n) => {
+            return Some((EntityKind::BankAccount, Likely))
+        }
+        Some(Cue::Phone) if validate::nanp_phone(ds) => {
+            return Some((EntityKind::Phone, VeryLikely))
+        }
         _ => {}
     }
     if n == 9 && validate::itin(ds) && separated && validate::consistent_separators(s) {
@@ -222,7 +268,13 @@ impl Detector for PatternDetector {
             }
             let pat = self.pats[m.pattern().as_usize()];
             if let Some((kind, confidence)) = self.classify(pat, text, start, end, &cues) {
-                out.push(Finding { start, end, kind, detector: detector_id(kind), confidence });
+                out.push(Finding {
+                    start,
+                    end,
+                    kind,
+                    detector: detector_id(kind),
+                    confidence,
+                });
             }
         }
     }

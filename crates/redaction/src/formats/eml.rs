@@ -16,15 +16,31 @@ use crate::redactor::{FieldRole, Redactor};
 pub const MAX_EML_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Redacts one message.
-pub fn redact<R: Read, W: Write>(redactor: &Redactor, input: R, mut output: W, file: &str, sink: &mut dyn Sink) -> Result<FileReport, FormatError> {
+pub fn redact<R: Read, W: Write>(
+    redactor: &Redactor,
+    input: R,
+    mut output: W,
+    file: &str,
+    sink: &mut dyn Sink,
+) -> Result<FileReport, FormatError> {
     let mut raw = Vec::new();
-    input.take(MAX_EML_BYTES + 1).read_to_end(&mut raw).map_err(|e| FormatError::io(file, e))?;
+    input
+        .take(MAX_EML_BYTES + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| FormatError::io(file, e))?;
     if raw.len() as u64 > MAX_EML_BYTES {
-        return Err(FormatError::Unsupported { file: file.to_string(), message: format!("message larger than {MAX_EML_BYTES} bytes") });
+        return Err(FormatError::Unsupported {
+            file: file.to_string(),
+            message: format!("message larger than {MAX_EML_BYTES} bytes"),
+        });
     }
-    let message = MessageParser::default()
-        .parse(&raw[..])
-        .ok_or_else(|| FormatError::Unsupported { file: file.to_string(), message: "not an e-mail message: no headers found".into() })?;
+    let message =
+        MessageParser::default()
+            .parse(&raw[..])
+            .ok_or_else(|| FormatError::Unsupported {
+                file: file.to_string(),
+                message: "not an e-mail message: no headers found".into(),
+            })?;
     let addresses = |a: Option<&mail_parser::Address<'_>>| -> String {
         a.map(|a| {
             a.iter()
@@ -44,7 +60,10 @@ pub fn redact<R: Read, W: Write>(redactor: &Redactor, input: R, mut output: W, f
         ("From".into(), addresses(message.from())),
         ("To".into(), addresses(message.to())),
         ("Cc".into(), addresses(message.cc())),
-        ("Subject".into(), message.subject().unwrap_or_default().to_string()),
+        (
+            "Subject".into(),
+            message.subject().unwrap_or_default().to_string(),
+        ),
     ];
     let date = message.date().map(|d| d.to_rfc822());
     let mut body = String::new();
@@ -62,20 +81,44 @@ pub fn redact<R: Read, W: Write>(redactor: &Redactor, input: R, mut output: W, f
         let name = att.attachment_name().unwrap_or("unnamed").to_string();
         parts.push((format!("attachment {} name", i + 1), name));
         match att.text_contents() {
-            Some(text) if att.is_text() => parts.push((format!("attachment {}", i + 1), text.to_string())),
+            Some(text) if att.is_text() => {
+                parts.push((format!("attachment {}", i + 1), text.to_string()))
+            }
             _ => withheld.push(i + 1),
         }
     }
-    let fields: Vec<(&str, FieldRole)> = parts.iter().map(|(_, t)| (t.as_str(), FieldRole::Scan(Default::default()))).collect();
+    let fields: Vec<(&str, FieldRole)> = parts
+        .iter()
+        .map(|(_, t)| (t.as_str(), FieldRole::Scan(Default::default())))
+        .collect();
     let redacted = redactor.redact_record(&fields);
-    let mut report = FileReport { file: file.to_string(), format: "eml".into(), bytes: raw.len() as u64, records: 1, ..Default::default() };
+    let mut report = FileReport {
+        file: file.to_string(),
+        format: "eml".into(),
+        bytes: raw.len() as u64,
+        records: 1,
+        ..Default::default()
+    };
     let mut out = String::new();
     let mut attachment_names: Vec<String> = Vec::new();
     for ((label, original), field) in parts.iter().zip(&redacted) {
-        let location = |_pos: usize| Location::Json { line: 1, pointer: format!("/{label}") };
-        report_field(redactor, file, original, field, &location, sink, &mut report)?;
+        let location = |_pos: usize| Location::Json {
+            line: 1,
+            pointer: format!("/{label}"),
+        };
+        report_field(
+            redactor,
+            file,
+            original,
+            field,
+            &location,
+            sink,
+            &mut report,
+        )?;
         match label.as_str() {
-            "From" | "To" | "Cc" | "Subject" if !field.text.is_empty() => out.push_str(&format!("{label}: {}\n", one_line(&field.text))),
+            "From" | "To" | "Cc" | "Subject" if !field.text.is_empty() => {
+                out.push_str(&format!("{label}: {}\n", one_line(&field.text)))
+            }
             "body" => {
                 if let Some(d) = &date {
                     out.push_str(&format!("Date: {d}\n"));
@@ -87,16 +130,23 @@ pub fn redact<R: Read, W: Write>(redactor: &Redactor, input: R, mut output: W, f
             l if l.ends_with(" name") => attachment_names.push(one_line(&field.text)),
             l if l.starts_with("attachment ") => {
                 let n = attachment_names.last().cloned().unwrap_or_default();
-                out.push_str(&format!("\n----- attachment: {n} (text, redacted) -----\n{}\n", field.text));
+                out.push_str(&format!(
+                    "\n----- attachment: {n} (text, redacted) -----\n{}\n",
+                    field.text
+                ));
             }
             _ => {}
         }
     }
     for i in withheld {
         let n = attachment_names.get(i - 1).cloned().unwrap_or_default();
-        out.push_str(&format!("\n----- attachment: {n} withheld: no text form; review it separately -----\n"));
+        out.push_str(&format!(
+            "\n----- attachment: {n} withheld: no text form; review it separately -----\n"
+        ));
     }
-    output.write_all(out.as_bytes()).map_err(|e| FormatError::io(file, e))?;
+    output
+        .write_all(out.as_bytes())
+        .map_err(|e| FormatError::io(file, e))?;
     output.flush().map_err(|e| FormatError::io(file, e))?;
     Ok(report)
 }

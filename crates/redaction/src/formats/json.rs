@@ -17,6 +17,9 @@ use crate::redactor::{FieldRole, RedactedField, Redactor};
 /// Largest whole JSON document read (JSON Lines has no limit but the per-line one).
 pub const MAX_JSON_BYTES: u64 = 1024 * 1024 * 1024;
 
+/// A leaf's pointer, original text and redaction.
+type LeafResult = (String, String, RedactedField);
+
 /// One string (or number) leaf with its JSON Pointer and role.
 struct Leaf {
     pointer: String,
@@ -28,15 +31,28 @@ fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-fn collect(value: &Value, pointer: &mut String, inherited: Option<ColumnRole>, out: &mut Vec<Leaf>) {
+fn collect(
+    value: &Value,
+    pointer: &mut String,
+    inherited: Option<ColumnRole>,
+    out: &mut Vec<Leaf>,
+) {
     let role_of = |r: Option<ColumnRole>| match r {
         Some(ColumnRole::Entity(kind)) => FieldRole::Whole(kind),
         Some(other) => FieldRole::Scan(hint_for(other)),
         None => FieldRole::Scan(Default::default()),
     };
     match value {
-        Value::String(s) => out.push(Leaf { pointer: pointer.clone(), text: s.clone(), role: role_of(inherited) }),
-        Value::Number(n) => out.push(Leaf { pointer: pointer.clone(), text: n.to_string(), role: role_of(inherited) }),
+        Value::String(s) => out.push(Leaf {
+            pointer: pointer.clone(),
+            text: s.clone(),
+            role: role_of(inherited),
+        }),
+        Value::Number(n) => out.push(Leaf {
+            pointer: pointer.clone(),
+            text: n.to_string(),
+            role: role_of(inherited),
+        }),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let len = pointer.len();
@@ -68,7 +84,7 @@ fn collect(value: &Value, pointer: &mut String, inherited: Option<ColumnRole>, o
 }
 
 /// Redacts one JSON value (one record) in place; returns the leaves and their redactions.
-fn redact_value(redactor: &Redactor, value: &mut Value) -> Vec<(String, String, RedactedField)> {
+fn redact_value(redactor: &Redactor, value: &mut Value) -> Vec<LeafResult> {
     let mut leaves = Vec::new();
     collect(value, &mut String::new(), None, &mut leaves);
     let fields: Vec<(&str, FieldRole)> = leaves.iter().map(|l| (l.text.as_str(), l.role)).collect();
@@ -92,7 +108,12 @@ fn json_error(file: &str, line: u64, e: &serde_json::Error) -> FormatError {
         serde_json::error::Category::Data => "data error",
         serde_json::error::Category::Eof => "unexpected end of input",
     };
-    FormatError::Json { file: file.to_string(), line: line + e.line() as u64 - 1, column: e.column() as u64, category }
+    FormatError::Json {
+        file: file.to_string(),
+        line: line + e.line() as u64 - 1,
+        column: e.column() as u64,
+        category,
+    }
 }
 
 /// Redacts a JSON Lines stream.
@@ -104,21 +125,30 @@ pub fn redact_lines<R: BufRead, W: Write>(
     sink: &mut dyn Sink,
     progress: &dyn Fn(u64),
 ) -> Result<FileReport, FormatError> {
-    let mut report = FileReport { file: file.to_string(), format: "jsonl".into(), ..Default::default() };
+    let mut report = FileReport {
+        file: file.to_string(),
+        format: "jsonl".into(),
+        ..Default::default()
+    };
     let mut line_no: u64 = 0;
     let mut eof = false;
     while !eof {
         let mut batch: Vec<(u64, Vec<u8>)> = Vec::new();
         while batch.len() < batch_len(256) {
             let mut buf = Vec::new();
-            let n = read_line_limited(&mut input, &mut buf).map_err(|e| FormatError::io(file, e))?;
+            let n =
+                read_line_limited(&mut input, &mut buf).map_err(|e| FormatError::io(file, e))?;
             if n == 0 {
                 eof = true;
                 break;
             }
             line_no += 1;
             if n > MAX_LINE_BYTES {
-                return Err(FormatError::LineTooLong { file: file.to_string(), line: line_no, max: MAX_LINE_BYTES });
+                return Err(FormatError::LineTooLong {
+                    file: file.to_string(),
+                    line: line_no,
+                    max: MAX_LINE_BYTES,
+                });
             }
             report.bytes += n as u64;
             batch.push((line_no, buf));
@@ -126,15 +156,21 @@ pub fn redact_lines<R: BufRead, W: Write>(
         let parsed: Vec<(u64, Option<Value>)> = batch
             .par_iter()
             .map(|(line, bytes)| {
-                let text = std::str::from_utf8(bytes).map_err(|e| FormatError::InvalidUtf8 { file: file.to_string(), line: *line, offset: e.valid_up_to() as u64 })?;
+                let text = std::str::from_utf8(bytes).map_err(|e| FormatError::InvalidUtf8 {
+                    file: file.to_string(),
+                    line: *line,
+                    offset: e.valid_up_to() as u64,
+                })?;
                 let text = text.trim_end_matches(['\n', '\r']);
                 if text.trim().is_empty() {
                     return Ok((*line, None));
                 }
-                serde_json::from_str::<Value>(text).map(|v| (*line, Some(v))).map_err(|e| json_error(file, *line, &e))
+                serde_json::from_str::<Value>(text)
+                    .map(|v| (*line, Some(v)))
+                    .map_err(|e| json_error(file, *line, &e))
             })
             .collect::<Result<_, _>>()?;
-        let redacted: Vec<(u64, Option<Value>, Vec<(String, String, RedactedField)>)> = parsed
+        let redacted: Vec<(u64, Option<Value>, Vec<LeafResult>)> = parsed
             .into_par_iter()
             .map(|(line, v)| match v {
                 Some(mut value) => {
@@ -146,14 +182,28 @@ pub fn redact_lines<R: BufRead, W: Write>(
             .collect();
         for (line, value, fields) in redacted {
             for (pointer, original, field) in &fields {
-                let location = |_pos: usize| Location::Json { line, pointer: pointer.clone() };
-                report_field(redactor, file, original, field, &location, sink, &mut report)?;
+                let location = |_pos: usize| Location::Json {
+                    line,
+                    pointer: pointer.clone(),
+                };
+                report_field(
+                    redactor,
+                    file,
+                    original,
+                    field,
+                    &location,
+                    sink,
+                    &mut report,
+                )?;
             }
             if let Some(v) = value {
-                serde_json::to_writer(&mut output, &v).map_err(|e| FormatError::io(file, e.into()))?;
+                serde_json::to_writer(&mut output, &v)
+                    .map_err(|e| FormatError::io(file, e.into()))?;
                 report.records += 1;
             }
-            output.write_all(b"\n").map_err(|e| FormatError::io(file, e))?;
+            output
+                .write_all(b"\n")
+                .map_err(|e| FormatError::io(file, e))?;
         }
         progress(report.bytes);
     }
@@ -171,17 +221,29 @@ pub fn redact_document<R: Read, W: Write>(
     sink: &mut dyn Sink,
 ) -> Result<FileReport, FormatError> {
     let mut bytes = Vec::new();
-    input.take(MAX_JSON_BYTES + 1).read_to_end(&mut bytes).map_err(|e| FormatError::io(file, e))?;
+    input
+        .take(MAX_JSON_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| FormatError::io(file, e))?;
     if bytes.len() as u64 > MAX_JSON_BYTES {
         return Err(FormatError::Unsupported { file: file.to_string(), message: format!("JSON document larger than {MAX_JSON_BYTES} bytes; convert it to JSON Lines (one record per line) for streaming") });
     }
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let line = 1 + memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() as u64;
-        FormatError::InvalidUtf8 { file: file.to_string(), line, offset: e.valid_up_to() as u64 }
+        FormatError::InvalidUtf8 {
+            file: file.to_string(),
+            line,
+            offset: e.valid_up_to() as u64,
+        }
     })?;
     let mut doc: Value = serde_json::from_str(text).map_err(|e| json_error(file, 1, &e))?;
-    let mut report = FileReport { file: file.to_string(), format: "json".into(), bytes: bytes.len() as u64, ..Default::default() };
-    let results: Vec<(String, Vec<(String, String, RedactedField)>)> = match &mut doc {
+    let mut report = FileReport {
+        file: file.to_string(),
+        format: "json".into(),
+        bytes: bytes.len() as u64,
+        ..Default::default()
+    };
+    let results: Vec<(String, Vec<LeafResult>)> = match &mut doc {
         Value::Array(items) => items
             .par_iter_mut()
             .enumerate()
@@ -192,12 +254,25 @@ pub fn redact_document<R: Read, W: Write>(
     for (prefix, fields) in &results {
         report.records += 1;
         for (pointer, original, field) in fields {
-            let location = |_pos: usize| Location::Json { line: 1, pointer: format!("{prefix}{pointer}") };
-            report_field(redactor, file, original, field, &location, sink, &mut report)?;
+            let location = |_pos: usize| Location::Json {
+                line: 1,
+                pointer: format!("{prefix}{pointer}"),
+            };
+            report_field(
+                redactor,
+                file,
+                original,
+                field,
+                &location,
+                sink,
+                &mut report,
+            )?;
         }
     }
     serde_json::to_writer_pretty(&mut output, &doc).map_err(|e| FormatError::io(file, e.into()))?;
-    output.write_all(b"\n").map_err(|e| FormatError::io(file, e))?;
+    output
+        .write_all(b"\n")
+        .map_err(|e| FormatError::io(file, e))?;
     output.flush().map_err(|e| FormatError::io(file, e))?;
     Ok(report)
 }

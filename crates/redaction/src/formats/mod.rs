@@ -4,6 +4,7 @@
 
 pub mod eml;
 pub mod json;
+pub mod pdf;
 pub mod table;
 pub mod text;
 pub mod xlsx;
@@ -14,7 +15,7 @@ use serde::Serialize;
 
 use crate::columns::ColumnClass;
 use crate::entity::EntityKind;
-use crate::log::{LogEntry, Location, ReviewEntry};
+use crate::log::{Location, LogEntry, ReviewEntry};
 use crate::redactor::{RedactedField, Redactor};
 
 /// Longest line (text, JSON Lines) or record (CSV) accepted, in bytes.
@@ -86,7 +87,10 @@ pub enum FormatError {
 
 impl FormatError {
     pub(crate) fn io(file: &str, source: std::io::Error) -> Self {
-        FormatError::Io { file: file.to_string(), source }
+        FormatError::Io {
+            file: file.to_string(),
+            source,
+        }
     }
 }
 
@@ -154,7 +158,8 @@ pub(crate) fn report_field(
     for a in &field.applied {
         *report.redactions.entry(a.kind).or_insert(0) += 1;
         report.counsel_flags += u64::from(a.counsel);
-        sink.log(LogEntry::new(file, location(a.start), a, &cite)).map_err(|e| FormatError::io(file, e))?;
+        sink.log(LogEntry::new(file, location(a.start), a, &cite))
+            .map_err(|e| FormatError::io(file, e))?;
     }
     for f in &field.review {
         report.review_candidates += 1;

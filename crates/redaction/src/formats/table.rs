@@ -17,12 +17,21 @@ pub const SAMPLE_ROWS: usize = 200;
 fn csv_error(file: &str, e: csv::Error) -> FormatError {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
     let message = match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!("{len} fields where the header has {expected_len}"),
-        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}; convert the file to UTF-8", err.field() + 1),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields where the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "invalid UTF-8 in field {}; convert the file to UTF-8",
+            err.field() + 1
+        ),
         csv::ErrorKind::Io(io) => format!("I/O error: {io}"),
         _ => "unreadable record".to_string(),
     };
-    FormatError::Csv { file: file.to_string(), line, message }
+    FormatError::Csv {
+        file: file.to_string(),
+        line,
+        message,
+    }
 }
 
 /// Redacts a CSV (`delimiter` b',') or TSV (b'\t') stream.
@@ -35,8 +44,14 @@ pub fn redact<R: Read, W: Write>(
     sink: &mut dyn Sink,
     progress: &dyn Fn(u64),
 ) -> Result<FileReport, FormatError> {
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).has_headers(true).from_reader(input);
-    let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(output);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(false)
+        .has_headers(true)
+        .from_reader(input);
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer(output);
     let headers = reader.headers().map_err(|e| csv_error(file, e))?.clone();
     let mut records = reader.records();
     let mut pending: Vec<csv::StringRecord> = Vec::new();
@@ -62,8 +77,20 @@ pub fn redact<R: Read, W: Write>(
         .iter()
         .map(|c| !matches!(c.role, ColumnRole::Entity(k) if redactor.policy().rule(k).action == Action::DropColumn))
         .collect();
-    let mut report = FileReport { file: file.to_string(), format: if delimiter == b'\t' { "tsv" } else { "csv" }.into(), ..Default::default() };
-    writer.write_record(headers.iter().zip(&keep).filter(|(_, k)| **k).map(|(h, _)| h)).map_err(|e| csv_error(file, e))?;
+    let mut report = FileReport {
+        file: file.to_string(),
+        format: if delimiter == b'\t' { "tsv" } else { "csv" }.into(),
+        ..Default::default()
+    };
+    writer
+        .write_record(
+            headers
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(h, _)| h),
+        )
+        .map_err(|e| csv_error(file, e))?;
     let mut row: u64 = 0;
     loop {
         while pending.len() < batch_len(512) {
@@ -78,19 +105,29 @@ pub fn redact<R: Read, W: Write>(
         let redacted: Vec<_> = pending
             .par_iter()
             .map(|rec| {
-                let fields: Vec<(&str, FieldRole)> = rec.iter().zip(&roles).map(|(v, r)| (v, *r)).collect();
+                let fields: Vec<(&str, FieldRole)> =
+                    rec.iter().zip(&roles).map(|(v, r)| (v, *r)).collect();
                 redactor.redact_record(&fields)
             })
             .collect();
         for (rec, fields) in pending.iter().zip(&redacted) {
             row += 1;
             for ((value, field), class) in rec.iter().zip(fields).zip(&columns) {
-                let location = |_pos: usize| Location::Cell { row, column: class.name.clone() };
+                let location = |_pos: usize| Location::Cell {
+                    row,
+                    column: class.name.clone(),
+                };
                 // Cells of a dropped column are logged too: the log says what was withheld.
                 report_field(redactor, file, value, field, &location, sink, &mut report)?;
             }
             writer
-                .write_record(fields.iter().zip(&keep).filter(|(_, k)| **k).map(|(f, _)| f.text.as_str()))
+                .write_record(
+                    fields
+                        .iter()
+                        .zip(&keep)
+                        .filter(|(_, k)| **k)
+                        .map(|(f, _)| f.text.as_str()),
+                )
                 .map_err(|e| csv_error(file, e))?;
             report.bytes += rec.as_slice().len() as u64 + rec.len() as u64;
         }
@@ -107,11 +144,18 @@ fn reader_position<R: Read>(records: &csv::StringRecordsIter<'_, R>) -> u64 {
     records.reader().position().byte()
 }
 
-fn checked(r: Result<csv::StringRecord, csv::Error>, file: &str) -> Result<csv::StringRecord, FormatError> {
+fn checked(
+    r: Result<csv::StringRecord, csv::Error>,
+    file: &str,
+) -> Result<csv::StringRecord, FormatError> {
     let rec = r.map_err(|e| csv_error(file, e))?;
     if rec.as_slice().len() > MAX_LINE_BYTES {
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        return Err(FormatError::LineTooLong { file: file.to_string(), line, max: MAX_LINE_BYTES });
+        return Err(FormatError::LineTooLong {
+            file: file.to_string(),
+            line,
+            max: MAX_LINE_BYTES,
+        });
     }
     Ok(rec)
 }

@@ -28,17 +28,26 @@ pub fn redact<R: BufRead, W: Write>(
     sink: &mut dyn Sink,
     progress: &dyn Fn(u64),
 ) -> Result<FileReport, FormatError> {
-    let mut report = FileReport { file: file.to_string(), format: "text".into(), ..Default::default() };
+    let mut report = FileReport {
+        file: file.to_string(),
+        format: "text".into(),
+        ..Default::default()
+    };
     let mut line_no: u64 = 0;
     let mut offset: u64 = 0;
     let mut eof = false;
     while !eof {
         let mut batch: Vec<Chunk> = Vec::new();
         while batch.len() < batch_len(64) && !eof {
-            let mut chunk = Chunk { first_line: line_no + 1, first_offset: offset, bytes: Vec::with_capacity(CHUNK_BYTES + 4096) };
+            let mut chunk = Chunk {
+                first_line: line_no + 1,
+                first_offset: offset,
+                bytes: Vec::with_capacity(CHUNK_BYTES + 4096),
+            };
             loop {
                 let before = chunk.bytes.len();
-                let n = read_line_limited(&mut input, &mut chunk.bytes).map_err(|e| FormatError::io(file, e))?;
+                let n = read_line_limited(&mut input, &mut chunk.bytes)
+                    .map_err(|e| FormatError::io(file, e))?;
                 if n == 0 {
                     eof = true;
                     break;
@@ -46,11 +55,17 @@ pub fn redact<R: BufRead, W: Write>(
                 line_no += 1;
                 offset += n as u64;
                 if n > MAX_LINE_BYTES {
-                    return Err(FormatError::LineTooLong { file: file.to_string(), line: line_no, max: MAX_LINE_BYTES });
+                    return Err(FormatError::LineTooLong {
+                        file: file.to_string(),
+                        line: line_no,
+                        max: MAX_LINE_BYTES,
+                    });
                 }
                 let line = &chunk.bytes[before..];
                 let blank = line.iter().all(|b| b.is_ascii_whitespace());
-                if (chunk.bytes.len() >= CHUNK_BYTES && blank) || chunk.bytes.len() >= 16 * CHUNK_BYTES {
+                if (chunk.bytes.len() >= CHUNK_BYTES && blank)
+                    || chunk.bytes.len() >= 16 * CHUNK_BYTES
+                {
                     break;
                 }
             }
@@ -73,10 +88,24 @@ pub fn redact<R: BufRead, W: Write>(
             .collect::<Result<_, _>>()?;
         let redacted: Vec<_> = texts.par_iter().map(|t| redactor.redact_text(t)).collect();
         for ((chunk, text), field) in batch.iter().zip(&texts).zip(&redacted) {
-            let first = chunk.first_line;
-            let location = |pos: usize| Location::Line { line: first + memchr::memchr_iter(b'\n', &text.as_bytes()[..pos]).count() as u64 };
+            // Findings come in order: count newlines incrementally, not from the chunk start.
+            let counter = std::cell::Cell::new((0usize, chunk.first_line));
+            let location = |pos: usize| {
+                let (from, line) = counter.get();
+                let (from, line) = if pos >= from {
+                    (from, line)
+                } else {
+                    (0, chunk.first_line)
+                };
+                let line =
+                    line + memchr::memchr_iter(b'\n', &text.as_bytes()[from..pos]).count() as u64;
+                counter.set((pos, line));
+                Location::Line { line }
+            };
             report_field(redactor, file, text, field, &location, sink, &mut report)?;
-            output.write_all(field.text.as_bytes()).map_err(|e| FormatError::io(file, e))?;
+            output
+                .write_all(field.text.as_bytes())
+                .map_err(|e| FormatError::io(file, e))?;
             report.bytes += chunk.bytes.len() as u64;
         }
         report.records = line_no;
@@ -88,7 +117,10 @@ pub fn redact<R: BufRead, W: Write>(
 
 /// Reads one line (with its `\n`) but stops growing the buffer past the limit, so a
 /// multi-gigabyte "line" cannot exhaust memory. Returns bytes consumed.
-pub(crate) fn read_line_limited<R: BufRead>(input: &mut R, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+pub(crate) fn read_line_limited<R: BufRead>(
+    input: &mut R,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
     let mut total = 0;
     loop {
         let available = match input.fill_buf() {

@@ -1,0 +1,102 @@
+//! `citygate serve`: the HTTP service. Flags win over environment, environment over the
+//! configuration file, the file over the defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use citygate_server::{Config, FileConfig};
+
+use crate::EXIT_BAD_INPUT;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "CITYGATE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the SQLite databases and the key file [default: ./citygate-data].
+    #[arg(long, env = "CITYGATE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://user@host:port/db` to use PostgreSQL instead of SQLite.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// PostgreSQL schema for the tables [default: public].
+    #[arg(long, env = "CITYGATE_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
+    /// Key file sealing personal data at rest [default: DATA_DIR/citygate.key].
+    #[arg(long, env = "CITYGATE_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Mark cookies Secure (set when users reach the service over TLS).
+    #[arg(long, env = "CITYGATE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Base URL users reach the service at, for the printed set-up link.
+    #[arg(long, env = "CITYGATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Name of the ledger in its checkpoints (used when its signing key is created).
+    #[arg(long, env = "CITYGATE_LEDGER_ORIGIN")]
+    pub ledger_origin: Option<String>,
+    /// Configuration file (TOML with the same keys as the flags, in snake_case).
+    #[arg(long, env = "CITYGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+fn config(args: Args) -> anyhow::Result<Config> {
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            toml::from_str::<FileConfig>(&text).with_context(|| format!("{}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let defaults = Config::new();
+    Ok(Config {
+        listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
+        data_dir: args.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
+        database_url: args
+            .database_url
+            .or(file.database_url)
+            .filter(|u| !u.is_empty()),
+        database_schema: args.database_schema.or(file.database_schema),
+        key_file: args.key_file.or(file.key_file),
+        secure_cookies: args.secure_cookies || file.secure_cookies.unwrap_or(false),
+        public_url: args.public_url.or(file.public_url),
+        ledger_origin: args.ledger_origin.or(file.ledger_origin),
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = match config(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let data_dir = config.data_dir.clone();
+    runtime.block_on(citygate_server::serve(config, |server| {
+        let place = match server.backend {
+            "sqlite" => format!("SQLite in {}", data_dir.display()),
+            other => other.to_owned(),
+        };
+        eprintln!("citygate: listening on http://{} ({place})", server.local_addr);
+        if let Some(link) = &server.setup_link {
+            eprintln!("citygate: no account yet. Create the first administrator (one-time link):\n\n    {link}\n");
+        }
+    }))?;
+    eprintln!("citygate: stopped");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,125 @@
+//! `citygate redact` end to end: a folder of mixed records becomes a release plus its log.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn citygate() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_citygate"))
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("citygate-cli-redact-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn folder_of_mixed_records_becomes_a_release() {
+    let dir = temp("mixed");
+    let input = dir.join("records");
+    fs::create_dir_all(input.join("sub")).unwrap();
+    fs::write(
+        input.join("report.txt"),
+        "ARRESTEE: GARCIA, JUAN  SSN 512-44-9012\nGarcia is undocumented.\n",
+    )
+    .unwrap();
+    fs::write(
+        input.join("sub/booking.csv"),
+        "name,dl,charge\nAna Lopez,S530-4128-1234,THEFT\n",
+    )
+    .unwrap();
+    fs::write(
+        input.join("cases.jsonl"),
+        "{\"name\":\"Wei Zhang\",\"a_number\":\"A201234567\"}\n",
+    )
+    .unwrap();
+    fs::write(input.join("broken.csv"), "a,b\n1\n").unwrap();
+    fs::write(input.join("photo.jpg"), [0xff, 0xd8]).unwrap();
+    let out = dir.join("release");
+    let review = dir.join("review.jsonl");
+    let result = citygate()
+        .arg("redact")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .arg("--review")
+        .arg(&review)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert_eq!(
+        result.status.code(),
+        Some(2),
+        "one bad file means exit 2\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("broken.csv") && stderr.contains("line 2"),
+        "{stderr}"
+    );
+    let report = fs::read_to_string(out.join("report.txt")).unwrap();
+    assert!(
+        !report.contains("GARCIA")
+            && !report.contains("Garcia")
+            && !report.contains("512-44-9012")
+            && !report.contains("undocumented"),
+        "{report}"
+    );
+    let booking = fs::read_to_string(out.join("booking.csv")).unwrap();
+    assert!(
+        !booking.contains("Lopez") && !booking.contains("S530") && booking.contains("THEFT"),
+        "{booking}"
+    );
+    let cases = fs::read_to_string(out.join("cases.jsonl")).unwrap();
+    assert!(
+        !cases.contains("Zhang") && !cases.contains("A201234567"),
+        "{cases}"
+    );
+    assert!(!out.join("broken.csv").exists() && !out.join("photo.jpg").exists());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("redaction-summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["policy"], "foia-general");
+    assert_eq!(summary["files"].as_array().unwrap().len(), 3);
+    assert_eq!(summary["failed"].as_array().unwrap().len(), 1);
+    let log = fs::read_to_string(out.join("redaction-log.jsonl")).unwrap();
+    assert!(
+        log.lines().count() >= 8 && !log.contains("512-44-9012") && !log.contains("GARCIA"),
+        "{log}"
+    );
+    assert!(review.exists());
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn policies_are_listed_and_unknown_ones_refused() {
+    let listed = citygate()
+        .args(["redact", "--list-policies"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success()
+            && text.contains("foia-general (default)")
+            && text.contains("arrest-report-2-15"),
+        "{text}"
+    );
+    let dir = temp("policy");
+    fs::write(dir.join("a.txt"), "x").unwrap();
+    let bad = citygate()
+        .arg("redact")
+        .arg(dir.join("a.txt"))
+        .arg("--out")
+        .arg(dir.join("o"))
+        .args(["--policy", "nope"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("no policy named") && err.contains("foia-general"),
+        "{err}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

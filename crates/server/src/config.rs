@@ -1,0 +1,92 @@
+//! Service configuration: built by the CLI from flags, environment and an optional file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// How to run the service.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite databases and the key file.
+    pub data_dir: PathBuf,
+    /// `postgres://...` to use PostgreSQL instead of SQLite.
+    pub database_url: Option<String>,
+    /// PostgreSQL schema holding the tables (`public` by default).
+    pub database_schema: Option<String>,
+    /// Key file for personal data at rest; `<data_dir>/citygate.key` by default.
+    pub key_file: Option<PathBuf>,
+    /// Mark cookies `Secure`: set when clients reach the service over TLS.
+    pub secure_cookies: bool,
+    /// Base URL users reach the service at, for the printed set-up link.
+    pub public_url: Option<String>,
+    /// The ledger's origin (the name in its checkpoints), used when its signing key is
+    /// first generated (`ledger-signing.key`, beside the key file).
+    pub ledger_origin: Option<String>,
+}
+
+impl Config {
+    /// The defaults: SQLite in `./citygate-data`, listening on 127.0.0.1:8080.
+    pub fn new() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("citygate-data"),
+            database_url: None,
+            database_schema: None,
+            key_file: None,
+            secure_cookies: false,
+            public_url: None,
+            ledger_origin: None,
+        }
+    }
+
+    /// The ledger's checkpoint signing key: beside the key file, so instances that share
+    /// the key file share the log's identity too.
+    pub fn ledger_key_file(&self) -> PathBuf {
+        self.key_file().with_file_name("ledger-signing.key")
+    }
+
+    /// The PostgreSQL schema in use.
+    pub fn schema(&self) -> String {
+        self.database_schema
+            .clone()
+            .unwrap_or_else(|| "public".into())
+    }
+
+    /// The key file in use.
+    pub fn key_file(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("citygate.key"))
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The configuration file (TOML); every key is optional and flags and environment win.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// See [`Config::listen`].
+    pub listen: Option<SocketAddr>,
+    /// See [`Config::data_dir`].
+    pub data_dir: Option<PathBuf>,
+    /// See [`Config::database_url`].
+    pub database_url: Option<String>,
+    /// See [`Config::database_schema`].
+    pub database_schema: Option<String>,
+    /// See [`Config::key_file`].
+    pub key_file: Option<PathBuf>,
+    /// See [`Config::secure_cookies`].
+    pub secure_cookies: Option<bool>,
+    /// See [`Config::public_url`].
+    pub public_url: Option<String>,
+    /// See [`Config::ledger_origin`].
+    pub ledger_origin: Option<String>,
+}

@@ -1,0 +1,77 @@
+//! Prometheus metrics at `/metrics`: requests by route template and status, and the
+//! case steps logged. Labels are route templates (`/api/v1/cases/{id}`), never raw paths,
+//! so no identifier or personal data reaches the metrics.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+/// The service's counters.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// Cases opened by this instance.
+    pub cases_opened: AtomicU64,
+    /// Case steps (sign-off, resolution, action, disclosure) recorded by this instance.
+    pub case_steps: AtomicU64,
+}
+
+impl Metrics {
+    fn count(&self, method: &str, route: &str, status: u16) {
+        let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((method.to_owned(), route.to_owned(), status))
+            .or_insert(0) += 1;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::from(
+            "# HELP citygate_http_requests_total HTTP requests by method, route template and status.\n\
+             # TYPE citygate_http_requests_total counter\n",
+        );
+        let map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        for ((method, route, status), n) in map.iter() {
+            let _ = writeln!(out, "citygate_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+        }
+        let _ = write!(
+            out,
+            "# HELP citygate_cases_opened_total Cases opened (each logged to the ledger first).\n\
+             # TYPE citygate_cases_opened_total counter\ncitygate_cases_opened_total {}\n\
+             # HELP citygate_case_steps_total Case steps recorded (each logged to the ledger first).\n\
+             # TYPE citygate_case_steps_total counter\ncitygate_case_steps_total {}\n",
+            self.cases_opened.load(Ordering::Relaxed),
+            self.case_steps.load(Ordering::Relaxed)
+        );
+        out
+    }
+}
+
+/// Middleware counting every request under its route template.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    state
+        .metrics
+        .count(&method, &route, response.status().as_u16());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

@@ -1,0 +1,31 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use citygate_engine::RuleSet;
+use citygate_ledger::Ledger;
+use citygate_store::Store;
+
+use crate::auth::Throttle;
+use crate::vault::Vault;
+
+/// Shared service state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Cases, accounts, sessions, tokens, access log.
+    pub store: Arc<dyn Store>,
+    /// The tamper-evident ledger (synchronous; call it off the async threads).
+    pub ledger: Arc<Ledger>,
+    /// The rule packs.
+    pub rules: Arc<RuleSet>,
+    /// The key for personal data at rest.
+    pub vault: Arc<Vault>,
+    /// Failed-login counters.
+    pub throttle: Arc<Throttle>,
+    /// Signs the ledger's checkpoints.
+    pub publisher: Arc<crate::routes::ledger::Publisher>,
+    /// Prometheus counters.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Mark cookies `Secure` (the service is behind TLS).
+    pub secure_cookies: bool,
+}
