@@ -139,3 +139,16 @@ fn photo_corpus_accuracy_is_reported() {
         "photo accuracy {right}/{total} is under 90%"
     );
 }
+
+#[test]
+fn sideways_photo_is_turned_and_read() {
+    let (_keep, dir) = render_dir();
+    let (jpg, ..) = photo("i247a_detainer.txt", &dir, 11);
+    let sideways = dir.join("i247a_detainer-sideways.png");
+    image::imageops::rotate90(&image::open(&jpg).expect("decode").to_luma8())
+        .save(&sideways)
+        .expect("png");
+    let read = read_file(&sideways, &Limits::default()).expect("sideways read");
+    let mismatches = decision_mismatches(&expected_for("i247a_detainer.txt"), &read.reading);
+    assert!(mismatches.is_empty(), "sideways photo: {mismatches:?}");
+}

@@ -234,7 +234,10 @@ impl Policy {
                 kind: "*".to_string(),
                 action: Action::Label,
                 exemption: Some("7(1)(b)".to_string()),
-                reason: Some("kind not covered by the policy: redacted by default, counsel to review".to_string()),
+                reason: Some(
+                    "kind not covered by the policy: redacted by default, counsel to review"
+                        .to_string(),
+                ),
                 counsel: true,
                 keep_last: 0,
             },

@@ -511,10 +511,21 @@ kind = "PERSON"
 action = "keep"
 "#;
     let r = Redactor::new(Policy::from_toml("drop.toml", toml).unwrap()).unwrap();
-    let out = release_one(&r, dir.path(), "t.csv", b"name,country_of_birth,charge\nAna Lopez,Mexico,THEFT\n").unwrap();
+    let out = release_one(
+        &r,
+        dir.path(),
+        "t.csv",
+        b"name,country_of_birth,charge\nAna Lopez,Mexico,THEFT\n",
+    )
+    .unwrap();
     assert_eq!(out, "name,charge\nAna Lopez,THEFT\n");
     let log = fs::read_to_string(dir.path().join("out").join(LOG_FILE)).unwrap();
-    assert!(log.contains("\"action\":\"drop-column\"") && log.contains("\"counsel_review\":true") && !log.contains("Mexico"), "{log}");
+    assert!(
+        log.contains("\"action\":\"drop-column\"")
+            && log.contains("\"counsel_review\":true")
+            && !log.contains("Mexico"),
+        "{log}"
+    );
     // In free text the same rule falls back to a label.
     let text = release_one(&r, dir.path(), "n.txt", b"She was born in Mexico.\n").unwrap();
     assert_eq!(text, "She was born in [REDACTED 7(1)(c)].\n");

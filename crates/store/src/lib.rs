@@ -35,6 +35,9 @@ pub enum StoreError {
     /// The case changed since it was read; read it again and retry.
     #[error("the case changed since it was read")]
     Stale,
+    /// The batch holding this write failed to commit; nothing of it was stored.
+    #[error("the write failed and was not stored: {0}")]
+    Batch(String),
     /// A PostgreSQL schema name outside `[a-z0-9_]+`.
     #[error("schema names are 1 or more characters from a-z 0-9 _")]
     BadSchema,

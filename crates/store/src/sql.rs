@@ -383,32 +383,7 @@ macro_rules! impl_store {
                 c: &$crate::CaseRecord,
                 opened: &$crate::CaseEvent,
             ) -> Result<(), $crate::StoreError> {
-                let mut tx = self.writer.begin().await?;
-                sqlx::query(&format!(
-                    "INSERT INTO cases ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-                    $crate::sql::CASE_COLUMNS
-                ))
-                .bind(&c.id)
-                .bind(c.created_at)
-                .bind(c.created_by)
-                .bind(&c.department)
-                .bind(&c.channel)
-                .bind(&c.status)
-                .bind(&c.outcome)
-                .bind(&c.rules_hash)
-                .bind(&c.answer_json)
-                .bind(c.requires_signoff)
-                .bind(&c.personal)
-                .bind(&c.action)
-                .bind(c.signed_off_by)
-                .bind(&c.resolution)
-                .bind(c.version)
-                .execute(&mut *tx)
-                .await
-                .map_err($crate::sql::conflict_or)?;
-                insert_event(&mut tx, opened, 0).await?;
-                tx.commit().await?;
-                Ok(())
+                self.insert_case_durably(c, opened).await
             }
 
             async fn case(&self, id: &str) -> Result<Option<$crate::CaseRecord>, $crate::StoreError> {

@@ -7,9 +7,22 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::{mpsc, oneshot};
 
-use crate::model::CaseEvent;
+use crate::model::{CaseEvent, CaseRecord};
+use crate::sql::{conflict_or, CASE_COLUMNS};
 use crate::StoreError;
+
+type DB = Sqlite;
+
+/// Most case insertions committed in one transaction.
+const MAX_BATCH: usize = 256;
+
+struct PendingInsert {
+    case: CaseRecord,
+    opened: CaseEvent,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
 
 /// A store in one SQLite file.
 pub struct SqliteStore {
@@ -17,6 +30,9 @@ pub struct SqliteStore {
     /// One connection: SQLite admits one writer at a time, and queueing writers in the pool
     /// (first come, first served) beats letting them spin on the busy handler.
     writer: SqlitePool,
+    /// New cases go to one task that commits everything queued in one transaction (one
+    /// fsync), then answers each caller: group commit, as the ledger does.
+    inserts: mpsc::Sender<PendingInsert>,
 }
 
 impl SqliteStore {
@@ -39,12 +55,113 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(Self { pool, writer })
+        let (inserts, queue) = mpsc::channel(MAX_BATCH * 4);
+        tokio::spawn(insert_batches(writer.clone(), queue));
+        Ok(Self {
+            pool,
+            writer,
+            inserts,
+        })
+    }
+
+    async fn insert_case_durably(
+        &self,
+        case: &CaseRecord,
+        opened: &CaseEvent,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let pending = PendingInsert {
+            case: case.clone(),
+            opened: opened.clone(),
+            reply,
+        };
+        let closed = || StoreError::Batch("the store is shutting down".into());
+        self.inserts.send(pending).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
 }
 
+async fn insert_batches(writer: SqlitePool, mut queue: mpsc::Receiver<PendingInsert>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        match commit_batch(&writer, &batch).await {
+            Ok(results) => {
+                for (p, r) in batch.into_iter().zip(results) {
+                    let _ = p.reply.send(r);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for p in batch {
+                    let _ = p.reply.send(Err(StoreError::Batch(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for the batch; each case in its own savepoint, so one refused case
+/// (a duplicate id) does not sink the others.
+async fn commit_batch(
+    writer: &SqlitePool,
+    batch: &[PendingInsert],
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let mut tx = writer.begin().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for p in batch {
+        let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+        match insert_case_rows(&mut savepoint, &p.case, &p.opened).await {
+            Ok(()) => {
+                savepoint.commit().await?;
+                results.push(Ok(()));
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                results.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn insert_case_rows(
+    tx: &mut Transaction<'_, DB>,
+    c: &CaseRecord,
+    opened: &CaseEvent,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    ))
+    .bind(&c.id)
+    .bind(c.created_at)
+    .bind(c.created_by)
+    .bind(&c.department)
+    .bind(&c.channel)
+    .bind(&c.status)
+    .bind(&c.outcome)
+    .bind(&c.rules_hash)
+    .bind(&c.answer_json)
+    .bind(c.requires_signoff)
+    .bind(&c.personal)
+    .bind(&c.action)
+    .bind(c.signed_off_by)
+    .bind(&c.resolution)
+    .bind(c.version)
+    .execute(&mut **tx)
+    .await
+    .map_err(conflict_or)?;
+    insert_event(tx, opened, 0).await
+}
+
 async fn insert_event(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, DB>,
     e: &CaseEvent,
     seq: i64,
 ) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@ use citygate_store::{
 };
 use sqlx::postgres::PgConnectOptions;
 use sqlx::Connection as _;
+use std::future::Future as _;
 
 fn account(name: &str, role: Role, dept: &str) -> NewAccount {
     NewAccount {
@@ -311,10 +312,78 @@ async fn cases_events_and_access(store: &dyn Store) {
     store.ping().await.unwrap();
 }
 
+/// Many cases opened at once (the SQLite store commits them in batches): each is stored
+/// with its event, and a duplicate among them is refused alone.
+async fn concurrent_cases(store: &dyn Store) {
+    let desk = store
+        .create_account(&account("busy", Role::Desk, "police"))
+        .await
+        .unwrap();
+    let ids: Vec<String> = (0..200)
+        .map(|i| format!("bulk{i}"))
+        .chain(["bulk7".to_owned()])
+        .collect();
+    let results = futures_join(store, &ids, desk.id).await;
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Conflict)))
+        .count();
+    assert_eq!(conflicts, 1, "exactly the duplicate is refused");
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 200);
+    let listed = store
+        .list_cases(&CaseFilter {
+            created_by: Some(desk.id),
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 200);
+    assert_eq!(store.case_events("bulk199").await.unwrap().len(), 1);
+}
+
+async fn futures_join(store: &dyn Store, ids: &[String], by: i64) -> Vec<Result<(), StoreError>> {
+    let mut pending = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        pending.push(async move {
+            store
+                .insert_case(
+                    &case(id, by, "police", "phone"),
+                    &event(id, "opened", i as i64, by),
+                )
+                .await
+        });
+    }
+    let mut results = Vec::new();
+    // Poll them all together so they queue at the store at the same time.
+    let mut set: Vec<_> = pending.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<Result<(), StoreError>>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (i, f) in set.iter_mut().enumerate() {
+            if done[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(r) => done[i] = Some(r),
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    results.extend(done.into_iter().flatten());
+    results
+}
+
 async fn suite(store: &dyn Store) {
     accounts_and_setup(store).await;
     sessions_and_tokens(store).await;
     cases_events_and_access(store).await;
+    concurrent_cases(store).await;
 }
 
 #[tokio::test]
@@ -329,7 +398,7 @@ async fn sqlite_store() {
     let store = SqliteStore::open(&dir.path().join("citygate.sqlite"))
         .await
         .unwrap();
-    assert_eq!(store.count_accounts().await.unwrap(), 5);
+    assert_eq!(store.count_accounts().await.unwrap(), 6);
 }
 
 const PG_URL: &str = "postgres://root@127.0.0.1:5432/test";

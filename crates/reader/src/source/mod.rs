@@ -231,7 +231,7 @@ pub fn extract_pages(
         Format::Png | Format::Jpeg | Format::Tiff => {
             ocr::check_image(path, &bytes, limits)?;
             // A multi-page TIFF comes back with a form feed after each page.
-            let text = ocr::recognise(path, limits)?;
+            let text = ocr::recognise_oriented(path, limits)?;
             let mut pages: Vec<(String, TextSource)> = text
                 .split('\u{c}')
                 .map(|page| (page.to_string(), TextSource::Ocr))

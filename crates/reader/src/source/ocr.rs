@@ -33,14 +33,29 @@ pub fn check_image(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(), Rea
     Ok(())
 }
 
-/// The text tesseract reads in an image.
-pub fn recognise(image: &Path, limits: &Limits) -> Result<String, ReadError> {
+/// The text of an image. When nothing recognisable comes out, the photo may be
+/// sideways or upside down (a phone's EXIF orientation, a page fed the wrong
+/// way): tesseract is run again with orientation detection (`--psm 1`), and that
+/// text is kept if it holds any marker.
+pub fn recognise_oriented(image: &Path, limits: &Limits) -> Result<String, ReadError> {
+    let text = recognise(image, limits, limits.ocr_page_segmentation)?;
+    if !crate::classify_text(&text).evidence.is_empty() {
+        return Ok(text);
+    }
+    match recognise(image, limits, 1) {
+        Ok(turned) if !crate::classify_text(&turned).evidence.is_empty() => Ok(turned),
+        _ => Ok(text),
+    }
+}
+
+/// The text tesseract reads in an image with page segmentation mode `psm`.
+fn recognise(image: &Path, limits: &Limits, psm: u8) -> Result<String, ReadError> {
     let file = image.to_path_buf();
     let workdir = tempfile::tempdir().map_err(|source| ReadError::Io {
         file: file.clone(),
         source,
     })?;
-    let psm = limits.ocr_page_segmentation.to_string();
+    let psm = psm.to_string();
     let args: [&OsStr; 6] = [
         image.as_os_str(),
         "stdout".as_ref(),

@@ -53,7 +53,7 @@ pub fn pages(path: &Path, limits: &Limits) -> Result<Vec<(String, TextSource)>, 
     for (index, page) in pages.iter_mut().enumerate() {
         if page.0.chars().filter(|c| c.is_alphanumeric()).count() < MIN_TEXT_LAYER_CHARS {
             let image = rasterise(path, index + 1, workdir.path(), limits)?;
-            *page = (ocr::recognise(&image, limits)?, TextSource::Ocr);
+            *page = (ocr::recognise_oriented(&image, limits)?, TextSource::Ocr);
         }
     }
     Ok(pages)

@@ -2,7 +2,7 @@
 //! on it.
 //!
 //! ```text
-//! redaction-corpus evaluate [--seed N] [--docs N] [--policy ID]
+//! redaction-corpus evaluate [--seed N] [--docs N] [--policy ID] [--show-errors KIND] [--held-out]
 //! redaction-corpus generate --out DIR [--seed N] [--docs N]
 //! ```
 
@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use citygate_redaction::corpus::{generate, Corpus};
+use citygate_redaction::corpus::{generate, generate_held_out, Corpus};
 use citygate_redaction::eval::evaluate_showing;
 use citygate_redaction::EntityKind;
 use citygate_redaction::{Policy, Redactor};
@@ -22,11 +22,12 @@ struct Opts {
     out: Option<PathBuf>,
     policy: String,
     show: Option<String>,
+    held_out: bool,
 }
 
 fn parse() -> Result<Opts, String> {
     let mut args = std::env::args().skip(1);
-    let command = args.next().ok_or("usage: redaction-corpus (evaluate|generate) [--seed N] [--docs N] [--out DIR] [--policy ID]")?;
+    let command = args.next().ok_or("usage: redaction-corpus (evaluate|generate) [--seed N] [--docs N] [--out DIR] [--policy ID] [--show-errors KIND] [--held-out]")?;
     let mut o = Opts {
         command,
         seed: 2026,
@@ -34,8 +35,13 @@ fn parse() -> Result<Opts, String> {
         out: None,
         policy: "foia-general".into(),
         show: None,
+        held_out: false,
     };
     while let Some(flag) = args.next() {
+        if flag == "--held-out" {
+            o.held_out = true;
+            continue;
+        }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--seed" => o.seed = value.parse().map_err(|_| "--seed takes a number")?,
@@ -61,7 +67,11 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode, String> {
     let o = parse()?;
-    let corpus = generate(o.seed, o.docs);
+    let corpus = if o.held_out {
+        generate_held_out(o.seed, o.docs)
+    } else {
+        generate(o.seed, o.docs)
+    };
     match o.command.as_str() {
         "evaluate" => {
             let policy = Policy::shipped(&o.policy).map_err(|e| e.to_string())?;

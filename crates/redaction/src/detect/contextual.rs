@@ -186,6 +186,8 @@ const BIRTHPLACE_CUES: &[&str] = &[
     "originaria de",
     "ciudadano de",
     "ciudadana de",
+    "originally from",
+    "hails from",
     "is from",
     "came from",
     "emigrated from",

@@ -40,6 +40,7 @@ const CUE_WORDS: &[(&str, Cue)] = &[
     ("s.s.n", Cue::Ssn),
     ("soc sec", Cue::Ssn),
     ("social security", Cue::Ssn),
+    ("social", Cue::Ssn),
     ("seguro social", Cue::Ssn),
     ("itin", Cue::Itin),
     ("taxpayer", Cue::Itin),
@@ -92,6 +93,8 @@ const CUE_WORDS: &[(&str, Cue)] = &[
     ("tel", Cue::Phone),
     ("cell", Cue::Phone),
     ("mobile", Cue::Phone),
+    ("contact", Cue::Phone),
+    ("ph", Cue::Phone),
     ("telefono", Cue::Phone),
     ("teléfono", Cue::Phone),
     ("routing", Cue::Routing),
@@ -137,6 +140,9 @@ pub struct CueHit {
     pub end: usize,
     /// What it points to.
     pub cue: Cue,
+    /// Where the cue's sentence ends (". " after it), so context never crosses into the next
+    /// sentence ("alien number of 123. Her social is ..." is not an A-number cue for the SSN).
+    pub reach: usize,
 }
 
 impl CueMatcher {
@@ -160,9 +166,34 @@ impl CueMatcher {
                 start: m.start(),
                 end: m.end(),
                 cue: CUE_WORDS[m.pattern().as_usize()].1,
+                reach: sentence_end(bytes, m.end()),
             })
             .collect()
     }
+}
+
+/// The first ". " (a sentence end, not an abbreviation's dot right after the cue) within 64
+/// bytes after `from`, or `usize::MAX`.
+fn sentence_end(bytes: &[u8], from: usize) -> usize {
+    let limit = (from + 64).min(bytes.len());
+    // Skip the cue's own punctuation ("D.O.B. ", "No. ").
+    let mut i = from;
+    while i < limit && matches!(bytes[i], b'.' | b' ' | b':' | b'#') {
+        i += 1;
+    }
+    for p in memchr::memmem::find_iter(&bytes[i..limit], b". ") {
+        let dot = i + p;
+        // "no. ", "lic. ", "Mr. ", "J. ": an abbreviation, not the end of the sentence.
+        let word = bytes[..dot]
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if word > 3 {
+            return dot;
+        }
+    }
+    usize::MAX
 }
 
 /// True when the span is not glued to letters/digits on either side.
@@ -198,8 +229,8 @@ impl<'a> CueIndex<'a> {
             .iter()
             .rev()
             .take_while(|h| h.end >= from)
+            .find(|h| h.reach >= pos)
             .map(|h| h.cue)
-            .next()
             .or(self.field_hint)
     }
 
@@ -212,7 +243,7 @@ impl<'a> CueIndex<'a> {
                 .iter()
                 .rev()
                 .take_while(|h| h.end >= from)
-                .any(|h| h.cue == cue)
+                .any(|h| h.cue == cue && h.reach >= pos)
     }
 
     /// All hits (sorted by position).
