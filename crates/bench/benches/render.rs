@@ -21,7 +21,10 @@ const BOUNDARY: &str = "b";
 fn form(fields: &[(&str, &str)]) -> Vec<u8> {
     let mut body = Vec::new();
     for (k, v) in fields {
-        body.extend(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        body.extend(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
     }
     body.extend(format!("--{BOUNDARY}--\r\n").as_bytes());
     body
@@ -36,12 +39,28 @@ fn median(mut xs: Vec<f64>) -> f64 {
 async fn main() {
     let rules = RuleSet::load(&embedded_packs()).unwrap_or_else(|e| panic!("{e}"));
     let app = router(Web::new(Arc::new(rules), Settings::default()));
-    let answer_form = form(&[("where", "jail"), ("who", "ice"), ("what", "hold"), ("paper", "ice-detainer")]);
-    let question_form = form(&[("where", "jail"), ("who", "federal"), ("what", "hold"), ("paper", "judge-warrant")]);
+    let answer_form = form(&[
+        ("where", "jail"),
+        ("who", "ice"),
+        ("what", "hold"),
+        ("paper", "ice-detainer"),
+    ]);
+    let question_form = form(&[
+        ("where", "jail"),
+        ("who", "federal"),
+        ("what", "hold"),
+        ("paper", "judge-warrant"),
+    ]);
     for (name, make) in [
         ("GET /ask (first screen, full page)", None),
-        ("POST /ask -> answer (detainer), full page", Some(answer_form.clone())),
-        ("POST /ask -> question (judge's warrant)", Some(question_form.clone())),
+        (
+            "POST /ask -> answer (detainer), full page",
+            Some(answer_form.clone()),
+        ),
+        (
+            "POST /ask -> question (judge's warrant)",
+            Some(question_form.clone()),
+        ),
     ] {
         let mut blocks = Vec::new();
         let mut bytes = 0;
@@ -51,17 +70,33 @@ async fn main() {
                 let req = match &make {
                     None => Request::get("/ask").body(Body::empty()),
                     Some(body) => Request::post("/ask")
-                        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+                        .header(
+                            "content-type",
+                            format!("multipart/form-data; boundary={BOUNDARY}"),
+                        )
                         .body(Body::from(body.clone())),
                 }
                 .unwrap_or_default();
                 let t = Instant::now();
-                let resp = app.clone().oneshot(req).await.unwrap_or_else(|e| match e {});
+                let resp = app
+                    .clone()
+                    .oneshot(req)
+                    .await
+                    .unwrap_or_else(|e| match e {});
                 let status = resp.status();
-                let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                let body = resp
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
                 times.push(t.elapsed().as_secs_f64() * 1e3);
                 // A fast error page would make a flattering figure: insist on the real page.
-                assert!(status.is_success(), "{name}: {status} {}", String::from_utf8_lossy(&body));
+                assert!(
+                    status.is_success(),
+                    "{name}: {status} {}",
+                    String::from_utf8_lossy(&body)
+                );
                 let want = if make.is_none() { "<form" } else { "<h1" };
                 assert!(String::from_utf8_lossy(&body).contains(want), "{name}");
                 bytes = body.len();
@@ -77,5 +112,9 @@ async fn main() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let _ = gz.write_all(js);
     let compressed = gz.finish().map(|v| v.len()).unwrap_or(0);
-    println!("JavaScript shipped: htmx.min.js {} bytes, {} bytes gzip -9 (target <= 50 KB compressed)", js.len(), compressed);
+    println!(
+        "JavaScript shipped: htmx.min.js {} bytes, {} bytes gzip -9 (target <= 50 KB compressed)",
+        js.len(),
+        compressed
+    );
 }

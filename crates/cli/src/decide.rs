@@ -109,15 +109,26 @@ fn from_documents(read: &[citygate_reader::DocumentSource]) -> String {
     }
     let _ = writeln!(s, "From the documents read:");
     for d in read {
-        let signer = d.document.signed_by.map_or("signer not read".to_string(), |x| format!("signed by {x}"));
+        let signer = d
+            .document
+            .signed_by
+            .map_or("signer not read".to_string(), |x| format!("signed by {x}"));
         let criminal = match d.document.criminal {
             Some(true) => "criminal",
             Some(false) => "not criminal",
             None => "criminal or not: not read",
         };
-        let _ = writeln!(s, "  - {}: {} ({signer}; {criminal})", d.file, d.document.kind);
+        let _ = writeln!(
+            s,
+            "  - {}: {} ({signer}; {criminal})",
+            d.file, d.document.kind
+        );
         for e in d.evidence.iter().take(3) {
-            let _ = writeln!(s, "      page {} line {}: {} \"{}\"", e.page, e.line, e.marker, e.quote);
+            let _ = writeln!(
+                s,
+                "      page {} line {}: {} \"{}\"",
+                e.page, e.line, e.marker, e.quote
+            );
         }
     }
     s.push('\n');

@@ -14,11 +14,20 @@ fn repo() -> PathBuf {
 fn decide_json(document: &Path) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_citygate"))
         .current_dir(repo())
-        .args(["decide", "--json", "examples/hold-request-at-the-jail.json", "--document"])
+        .args([
+            "decide",
+            "--json",
+            "examples/hold-request-at-the-jail.json",
+            "--document",
+        ])
         .arg(document)
         .output()
         .unwrap_or_else(|e| panic!("spawn: {e}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -43,14 +52,21 @@ fn a_detainer_text_is_declined_and_the_answer_names_the_paper() {
     let v = decide_json(&corpus("i247a_detainer.txt"));
     assert_eq!(v["outcome"], "decline", "{v:#}");
     let from = v["from_documents"].as_array().cloned().unwrap_or_default();
-    assert!(from.iter().any(|d| d["document"]["kind"] == "immigration_detainer"), "{v:#}");
+    assert!(
+        from.iter()
+            .any(|d| d["document"]["kind"] == "immigration_detainer"),
+        "{v:#}"
+    );
 }
 
 #[test]
 fn a_magistrates_criminal_warrant_text_is_complied_with() {
     let v = decide_json(&corpus("ao442_arrest_warrant_1326.txt"));
     assert_eq!(v["outcome"], "comply", "{v:#}");
-    assert_eq!(v["deciding"][0], "federal.judicial-warrant.criminal.custody", "{v:#}");
+    assert_eq!(
+        v["deciding"][0], "federal.judicial-warrant.criminal.custody",
+        "{v:#}"
+    );
 }
 
 #[test]
@@ -72,7 +88,11 @@ fn an_unreadable_document_is_bad_input() {
     std::fs::write(&empty, b"").unwrap_or_else(|e| panic!("{e}"));
     let out = Command::new(env!("CARGO_BIN_EXE_citygate"))
         .current_dir(repo())
-        .args(["decide", "examples/hold-request-at-the-jail.json", "--document"])
+        .args([
+            "decide",
+            "examples/hold-request-at-the-jail.json",
+            "--document",
+        ])
         .arg(&empty)
         .output()
         .unwrap_or_else(|e| panic!("spawn: {e}"));

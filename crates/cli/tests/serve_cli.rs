@@ -20,14 +20,23 @@ struct Running {
 }
 
 fn start(data_dir: &Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_citygate"))
+    start_with(data_dir, &[])
+}
+
+/// Starts `citygate serve` with extra environment (e.g. `DATABASE_URL`).
+fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Running {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_citygate"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env_remove("DATABASE_URL")
+        .env_remove("CITYGATE_DATABASE_SCHEMA")
         .env("RUST_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
     let (tx, lines) = mpsc::channel();
     let stderr = child.stderr.take().unwrap();
     std::thread::spawn(move || {
@@ -205,11 +214,10 @@ fn first_start_prints_the_link_once_and_sigterm_stops_gracefully() {
     terminate(&mut again);
 }
 
-#[test]
-fn kill_9_during_case_creation_loses_no_acknowledged_case() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut server = start(&data);
+/// Loads case creations from six threads, kills the server with SIGKILL, restarts it and
+/// checks every acknowledged case; returns the acknowledged (case id, ledger index) pairs.
+fn kill_9_under_load(data: &Path, env: &[(&str, &str)]) -> Vec<(String, i64)> {
+    let mut server = start_with(data, env);
     let token = desk_token(&server);
     let bearer = format!("Bearer {token}");
     let acknowledged = Arc::new(Mutex::new(Vec::<(String, i64)>::new()));
@@ -258,7 +266,7 @@ fn kill_9_during_case_creation_loses_no_acknowledged_case() {
         acknowledged.len()
     );
 
-    let mut restarted = start(&data);
+    let mut restarted = start_with(data, env);
     for (id, index) in &acknowledged {
         let (status, _, body) = http(
             &restarted.addr,
@@ -276,11 +284,11 @@ fn kill_9_during_case_creation_loses_no_acknowledged_case() {
         assert_eq!(v["events"][0]["ledger_index"].as_i64(), Some(*index));
     }
     terminate(&mut restarted);
-    let ledger = citygate_ledger::Ledger::open(Box::new(
-        citygate_ledger::SqliteStore::open(&data.join("ledger.sqlite")).unwrap(),
-    ))
-    .unwrap();
-    for (id, index) in &acknowledged {
+    acknowledged
+}
+
+fn check_ledger(ledger: &citygate_ledger::Ledger, acknowledged: &[(String, i64)]) {
+    for (id, index) in acknowledged {
         let record = ledger
             .private_record(*index as u64)
             .unwrap()
@@ -288,4 +296,49 @@ fn kill_9_during_case_creation_loses_no_acknowledged_case() {
         let details: Value = serde_json::from_slice(&record.details).unwrap();
         assert_eq!(details["case"].as_str(), Some(id.as_str()));
     }
+}
+
+#[test]
+fn kill_9_during_case_creation_loses_no_acknowledged_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let acknowledged = kill_9_under_load(&data, &[]);
+    let store = citygate_ledger::SqliteStore::open(&data.join("ledger.sqlite")).unwrap();
+    check_ledger(
+        &citygate_ledger::Ledger::open(Box::new(store)).unwrap(),
+        &acknowledged,
+    );
+}
+
+const PG_URL: &str = "postgres://root@127.0.0.1:5432/test";
+
+#[test]
+fn kill_9_on_postgres_loses_no_acknowledged_case() {
+    if TcpStream::connect("127.0.0.1:5432").is_err() {
+        eprintln!("NOTICE: PostgreSQL not reachable at 127.0.0.1:5432; kill_9_on_postgres skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let schema = format!(
+        "cg_cli_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let env = [
+        ("DATABASE_URL", PG_URL),
+        ("CITYGATE_DATABASE_SCHEMA", schema.as_str()),
+    ];
+    let acknowledged = kill_9_under_load(&dir.path().join("data"), &env);
+    let store = citygate_ledger::PostgresStore::connect_in_schema(PG_URL, &schema).unwrap();
+    check_ledger(
+        &citygate_ledger::Ledger::open(Box::new(store)).unwrap(),
+        &acknowledged,
+    );
+    // Best effort: a leftover schema only costs space.
+    let _ = Command::new("psql")
+        .args([PG_URL, "-qc", &format!("DROP SCHEMA {schema} CASCADE")])
+        .output();
 }

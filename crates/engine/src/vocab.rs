@@ -370,13 +370,26 @@ pub fn withhold_values(message: &str) -> String {
             _ => out.push(c),
         }
     }
-    // Unknown keys are schema mistakes, not values: say which key.
-    if head.starts_with("unknown field") || head.starts_with("missing field") {
+    // A missing field is named by the schema, not the caller: keep it. (An unknown
+    // key is the caller's own text, which could be anything: withheld like a value.)
+    if head.starts_with("missing field") {
         out = head.to_string();
     }
     // serde_json appends " at line L column C"; keep it, it is position only.
     out.push_str(tail);
     out
+}
+
+/// The path of a bad field, safe to show: for an unknown field the last segment is
+/// the caller's own key, replaced by `(unknown field)`.
+pub fn safe_field_path(path: &str, message: &str) -> String {
+    if !message.starts_with("unknown field") {
+        return path.to_owned();
+    }
+    match path.rfind('.') {
+        Some(i) => format!("{}.(unknown field)", &path[..i]),
+        None => "(unknown field)".to_owned(),
+    }
 }
 
 impl Request {
@@ -385,13 +398,15 @@ impl Request {
         let mut de = serde_json::Deserializer::from_str(text);
         let request: Request = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
+            let raw = e.into_inner().to_string();
+            let field = if path == "." || path == "?" {
+                "request".to_string()
+            } else {
+                safe_field_path(&path, &raw)
+            };
             RequestError {
-                field: if path == "." || path == "?" {
-                    "request".into()
-                } else {
-                    path
-                },
-                message: withhold_values(&e.into_inner().to_string()),
+                field,
+                message: withhold_values(&raw),
             }
         })?;
         de.end().map_err(|e| RequestError {

@@ -469,8 +469,22 @@ fn context_does_not_cross_a_sentence_end() {
     let r = redactor();
     let text = "He has an alien number of 221911344. Her social is 511 46 3720.";
     assert!(has(&r, text, EntityKind::ANumber, "221911344"));
-    assert!(has(&r, text, EntityKind::Ssn, "511 46 3720"), "{:?}", found(&r, text));
+    assert!(
+        has(&r, text, EntityKind::Ssn, "511 46 3720"),
+        "{:?}",
+        found(&r, text)
+    );
     // Abbreviations are not sentence ends.
-    assert!(has(&r, "passport no. C12345678 seen", EntityKind::Passport, "C12345678"));
-    assert!(has(&r, "Driver's lic. S530-4128-1234", EntityKind::DriverLicense, "S530-4128-1234"));
+    assert!(has(
+        &r,
+        "passport no. C12345678 seen",
+        EntityKind::Passport,
+        "C12345678"
+    ));
+    assert!(has(
+        &r,
+        "Driver's lic. S530-4128-1234",
+        EntityKind::DriverLicense,
+        "S530-4128-1234"
+    ));
 }

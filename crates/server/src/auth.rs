@@ -158,6 +158,9 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// Most usernames and addresses the throttle tracks at once.
+const MAX_TRACKED: usize = 100_000;
+
 /// Counts failed logins per username and per client address within a window.
 pub struct Throttle {
     window: Duration,
@@ -209,7 +212,13 @@ impl Throttle {
     pub fn failed(&self, username: &str, address: IpAddr) {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, _) in Self::keys(username, address) {
+        // Bounded: a flood of made-up usernames cannot grow the map without limit; past the
+        // bound only addresses are counted until entries expire.
+        let full = map.len() >= MAX_TRACKED;
+        for (key, is_user) in Self::keys(username, address) {
+            if full && is_user && !map.contains_key(&key) {
+                continue;
+            }
             map.entry(key).or_insert((now, 0)).1 += 1;
         }
     }

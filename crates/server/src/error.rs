@@ -128,42 +128,19 @@ impl From<citygate_ledger::LedgerError> for ApiError {
 }
 
 /// Keeps the schema's words of a serde message (field names, expected values) and drops
-/// quoted input values, which could be personal data.
+/// quoted input values, which could be personal data: the engine's rule, without the
+/// position suffix.
 pub fn scrub(message: &str) -> String {
-    let (head, tail) = match message.find("expected") {
-        Some(i) => message.split_at(i),
-        None => (message, ""),
-    };
-    let mut out = String::with_capacity(message.len());
-    let mut quoted = false;
-    for c in head.chars() {
-        match c {
-            '"' | '`' => {
-                if !quoted {
-                    out.push_str("(value)");
-                }
-                quoted = !quoted;
-            }
-            _ if quoted => {}
-            _ => out.push(c),
-        }
-    }
-    let tail = tail.split(" at line ").next().unwrap_or(tail);
-    out.push_str(tail);
-    out.trim().to_owned()
+    let out = citygate_engine::vocab::withhold_values(message);
+    out.split(" at line ")
+        .next()
+        .unwrap_or(&out)
+        .trim()
+        .to_owned()
 }
 
-/// The path of a bad field, safe to show: for an unknown field the last segment is the
-/// caller's own key (which could be anything), so it is replaced by `(unknown field)`.
-pub fn safe_path(path: &str, message: &str) -> String {
-    if !message.starts_with("unknown field") {
-        return path.to_owned();
-    }
-    match path.rfind('.') {
-        Some(i) => format!("{}.(unknown field)", &path[..i]),
-        None => "(unknown field)".to_owned(),
-    }
-}
+/// The path of a bad field, safe to show (the engine's rule).
+pub use citygate_engine::vocab::safe_field_path as safe_path;
 
 #[cfg(test)]
 mod tests {

@@ -60,6 +60,9 @@ pub enum ServeError {
     /// The key file is unusable.
     #[error(transparent)]
     Vault(#[from] vault::VaultError),
+    /// The server task ended abnormally (a panic).
+    #[error("the server stopped abnormally: {0}")]
+    Stopped(String),
     /// The embedded rule packs failed to load.
     #[error("rule packs: {0}")]
     Rules(String),
@@ -137,7 +140,6 @@ impl Server {
             ),
             Some(_) => return Err(ServeError::DatabaseUrl),
         };
-        let ledger = open_ledger(config).await?;
         let origin = config
             .ledger_origin
             .clone()
@@ -167,9 +169,12 @@ impl Server {
         } else {
             (None, None)
         };
+        // Opened last: nothing fallible follows, so it is always dropped through the guard.
+        let ledger = Arc::new(open_ledger(config).await?);
         let state = AppState {
             store,
-            ledger: Arc::new(ledger),
+            ledger_guard: Arc::new(state::LedgerGuard::new(ledger.clone())),
+            ledger,
             rules: Arc::new(rules),
             vault: Arc::new(vault),
             throttle: Arc::new(Throttle::new(Duration::from_secs(15 * 60), 5, 50)),

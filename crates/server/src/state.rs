@@ -28,4 +28,26 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Mark cookies `Secure` (the service is behind TLS).
     pub secure_cookies: bool,
+    /// Holds the ledger until the last state is gone, then drops it off the async threads.
+    /// Declared after `ledger`, so it holds the last reference.
+    pub ledger_guard: Arc<LedgerGuard>,
+}
+
+/// Drops the ledger on a thread of its own. The ledger's PostgreSQL client closes by
+/// blocking on a runtime of its own, which panics on an async worker thread.
+pub struct LedgerGuard(Option<Arc<Ledger>>);
+
+impl LedgerGuard {
+    /// Guards `ledger`.
+    pub fn new(ledger: Arc<Ledger>) -> Self {
+        LedgerGuard(Some(ledger))
+    }
+}
+
+impl Drop for LedgerGuard {
+    fn drop(&mut self) {
+        if let Some(ledger) = self.0.take() {
+            let _ = std::thread::spawn(move || drop(ledger)).join();
+        }
+    }
 }

@@ -113,7 +113,10 @@ impl TestServer {
             let _ = stop.send(());
         }
         let result = match self.task.take() {
-            Some(task) => task.await.unwrap_or(Ok(())),
+            // A panic while serving or shutting down is a failure of the test.
+            Some(task) => task
+                .await
+                .unwrap_or_else(|e| Err(ServeError::Stopped(e.to_string()))),
             None => Ok(()),
         };
         if let Some(schema) = self.schema.take() {

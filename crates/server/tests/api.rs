@@ -421,3 +421,34 @@ async fn sessions_csrf_tokens_throttling_and_setup() {
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_cookies_behind_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = citygate_server::Config {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.path().join("data"),
+        secure_cookies: true,
+        ..citygate_server::Config::new()
+    };
+    let mut server = TestServer::start(config).await.unwrap();
+    staff(&server).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/session", server.base_url))
+        .json(&json!({"username": "desk", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(
+        cookies.iter().all(|c| c.contains("; Secure")),
+        "{cookies:?}"
+    );
+    server.stop().await.unwrap();
+}

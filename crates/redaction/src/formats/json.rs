@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::text::read_line_limited;
-use super::{batch_len, report_field, FileReport, FormatError, Sink, MAX_LINE_BYTES};
+use super::{batch_len, report_field, FileReport, FormatError, Sink, BATCH_BYTES, MAX_LINE_BYTES};
 use crate::columns::{classify_header, hint_for, ColumnRole};
 use crate::log::Location;
 use crate::redactor::{FieldRole, RedactedField, Redactor};
@@ -134,7 +134,8 @@ pub fn redact_lines<R: BufRead, W: Write>(
     let mut eof = false;
     while !eof {
         let mut batch: Vec<(u64, Vec<u8>)> = Vec::new();
-        while batch.len() < batch_len(256) {
+        let mut batch_bytes = 0usize;
+        while batch.len() < batch_len(256) && batch_bytes < BATCH_BYTES {
             let mut buf = Vec::new();
             let n =
                 read_line_limited(&mut input, &mut buf).map_err(|e| FormatError::io(file, e))?;
@@ -151,6 +152,7 @@ pub fn redact_lines<R: BufRead, W: Write>(
                 });
             }
             report.bytes += n as u64;
+            batch_bytes += n;
             batch.push((line_no, buf));
         }
         let parsed: Vec<(u64, Option<Value>)> = batch

@@ -177,6 +177,10 @@ pub(crate) fn report_field(
     Ok(())
 }
 
+/// A batch also closes once it holds this many bytes, so a few huge lines cannot multiply
+/// memory by the batch length.
+pub(crate) const BATCH_BYTES: usize = 32 * 1024 * 1024;
+
 /// How many records a parallel batch holds per worker thread.
 pub(crate) fn batch_len(per_thread: usize) -> usize {
     rayon::current_num_threads().max(1) * per_thread

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 
 use rayon::prelude::*;
 
-use super::{batch_len, report_field, FileReport, FormatError, Sink, MAX_LINE_BYTES};
+use super::{batch_len, report_field, FileReport, FormatError, Sink, BATCH_BYTES, MAX_LINE_BYTES};
 use crate::columns::{classify_column, hint_for, ColumnClass, ColumnRole};
 use crate::log::Location;
 use crate::policy::Action;
@@ -93,9 +93,14 @@ pub fn redact<R: Read, W: Write>(
         .map_err(|e| csv_error(file, e))?;
     let mut row: u64 = 0;
     loop {
-        while pending.len() < batch_len(512) {
+        let mut batch_bytes: usize = pending.iter().map(|r| r.as_slice().len()).sum();
+        while pending.len() < batch_len(512) && batch_bytes < BATCH_BYTES {
             match records.next() {
-                Some(r) => pending.push(checked(r, file)?),
+                Some(r) => {
+                    let rec = checked(r, file)?;
+                    batch_bytes += rec.as_slice().len();
+                    pending.push(rec);
+                }
                 None => break,
             }
         }

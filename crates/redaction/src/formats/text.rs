@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 
 use rayon::prelude::*;
 
-use super::{batch_len, report_field, FileReport, FormatError, Sink, MAX_LINE_BYTES};
+use super::{batch_len, report_field, FileReport, FormatError, Sink, BATCH_BYTES, MAX_LINE_BYTES};
 use crate::log::Location;
 use crate::redactor::Redactor;
 
@@ -38,7 +38,10 @@ pub fn redact<R: BufRead, W: Write>(
     let mut eof = false;
     while !eof {
         let mut batch: Vec<Chunk> = Vec::new();
-        while batch.len() < batch_len(64) && !eof {
+        while batch.len() < batch_len(64)
+            && !eof
+            && batch.iter().map(|c| c.bytes.len()).sum::<usize>() < BATCH_BYTES
+        {
             let mut chunk = Chunk {
                 first_line: line_no + 1,
                 first_offset: offset,

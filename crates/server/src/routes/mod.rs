@@ -88,5 +88,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(trace)
-        .with_state(state)
+        .with_state(state.clone())
+        // The staff app's pages (crates/web): for now the stateless guided flow and
+        // letters; it opens no case yet (see issue 7's note).
+        .merge(citygate_web::router(citygate_web::Web::new(
+            state.rules.clone(),
+            citygate_web::Settings::default(),
+        )))
 }
