@@ -193,15 +193,27 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, String> {
     Ok(form)
 }
 
+/// The interface language and the posted form, or the error page to answer with.
+async fn posted(
+    web: &Web,
+    headers: &HeaderMap,
+    multipart: Multipart,
+) -> Result<(Lang, Form), Response> {
+    let lang = lang_of(headers);
+    match read_form(multipart).await {
+        Ok(form) => Ok((lang, form)),
+        Err(msg) => Err(error_page(web, headers, lang, &Form::default(), &msg)),
+    }
+}
+
 async fn ask_post(
     State(web): State<Arc<Web>>,
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    let lang = lang_of(&headers);
-    let form = match read_form(multipart).await {
-        Ok(f) => f,
-        Err(msg) => return error_page(&web, &headers, lang, &Form::default(), &msg),
+    let (lang, form) = match posted(&web, &headers, multipart).await {
+        Ok(x) => x,
+        Err(page) => return page,
     };
     let mut request = match request_of(&web, &form) {
         Ok(r) => r,
@@ -254,10 +266,9 @@ async fn letter_post(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
-    let lang = lang_of(&headers);
-    let form = match read_form(multipart).await {
-        Ok(f) => f,
-        Err(msg) => return error_page(&web, &headers, lang, &Form::default(), &msg),
+    let (lang, form) = match posted(&web, &headers, multipart).await {
+        Ok(x) => x,
+        Err(page) => return page,
     };
     let request = match Request::from_json(&form.state) {
         Ok(r) => r,
