@@ -498,3 +498,61 @@ macro_rules! impl_store {
     };
 }
 pub(crate) use impl_store;
+
+/// The row writers both stores use inside their transactions; expanded in each
+/// store's module, where `DB` names its database.
+macro_rules! case_writers {
+    () => {
+async fn insert_case_rows(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    c: &$crate::model::CaseRecord,
+    opened: &$crate::model::CaseEvent,
+) -> Result<(), $crate::StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO cases ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        $crate::sql::CASE_COLUMNS
+    ))
+    .bind(&c.id)
+    .bind(c.created_at)
+    .bind(c.created_by)
+    .bind(&c.department)
+    .bind(&c.channel)
+    .bind(&c.status)
+    .bind(&c.outcome)
+    .bind(&c.rules_hash)
+    .bind(&c.answer_json)
+    .bind(c.requires_signoff)
+    .bind(&c.personal)
+    .bind(&c.action)
+    .bind(c.signed_off_by)
+    .bind(&c.resolution)
+    .bind(c.version)
+    .execute(&mut **tx)
+    .await
+    .map_err($crate::sql::conflict_or)?;
+    insert_event(tx, opened, 0).await
+}
+
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    e: &$crate::model::CaseEvent,
+    seq: i64,
+) -> Result<(), $crate::StoreError> {
+    sqlx::query(
+        "INSERT INTO case_events (case_id, seq, kind, ledger_index, actor, at, personal) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&e.case_id)
+    .bind(seq)
+    .bind(&e.kind)
+    .bind(e.ledger_index)
+    .bind(e.actor)
+    .bind(e.at)
+    .bind(&e.personal)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+    };
+}
+pub(crate) use case_writers;

@@ -6,11 +6,10 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::model::{CaseEvent, CaseRecord};
-use crate::sql::{conflict_or, CASE_COLUMNS};
 use crate::StoreError;
 
 type DB = Sqlite;
@@ -131,54 +130,6 @@ async fn commit_batch(
     Ok(results)
 }
 
-async fn insert_case_rows(
-    tx: &mut Transaction<'_, DB>,
-    c: &CaseRecord,
-    opened: &CaseEvent,
-) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "INSERT INTO cases ({CASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-    ))
-    .bind(&c.id)
-    .bind(c.created_at)
-    .bind(c.created_by)
-    .bind(&c.department)
-    .bind(&c.channel)
-    .bind(&c.status)
-    .bind(&c.outcome)
-    .bind(&c.rules_hash)
-    .bind(&c.answer_json)
-    .bind(c.requires_signoff)
-    .bind(&c.personal)
-    .bind(&c.action)
-    .bind(c.signed_off_by)
-    .bind(&c.resolution)
-    .bind(c.version)
-    .execute(&mut **tx)
-    .await
-    .map_err(conflict_or)?;
-    insert_event(tx, opened, 0).await
-}
-
-async fn insert_event(
-    tx: &mut Transaction<'_, DB>,
-    e: &CaseEvent,
-    seq: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO case_events (case_id, seq, kind, ledger_index, actor, at, personal) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&e.case_id)
-    .bind(seq)
-    .bind(&e.kind)
-    .bind(e.ledger_index)
-    .bind(e.actor)
-    .bind(e.at)
-    .bind(&e.personal)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
+crate::sql::case_writers!();
 
 crate::sql::impl_store!(SqliteStore);
