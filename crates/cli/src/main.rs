@@ -29,7 +29,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 #[command(
     name = "citygate",
     version,
-    about = "Welcoming-city compliance: decide, read, ledger, redact"
+    about = "Welcoming-city compliance: decide, read, ledger, redact, serve"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -1,6 +1,6 @@
 //! `citygate serve` as a process: first start prints the one-time set-up link, SIGTERM
 //! stops it gracefully, and a `kill -9` in the middle of case creations loses no case
-//! that was acknowledged, nor its ledger entry.
+//! that was acknowledged, nor its ledger entry, also with two processes on one PostgreSQL.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
@@ -338,6 +338,120 @@ fn kill_9_on_postgres_loses_no_acknowledged_case() {
         &acknowledged,
     );
     // Best effort: a leftover schema only costs space.
+    let _ = Command::new("psql")
+        .args([PG_URL, "-qc", &format!("DROP SCHEMA {schema} CASCADE")])
+        .output();
+}
+
+/// Case creations against one server, until `stop`: the acknowledged (case, index).
+fn load(
+    addr: String,
+    bearer: String,
+    stop: Arc<AtomicBool>,
+    acknowledged: Arc<Mutex<Vec<(String, i64)>>>,
+) -> std::thread::JoinHandle<()> {
+    let case = json!({"channel": "in_person", "requester": {"name": "Load"},
+        "request": {"jurisdiction": "chicago", "act": "detain", "agency": {"kind": "corrections"},
+                    "requester": {"kind": "immigration_agency"}, "documents": [{"kind": "immigration_detainer"}]}});
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match http(
+                &addr,
+                "POST",
+                "/api/v1/cases",
+                &[("Authorization", &bearer)],
+                Some(&case),
+            ) {
+                Ok((201, _, body)) => {
+                    let v: Value = serde_json::from_str(&body).unwrap();
+                    let id = v["id"].as_str().unwrap().to_owned();
+                    let index = v["events"][0]["ledger_index"].as_i64().unwrap();
+                    acknowledged.lock().unwrap().push((id, index));
+                }
+                Ok((status, _, body)) => panic!("case creation answered {status}: {body}"),
+                Err(_) => break,
+            }
+        }
+    })
+}
+
+#[test]
+fn two_processes_on_postgres_then_kill_9_of_one_loses_nothing() {
+    if TcpStream::connect("127.0.0.1:5432").is_err() {
+        eprintln!("NOTICE: PostgreSQL not reachable at 127.0.0.1:5432; two-process test skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let schema = format!(
+        "cg_two_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let env = [
+        ("DATABASE_URL", PG_URL),
+        ("CITYGATE_DATABASE_SCHEMA", schema.as_str()),
+    ];
+    // Two OS processes share the database and the data directory (its key files).
+    let mut first = start_with(&data, &env);
+    let token = desk_token(&first);
+    let bearer = format!("Bearer {token}");
+    let mut second = start_with(&data, &env);
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for server in [&first, &second, &first, &second] {
+        writers.push(load(
+            server.addr.clone(),
+            bearer.clone(),
+            stop.clone(),
+            acknowledged.clone(),
+        ));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    first.child.kill().unwrap(); // SIGKILL one of the two, mid-load
+    first.child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    eprintln!("{} cases acknowledged by two processes", acknowledged.len());
+    assert!(
+        acknowledged.len() >= 10,
+        "the load ran: {}",
+        acknowledged.len()
+    );
+    // The survivor serves every acknowledged case, from either process, with its index.
+    for (id, index) in &acknowledged {
+        let (status, _, body) = http(
+            &second.addr,
+            "GET",
+            &format!("/api/v1/cases/{id}"),
+            &[("Authorization", &bearer)],
+            None,
+        )
+        .unwrap();
+        assert_eq!(status, 200, "case {id}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["events"][0]["ledger_index"].as_i64(), Some(*index));
+    }
+    terminate(&mut second);
+    // One log, no index given twice.
+    let mut indexes: Vec<i64> = acknowledged.iter().map(|(_, i)| *i).collect();
+    indexes.sort_unstable();
+    let before = indexes.len();
+    indexes.dedup();
+    assert_eq!(before, indexes.len(), "an index was acknowledged twice");
+    let store = citygate_ledger::PostgresStore::connect_in_schema(PG_URL, &schema).unwrap();
+    check_ledger(
+        &citygate_ledger::Ledger::open(Box::new(store)).unwrap(),
+        &acknowledged,
+    );
     let _ = Command::new("psql")
         .args([PG_URL, "-qc", &format!("DROP SCHEMA {schema} CASCADE")])
         .output();
