@@ -222,33 +222,16 @@ fn kill_9_under_load(data: &Path, env: &[(&str, &str)]) -> Vec<(String, i64)> {
     let bearer = format!("Bearer {token}");
     let acknowledged = Arc::new(Mutex::new(Vec::<(String, i64)>::new()));
     let stop = Arc::new(AtomicBool::new(false));
-    let case = json!({"channel": "phone", "requester": {"name": "Load"},
-        "request": {"jurisdiction": "chicago", "act": "transfer_custody", "agency": {"kind": "corrections"},
-                    "requester": {"kind": "immigration_agency"}, "documents": [{"kind": "immigration_detainer"}]}});
+    let case = transfer_case();
     let writers: Vec<_> = (0..6)
         .map(|_| {
-            let (addr, bearer, case) = (server.addr.clone(), bearer.clone(), case.clone());
-            let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    match http(
-                        &addr,
-                        "POST",
-                        "/api/v1/cases",
-                        &[("Authorization", &bearer)],
-                        Some(&case),
-                    ) {
-                        Ok((201, _, body)) => {
-                            let v: Value = serde_json::from_str(&body).unwrap();
-                            let id = v["id"].as_str().unwrap().to_owned();
-                            let index = v["events"][0]["ledger_index"].as_i64().unwrap();
-                            acknowledged.lock().unwrap().push((id, index));
-                        }
-                        Ok((status, _, body)) => panic!("case creation answered {status}: {body}"),
-                        Err(_) => break,
-                    }
-                }
-            })
+            load(
+                server.addr.clone(),
+                bearer.clone(),
+                case.clone(),
+                stop.clone(),
+                acknowledged.clone(),
+            )
         })
         .collect();
     std::thread::sleep(Duration::from_millis(1500));
@@ -267,24 +250,26 @@ fn kill_9_under_load(data: &Path, env: &[(&str, &str)]) -> Vec<(String, i64)> {
     );
 
     let mut restarted = start_with(data, env);
-    for (id, index) in &acknowledged {
+    assert_cases_served(&restarted.addr, &bearer, &acknowledged);
+    terminate(&mut restarted);
+    acknowledged
+}
+
+/// Every acknowledged case is served, with the ledger index it was acknowledged with.
+fn assert_cases_served(addr: &str, bearer: &str, acknowledged: &[(String, i64)]) {
+    for (id, index) in acknowledged {
         let (status, _, body) = http(
-            &restarted.addr,
+            addr,
             "GET",
             &format!("/api/v1/cases/{id}"),
-            &[("Authorization", &bearer)],
+            &[("Authorization", bearer)],
             None,
         )
         .unwrap();
-        assert_eq!(
-            status, 200,
-            "acknowledged case {id} is there after kill -9: {body}"
-        );
+        assert_eq!(status, 200, "acknowledged case {id} is there: {body}");
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["events"][0]["ledger_index"].as_i64(), Some(*index));
     }
-    terminate(&mut restarted);
-    acknowledged
 }
 
 fn check_ledger(ledger: &citygate_ledger::Ledger, acknowledged: &[(String, i64)]) {
@@ -343,16 +328,22 @@ fn kill_9_on_postgres_loses_no_acknowledged_case() {
         .output();
 }
 
-/// Case creations against one server, until `stop`: the acknowledged (case, index).
+/// The case body for ICE asking to take a person held on a detainer.
+fn transfer_case() -> Value {
+    json!({"channel": "phone", "requester": {"name": "Load"},
+        "request": {"jurisdiction": "chicago", "act": "transfer_custody", "agency": {"kind": "corrections"},
+                    "requester": {"kind": "immigration_agency"}, "documents": [{"kind": "immigration_detainer"}]}})
+}
+
+/// Creates `case` against one server until `stop` or the server dies, recording
+/// each acknowledged (case id, ledger index).
 fn load(
     addr: String,
     bearer: String,
+    case: Value,
     stop: Arc<AtomicBool>,
     acknowledged: Arc<Mutex<Vec<(String, i64)>>>,
 ) -> std::thread::JoinHandle<()> {
-    let case = json!({"channel": "in_person", "requester": {"name": "Load"},
-        "request": {"jurisdiction": "chicago", "act": "detain", "agency": {"kind": "corrections"},
-                    "requester": {"kind": "immigration_agency"}, "documents": [{"kind": "immigration_detainer"}]}});
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
             match http(
@@ -407,6 +398,7 @@ fn two_processes_on_postgres_then_kill_9_of_one_loses_nothing() {
         writers.push(load(
             server.addr.clone(),
             bearer.clone(),
+            transfer_case(),
             stop.clone(),
             acknowledged.clone(),
         ));
@@ -427,19 +419,7 @@ fn two_processes_on_postgres_then_kill_9_of_one_loses_nothing() {
         acknowledged.len()
     );
     // The survivor serves every acknowledged case, from either process, with its index.
-    for (id, index) in &acknowledged {
-        let (status, _, body) = http(
-            &second.addr,
-            "GET",
-            &format!("/api/v1/cases/{id}"),
-            &[("Authorization", &bearer)],
-            None,
-        )
-        .unwrap();
-        assert_eq!(status, 200, "case {id}: {body}");
-        let v: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(v["events"][0]["ledger_index"].as_i64(), Some(*index));
-    }
+    assert_cases_served(&second.addr, &bearer, &acknowledged);
     terminate(&mut second);
     // One log, no index given twice.
     let mut indexes: Vec<i64> = acknowledged.iter().map(|(_, i)| *i).collect();

@@ -99,7 +99,7 @@ pub struct AccountUpdate {
 }
 
 /// A login session. Only the SHA-256 of the cookie value is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Session {
     /// SHA-256 of the session cookie.
     pub token_hash: Vec<u8>,
@@ -112,7 +112,7 @@ pub struct Session {
 }
 
 /// An API token for integrations. Only its SHA-256 is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiToken {
     /// SHA-256 of the token.
     pub token_hash: Vec<u8>,

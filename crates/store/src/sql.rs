@@ -2,7 +2,7 @@
 //! (`$n` parameters, `RETURNING`, `ON CONFLICT`), so one macro implements [`Store`] for
 //! both pools and the two cannot drift apart.
 
-use crate::model::{AccessEntry, Account, ApiToken, CaseEvent, CaseRecord, Role, Session};
+use crate::model::{AccessEntry, Account, CaseEvent, CaseRecord, Role};
 use crate::StoreError;
 
 #[derive(sqlx::FromRow)]
@@ -30,44 +30,6 @@ impl TryFrom<AccountRow> for Account {
             disabled: r.disabled,
             created_at: r.created_at,
         })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct SessionRow {
-    pub(crate) token_hash: Vec<u8>,
-    pub(crate) account_id: i64,
-    pub(crate) csrf_token: String,
-    pub(crate) expires_at: i64,
-}
-
-impl From<SessionRow> for Session {
-    fn from(r: SessionRow) -> Self {
-        Session {
-            token_hash: r.token_hash,
-            account_id: r.account_id,
-            csrf_token: r.csrf_token,
-            expires_at: r.expires_at,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub(crate) struct TokenRow {
-    pub(crate) token_hash: Vec<u8>,
-    pub(crate) account_id: i64,
-    pub(crate) label: String,
-    pub(crate) created_at: i64,
-}
-
-impl From<TokenRow> for ApiToken {
-    fn from(r: TokenRow) -> Self {
-        ApiToken {
-            token_hash: r.token_hash,
-            account_id: r.account_id,
-            label: r.label,
-            created_at: r.created_at,
-        }
     }
 }
 
@@ -325,7 +287,7 @@ macro_rules! impl_store {
                 hash: &[u8],
                 now: i64,
             ) -> Result<Option<($crate::Session, $crate::Account)>, $crate::StoreError> {
-                let row: Option<$crate::sql::SessionRow> = sqlx::query_as(
+                let row: Option<$crate::Session> = sqlx::query_as(
                     "SELECT token_hash, account_id, csrf_token, expires_at FROM sessions \
                      WHERE token_hash = $1 AND expires_at > $2",
                 )
@@ -335,7 +297,7 @@ macro_rules! impl_store {
                 .await?;
                 let Some(row) = row else { return Ok(None) };
                 match self.account(row.account_id).await? {
-                    Some(a) if !a.disabled => Ok(Some((row.into(), a))),
+                    Some(a) if !a.disabled => Ok(Some((row, a))),
                     _ => Ok(None),
                 }
             }
@@ -365,7 +327,7 @@ macro_rules! impl_store {
                 &self,
                 hash: &[u8],
             ) -> Result<Option<($crate::ApiToken, $crate::Account)>, $crate::StoreError> {
-                let row: Option<$crate::sql::TokenRow> = sqlx::query_as(
+                let row: Option<$crate::ApiToken> = sqlx::query_as(
                     "SELECT token_hash, account_id, label, created_at FROM api_tokens WHERE token_hash = $1",
                 )
                 .bind(hash)
@@ -373,7 +335,7 @@ macro_rules! impl_store {
                 .await?;
                 let Some(row) = row else { return Ok(None) };
                 match self.account(row.account_id).await? {
-                    Some(a) if !a.disabled => Ok(Some((row.into(), a))),
+                    Some(a) if !a.disabled => Ok(Some((row, a))),
                     _ => Ok(None),
                 }
             }
