@@ -312,20 +312,6 @@ fn any_point(m: &Mentions, act: Act, mut visit: impl FnMut(&Facts) -> bool) -> b
     false
 }
 
-/// Positions (in chain order) of `seeds` and their whole exception subtrees.
-fn closure(chain: &Chain, seeds: &[usize]) -> Vec<usize> {
-    let mut out: Vec<usize> = Vec::new();
-    let mut stack: Vec<usize> = seeds.to_vec();
-    while let Some(k) = stack.pop() {
-        if !out.contains(&k) {
-            out.push(k);
-            stack.extend(chain.defeaters[k].iter().copied());
-        }
-    }
-    out.sort_unstable();
-    out
-}
-
 /// Scratch space for [`active_in`], reused across the millions of points.
 struct Scratch {
     engaged: Vec<Tri>,
@@ -400,7 +386,7 @@ fn search_chain(
         if reachable[p_index] {
             continue;
         }
-        let set = closure(chain, &[k]);
+        let set = chain.with_exceptions(&[k]);
         let me = set.iter().position(|x| *x == k).unwrap_or(0);
         let m = mentions_of(rules, chain, &set);
         'search: for date in dates(rules, chain, &set) {
@@ -438,7 +424,7 @@ fn search_chain(
             if conflicts.iter().any(|(x, y, _)| *x == ia && *y == ib) {
                 continue;
             }
-            let set = closure(chain, &[a, b]);
+            let set = chain.with_exceptions(&[a, b]);
             let (ka, kb) = (
                 set.iter().position(|x| *x == a).unwrap_or(0),
                 set.iter().position(|x| *x == b).unwrap_or(0),

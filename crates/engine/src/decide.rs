@@ -112,7 +112,7 @@ impl RuleSet {
             if !contested.is_empty() {
                 let mut ask = Vec::new();
                 for k in &contested {
-                    self.collect_unknowns(chain_order_view(chain), *k, facts, &mut ask);
+                    self.collect_unknowns(chain, *k, facts, &mut ask);
                 }
                 return Ok(self.refer_for_facts(req, date, ask, contested, &prov));
             }
@@ -128,7 +128,7 @@ impl RuleSet {
         } else if !possible.is_empty() {
             let mut ask = Vec::new();
             for k in &possible {
-                self.collect_unknowns(chain_order_view(chain), *k, facts, &mut ask);
+                self.collect_unknowns(chain, *k, facts, &mut ask);
             }
             return Ok(self.refer_for_facts(req, date, ask, possible, &prov));
         } else {
@@ -209,7 +209,7 @@ impl RuleSet {
             outcome: Outcome::Refer,
             obligation: None,
             basis: Basis::MissingFacts,
-            decisive_facts: Vec::new(),
+            decisive_facts: decisive_facts(req, &deciding),
             actions: actions_of(&[], Outcome::Refer),
             deciding,
             defeated: Vec::new(),
@@ -223,43 +223,15 @@ impl RuleSet {
             law_date: date,
             rules_hash: &self.hash,
         }
-        .with_decisive(req)
     }
 
     /// Unknown facts of a provision's condition and of its exception subtree.
-    fn collect_unknowns(&self, chain: ChainView<'_>, k: usize, facts: &Facts, out: &mut Vec<Fact>) {
-        let mut stack = vec![k];
-        let mut seen = Vec::new();
-        while let Some(k) = stack.pop() {
-            if seen.contains(&k) {
-                continue;
-            }
-            seen.push(k);
-            self.provisions[chain.order[k]]
+    fn collect_unknowns(&self, chain: &Chain, k: usize, facts: &Facts, out: &mut Vec<Fact>) {
+        for p in chain.with_exceptions(&[k]) {
+            self.provisions[chain.order[p]]
                 .compiled
                 .unknown_facts(facts, out);
-            stack.extend(chain.defeaters[k].iter().copied());
         }
-    }
-}
-
-#[derive(Clone, Copy)]
-struct ChainView<'a> {
-    order: &'a [usize],
-    defeaters: &'a [Vec<usize>],
-}
-
-fn chain_order_view(chain: &Chain) -> ChainView<'_> {
-    ChainView {
-        order: &chain.order,
-        defeaters: &chain.defeaters,
-    }
-}
-
-impl<'a> Answer<'a> {
-    fn with_decisive(mut self, req: &Request) -> Self {
-        self.decisive_facts = decisive_facts(req, &self.deciding);
-        self
     }
 }
 

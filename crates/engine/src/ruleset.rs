@@ -49,6 +49,23 @@ pub struct Chain {
     pub earliest: Option<NaiveDate>,
 }
 
+impl Chain {
+    /// Positions (in `order`) of `seeds` and of their whole exception subtrees,
+    /// sorted: exceptions before the provisions they defeat.
+    pub(crate) fn with_exceptions(&self, seeds: &[usize]) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        let mut stack: Vec<usize> = seeds.to_vec();
+        while let Some(k) = stack.pop() {
+            if !out.contains(&k) {
+                out.push(k);
+                stack.extend(self.defeaters[k].iter().copied());
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+}
+
 /// The most provisions one chain may hold; the engine keeps its per-decision
 /// state on the stack.
 pub const MAX_CHAIN: usize = 512;
