@@ -57,6 +57,7 @@ fn arbitrary_bytes_never_panic() {
     // A cheap deterministic fuzz: mutate a valid request byte by byte.
     let valid = include_str!("../../../examples/detainer-at-the-jail.json");
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut rejected = 0usize;
     for _ in 0..20_000 {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -65,6 +66,9 @@ fn arbitrary_bytes_never_panic() {
         let i = (seed as usize) % bytes.len();
         bytes[i] = (seed >> 32) as u8;
         let text = String::from_utf8_lossy(&bytes);
-        let _ = Request::from_json(&text);
+        rejected += usize::from(Request::from_json(&text).is_err());
     }
+    // The fuzz must reach the parser's error paths, and the untouched request parse.
+    assert!(Request::from_json(valid).is_ok());
+    assert!(rejected > 1_000, "only {rejected} mutations rejected");
 }

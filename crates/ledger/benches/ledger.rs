@@ -6,6 +6,9 @@
 //! Sizes: LEDGER_BENCH_PROOF_SIZE (default 10,000,000), LEDGER_BENCH_VERIFY_SIZE (1,000,000),
 //! LEDGER_BENCH_SECONDS per append run (5).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -227,19 +230,6 @@ fn bench_reverify(size: u64) {
     );
 }
 
-fn postgres_url() -> Option<String> {
-    let candidates = match std::env::var("DATABASE_URL") {
-        Ok(u) if u.starts_with("postgres") => vec![u],
-        _ => vec![
-            "postgres://root@127.0.0.1:5432/test".to_owned(),
-            "postgres://postgres@127.0.0.1:5432/test".to_owned(),
-        ],
-    };
-    candidates
-        .into_iter()
-        .find(|u| postgres::Client::connect(u, postgres::NoTls).is_ok())
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; anything else (e.g. `cargo test --benches`) is a smoke run.
     let full = std::env::args().any(|a| a == "--bench");
@@ -260,7 +250,7 @@ fn main() {
         Box::new(SqliteStore::open(&dir.path().join(format!("append{n}.sqlite"))).expect("sqlite"))
     };
     bench_appends("sqlite", &open_sqlite, secs);
-    if let Some(url) = postgres_url() {
+    if let Some(url) = common::postgres_url() {
         let schema = format!("ledger_bench_{}", std::process::id());
         let open_pg = || -> Box<dyn LedgerStore> {
             Box::new(PostgresStore::connect_in_schema(&url, &schema).expect("postgres"))

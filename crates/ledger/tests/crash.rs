@@ -2,6 +2,8 @@
 //! moments; after each kill every acknowledged entry must be in the store at its index with
 //! its leaf hash, with no gap or duplicate, and the tree must rebuild.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -129,22 +131,9 @@ fn sqlite_survives_sigkill_with_64_writers() {
     );
 }
 
-fn postgres_url() -> Option<String> {
-    let candidates = match std::env::var("DATABASE_URL") {
-        Ok(u) if u.starts_with("postgres") => vec![u],
-        _ => vec![
-            "postgres://root@127.0.0.1:5432/test".to_owned(),
-            "postgres://postgres@127.0.0.1:5432/test".to_owned(),
-        ],
-    };
-    candidates
-        .into_iter()
-        .find(|u| postgres::Client::connect(u, postgres::NoTls).is_ok())
-}
-
 #[test]
 fn postgres_survives_sigkill_of_two_writer_processes() {
-    let Some(url) = postgres_url() else {
+    let Some(url) = common::postgres_url() else {
         eprintln!("SKIPPED: PostgreSQL is not reachable on 127.0.0.1:5432 (set DATABASE_URL)");
         return;
     };

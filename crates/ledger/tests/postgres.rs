@@ -10,22 +10,9 @@ use citygate_ledger::checkpoint::{verify_checkpoint, LogKey, Policy};
 use citygate_ledger::{leaf_hash, Ledger, PostgresStore, PublicLeaf};
 use common::decision;
 
-fn url() -> Option<String> {
-    let candidates = match std::env::var("DATABASE_URL") {
-        Ok(u) if u.starts_with("postgres") => vec![u],
-        _ => vec![
-            "postgres://root@127.0.0.1:5432/test".to_owned(),
-            "postgres://postgres@127.0.0.1:5432/test".to_owned(),
-        ],
-    };
-    candidates
-        .into_iter()
-        .find(|u| postgres::Client::connect(u, postgres::NoTls).is_ok())
-}
-
 #[test]
 fn two_instances_share_one_gapless_log() {
-    let Some(url) = url() else {
+    let Some(url) = common::postgres_url() else {
         eprintln!("SKIPPED: PostgreSQL is not reachable on 127.0.0.1:5432 (set DATABASE_URL)");
         return;
     };

@@ -40,3 +40,18 @@ pub fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     }
     out
 }
+
+/// The first reachable PostgreSQL URL: `DATABASE_URL`, else the local `test`
+/// database as `root` or `postgres`.
+pub fn postgres_url() -> Option<String> {
+    let candidates = match std::env::var("DATABASE_URL") {
+        Ok(u) if u.starts_with("postgres") => vec![u],
+        _ => vec![
+            "postgres://root@127.0.0.1:5432/test".to_owned(),
+            "postgres://postgres@127.0.0.1:5432/test".to_owned(),
+        ],
+    };
+    candidates
+        .into_iter()
+        .find(|u| postgres::Client::connect(u, postgres::NoTls).is_ok())
+}
