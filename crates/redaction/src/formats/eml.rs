@@ -23,17 +23,9 @@ pub fn redact<R: Read, W: Write>(
     file: &str,
     sink: &mut dyn Sink,
 ) -> Result<FileReport, FormatError> {
-    let mut raw = Vec::new();
-    input
-        .take(MAX_EML_BYTES + 1)
-        .read_to_end(&mut raw)
-        .map_err(|e| FormatError::io(file, e))?;
-    if raw.len() as u64 > MAX_EML_BYTES {
-        return Err(FormatError::Unsupported {
-            file: file.to_string(),
-            message: format!("message larger than {MAX_EML_BYTES} bytes"),
-        });
-    }
+    let raw = super::read_bounded(input, MAX_EML_BYTES, file, || {
+        format!("message larger than {MAX_EML_BYTES} bytes")
+    })?;
     let message =
         MessageParser::default()
             .parse(&raw[..])

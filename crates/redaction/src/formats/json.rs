@@ -222,14 +222,9 @@ pub fn redact_document<R: Read, W: Write>(
     file: &str,
     sink: &mut dyn Sink,
 ) -> Result<FileReport, FormatError> {
-    let mut bytes = Vec::new();
-    input
-        .take(MAX_JSON_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| FormatError::io(file, e))?;
-    if bytes.len() as u64 > MAX_JSON_BYTES {
-        return Err(FormatError::Unsupported { file: file.to_string(), message: format!("JSON document larger than {MAX_JSON_BYTES} bytes; convert it to JSON Lines (one record per line) for streaming") });
-    }
+    let bytes = super::read_bounded(input, MAX_JSON_BYTES, file, || {
+        format!("JSON document larger than {MAX_JSON_BYTES} bytes; convert it to JSON Lines (one record per line) for streaming")
+    })?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let line = 1 + memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() as u64;
         FormatError::InvalidUtf8 {

@@ -10,6 +10,7 @@ pub mod text;
 pub mod xlsx;
 
 use std::collections::BTreeMap;
+use std::io::Read;
 
 use serde::Serialize;
 
@@ -184,4 +185,26 @@ pub(crate) const BATCH_BYTES: usize = 32 * 1024 * 1024;
 /// How many records a parallel batch holds per worker thread.
 pub(crate) fn batch_len(per_thread: usize) -> usize {
     rayon::current_num_threads().max(1) * per_thread
+}
+
+/// Reads a whole input that must fit in memory, refusing it past `max` bytes with
+/// `too_large` as the reason (never a partial read presented as the document).
+pub(crate) fn read_bounded<R: Read>(
+    input: R,
+    max: u64,
+    file: &str,
+    too_large: impl FnOnce() -> String,
+) -> Result<Vec<u8>, FormatError> {
+    let mut bytes = Vec::new();
+    input
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| FormatError::io(file, e))?;
+    if bytes.len() as u64 > max {
+        return Err(FormatError::Unsupported {
+            file: file.to_string(),
+            message: too_large(),
+        });
+    }
+    Ok(bytes)
 }

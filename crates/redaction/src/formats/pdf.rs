@@ -20,17 +20,9 @@ pub fn redact<R: Read, W: Write>(
     file: &str,
     sink: &mut dyn Sink,
 ) -> Result<FileReport, FormatError> {
-    let mut bytes = Vec::new();
-    input
-        .take(MAX_PDF_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| FormatError::io(file, e))?;
-    if bytes.len() as u64 > MAX_PDF_BYTES {
-        return Err(FormatError::Unsupported {
-            file: file.to_string(),
-            message: format!("PDF larger than {MAX_PDF_BYTES} bytes"),
-        });
-    }
+    let bytes = super::read_bounded(input, MAX_PDF_BYTES, file, || {
+        format!("PDF larger than {MAX_PDF_BYTES} bytes")
+    })?;
     // The PDF parser can panic on malformed files; a bad file must be an error, not a crash.
     let pages = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(&bytes))
         .map_err(|_| FormatError::Unsupported {
