@@ -8,8 +8,8 @@ use anyhow::Context;
 use citygate_engine::vocab::Request;
 use citygate_engine::{Answer, Basis, Obligation, Outcome};
 
+use crate::bad_input;
 use crate::rules::{load, Source};
-use crate::EXIT_BAD_INPUT;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -41,29 +41,12 @@ fn read_request(path: &PathBuf) -> anyhow::Result<String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let text = match read_request(&args.request) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
-    let mut request = match Request::from_json(&text) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.request.display());
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
+    let text = read_request(&args.request).map_err(bad_input)?;
+    let mut request = Request::from_json(&text)
+        .map_err(|e| bad_input(anyhow::anyhow!("{}: {e}", args.request.display())))?;
     let mut read = Vec::new();
     if !args.documents.is_empty() {
-        let packet = match citygate_reader::read_files(&args.documents) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(ExitCode::from(EXIT_BAD_INPUT));
-            }
-        };
+        let packet = citygate_reader::read_files(&args.documents).map_err(bad_input)?;
         read = packet.sources();
         if let Some(found) = packet.documents() {
             request.documents.get_or_insert_with(Vec::new).extend(found);
@@ -72,21 +55,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("reader: {reason}");
         }
     }
-    let (rules, _) = match load(&args.source) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
+    let (rules, _) = load(&args.source).map_err(bad_input)?;
     let today = chrono::Local::now().date_naive();
-    let answer = match rules.decide(&request, today) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
+    let answer = rules.decide(&request, today).map_err(bad_input)?;
     if args.json {
         let mut value = serde_json::to_value(&answer)?;
         if let Some(obj) = value.as_object_mut() {

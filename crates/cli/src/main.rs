@@ -22,6 +22,24 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// An input the user must fix (a request, a document, a rule pack): reported like
+/// any error, but with exit code [`EXIT_BAD_INPUT`].
+#[derive(Debug)]
+pub struct BadInput(pub anyhow::Error);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Marks an error as bad input (for `map_err`).
+pub fn bad_input(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    BadInput(e.into()).into()
+}
+
 /// Exit code for bad input (a request, document or flag the user must fix).
 pub const EXIT_BAD_INPUT: u8 = 2;
 
@@ -68,7 +86,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            if err.is::<BadInput>() {
+                ExitCode::from(EXIT_BAD_INPUT)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use citygate_engine::scenario::{self, Scenario};
 use citygate_engine::vocab::Jurisdiction;
 use citygate_engine::{PackText, RuleSet};
 
-use crate::EXIT_BAD_INPUT;
+use crate::bad_input;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -96,13 +96,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             jurisdiction,
             source,
         } => {
-            let (rules, _) = match load(&source) {
-                Ok(x) => x,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return Ok(ExitCode::from(EXIT_BAD_INPUT));
-                }
-            };
+            let (rules, _) = load(&source).map_err(bad_input)?;
             crate::emit(&citygate_engine::show::render(&rules, jurisdiction))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -110,13 +104,7 @@ pub fn run(cmd: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn check(source: &Source) -> anyhow::Result<ExitCode> {
-    let (rules, scenarios) = match load(source) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
+    let (rules, scenarios) = load(source).map_err(bad_input)?;
     let report = citygate_engine::check::check(&rules, &scenarios);
     for e in &report.errors {
         eprintln!("error: {e}");
