@@ -5,44 +5,55 @@ use serde::Serialize;
 
 use crate::vocab::{Consent, DocumentKind, Purpose, Request};
 
-/// A fact of the request vocabulary, as named in answers and questions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// A fact of the request vocabulary, as named in answers and questions (its JSON
+/// path, see [`Fact::path`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Fact {
-    #[serde(rename = "agency.kind")]
     Agency,
-    #[serde(rename = "requester.kind")]
     Requester,
-    #[serde(rename = "act")]
     Act,
-    #[serde(rename = "data")]
     Data,
-    #[serde(rename = "purpose")]
     Purpose,
-    #[serde(rename = "documents")]
     Documents,
-    #[serde(rename = "documents[].signed_by")]
     DocumentSigner,
-    #[serde(rename = "documents[].criminal")]
     DocumentCriminal,
-    #[serde(rename = "documents[].verified")]
     DocumentVerified,
-    #[serde(rename = "subject.consent")]
     Consent,
-    #[serde(rename = "subject.in_custody")]
     InCustody,
-    #[serde(rename = "subject.minor")]
     Minor,
-    #[serde(rename = "subject.violent_or_serious_conviction_within_5_years")]
     ViolentOrSeriousConviction,
-    #[serde(rename = "subject.crime_victim")]
     CrimeVictim,
-    #[serde(rename = "subject.in_removal_proceedings")]
     InRemovalProceedings,
-    #[serde(rename = "bulk")]
     Bulk,
 }
 
+impl Serialize for Fact {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.path())
+    }
+}
+
 impl Fact {
+    /// Every fact.
+    pub const ALL: [Fact; 16] = [
+        Fact::Agency,
+        Fact::Requester,
+        Fact::Act,
+        Fact::Data,
+        Fact::Purpose,
+        Fact::Documents,
+        Fact::DocumentSigner,
+        Fact::DocumentCriminal,
+        Fact::DocumentVerified,
+        Fact::Consent,
+        Fact::InCustody,
+        Fact::Minor,
+        Fact::ViolentOrSeriousConviction,
+        Fact::CrimeVictim,
+        Fact::InRemovalProceedings,
+        Fact::Bulk,
+    ];
+
     /// The fact's path in the request JSON.
     pub fn path(self) -> &'static str {
         match self {

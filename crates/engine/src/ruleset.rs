@@ -87,7 +87,8 @@ pub struct RuleSet {
     /// Every provision, sorted by id (so load order never matters).
     pub provisions: Vec<Provision>,
     pub(crate) by_id: HashMap<String, usize>,
-    pub(crate) chains: BTreeMap<Jurisdiction, Chain>,
+    /// One chain per jurisdiction, in [`Jurisdiction::ALL`] order.
+    pub(crate) chains: Vec<Chain>,
     /// Each pack file's header, by file.
     pub headers: BTreeMap<String, PackHeader>,
     /// SHA-256 over the packs' files, sorted by path: names the law an answer used.
@@ -170,7 +171,7 @@ impl RuleSet {
         }
         check_exception_targets(&loaded, &by_id, &sorted)?;
         let provisions: Vec<Provision> = loaded.into_iter().map(|l| l.provision).collect();
-        let mut chains = BTreeMap::new();
+        let mut chains = Vec::with_capacity(Jurisdiction::ALL.len());
         for j in Jurisdiction::ALL {
             let earliest = headers
                 .iter()
@@ -181,7 +182,7 @@ impl RuleSet {
                 })
                 .map(|(_, h)| h.covers_from)
                 .min();
-            chains.insert(*j, build_chain(*j, &provisions, &by_id, earliest)?);
+            chains.push(build_chain(*j, &provisions, &by_id, earliest)?);
         }
         Ok(RuleSet {
             provisions,
@@ -199,19 +200,8 @@ impl RuleSet {
 
     /// The chain of a jurisdiction.
     pub fn chain(&self, j: Jurisdiction) -> &Chain {
-        // Every jurisdiction gets a chain in `load`; the fallback is unreachable but
-        // keeps this total.
-        static EMPTY: std::sync::OnceLock<Chain> = std::sync::OnceLock::new();
-        self.chains.get(&j).unwrap_or_else(|| {
-            EMPTY.get_or_init(|| Chain {
-                packs: Vec::new(),
-                order: Vec::new(),
-                defeaters: Vec::new(),
-                edges: Vec::new(),
-                edge_positions: Vec::new(),
-                earliest: None,
-            })
-        })
+        // `load` builds one chain per jurisdiction, in `Jurisdiction::ALL` order.
+        &self.chains[j.index() as usize]
     }
 }
 

@@ -359,23 +359,5 @@ pub fn apply(r: &mut Request, fact: Fact, value: &str) -> Result<(), BadChoice> 
 
 /// Parse a question's fact from its form value (the fact's JSON path).
 pub fn fact_from_path(path: &str) -> Option<Fact> {
-    const ALL: [Fact; 16] = [
-        Fact::Agency,
-        Fact::Requester,
-        Fact::Act,
-        Fact::Data,
-        Fact::Purpose,
-        Fact::Documents,
-        Fact::DocumentSigner,
-        Fact::DocumentCriminal,
-        Fact::DocumentVerified,
-        Fact::Consent,
-        Fact::InCustody,
-        Fact::Minor,
-        Fact::ViolentOrSeriousConviction,
-        Fact::CrimeVictim,
-        Fact::InRemovalProceedings,
-        Fact::Bulk,
-    ];
-    ALL.into_iter().find(|f| f.path() == path)
+    Fact::ALL.into_iter().find(|f| f.path() == path)
 }
