@@ -1,18 +1,17 @@
-//! Server render time of the staff app's pages (handler included: for the answer
-//! page that is form parsing, the engine's decision and the template), and the
-//! JavaScript shipped, compressed.
+//! Server render time of the staff app's pages, in process over the real service on
+//! SQLite (handler included: the session lookup, the settings read, and for the answer
+//! page form parsing, the engine's decision and the template), and the JavaScript
+//! shipped, compressed.
 //!
 //! Run: `cargo bench -p citygate-bench --bench render`
 
 use std::io::Write as _;
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
 use axum::http::Request;
-use citygate_engine::packs::embedded_packs;
-use citygate_engine::RuleSet;
-use citygate_web::{router, Settings, Web};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -37,15 +36,90 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let rules = RuleSet::load(&embedded_packs()).unwrap_or_else(|e| panic!("{e}"));
-    let app = router(Web::new(Arc::new(rules), Settings::default()));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = citygate_server::Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.path().join("data"),
+        ..citygate_server::Config::new()
+    };
+    let server = citygate_server::Server::bind(&config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_pages(citygate_web::pages);
+    let token = server.setup_token.clone().unwrap_or_default();
+    let app = server
+        .app()
+        .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 1))));
+    // The administrator, a desk account and its session, through the API.
+    let password = "correct horse battery staple";
+    let call = |req: Request<Body>| {
+        let app = app.clone();
+        async move {
+            let resp = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+            let cookies: Vec<String> = resp
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .filter_map(|v| v.split(';').next().map(str::to_owned))
+                .collect();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            (cookies, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let json = |path: &str, body: serde_json::Value, cookie: &str, csrf: &str| {
+        Request::post(path)
+            .header("content-type", "application/json")
+            .header("cookie", cookie)
+            .header("x-csrf-token", csrf)
+            .body(Body::from(body.to_string()))
+            .unwrap_or_default()
+    };
+    call(json(
+        "/api/v1/setup",
+        serde_json::json!({"token": token, "username": "admin", "password": password}),
+        "",
+        "",
+    ))
+    .await;
+    let (cookies, body) = call(json(
+        "/api/v1/session",
+        serde_json::json!({"username": "admin", "password": password}),
+        "",
+        "",
+    ))
+    .await;
+    let csrf = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["csrf_token"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    call(json("/api/v1/accounts", serde_json::json!({"username": "desk", "password": password, "role": "desk", "department": "police"}), &cookies.join("; "), &csrf)).await;
+    let (cookies, body) = call(json(
+        "/api/v1/session",
+        serde_json::json!({"username": "desk", "password": password}),
+        "",
+        "",
+    ))
+    .await;
+    let csrf = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["csrf_token"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let cookie = cookies.join("; ");
     let answer_form = form(&[
+        ("csrf", &csrf),
         ("where", "jail"),
         ("who", "ice"),
         ("what", "hold"),
         ("paper", "ice-detainer"),
     ]);
     let question_form = form(&[
+        ("csrf", &csrf),
         ("where", "jail"),
         ("who", "federal"),
         ("what", "hold"),
@@ -71,8 +145,11 @@ async fn main() {
             let mut times = Vec::with_capacity(200);
             for _ in 0..200 {
                 let req = match &make {
-                    None => Request::get("/ask").body(Body::empty()),
+                    None => Request::get("/ask")
+                        .header("cookie", &cookie)
+                        .body(Body::empty()),
                     Some(body) => Request::post("/ask")
+                        .header("cookie", &cookie)
                         .header(
                             "content-type",
                             format!("multipart/form-data; boundary={BOUNDARY}"),

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod backup;
 mod decide;
 mod ledger;
 mod read;
@@ -70,6 +71,10 @@ enum Command {
     Redact(redact::Args),
     /// Run the HTTP service (SQLite in ./citygate-data by default; DATABASE_URL for PostgreSQL).
     Serve(serve::Args),
+    /// Back up the SQLite data directory into one archive (keys apart unless --include-keys).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new or empty data directory.
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +86,8 @@ fn main() -> ExitCode {
         Command::Ledger(cmd) => ledger::run(cmd),
         Command::Redact(args) => redact::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
     };
     match result {
         Ok(code) => code,

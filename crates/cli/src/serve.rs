@@ -36,6 +36,18 @@ pub struct Args {
     /// Name of the ledger in its checkpoints (used when its signing key is created).
     #[arg(long, env = "CITYGATE_LEDGER_ORIGIN")]
     pub ledger_origin: Option<String>,
+    /// Requests per second per client address, 0 for no limit [default: 200].
+    #[arg(long, env = "CITYGATE_RATE_PER_ADDRESS")]
+    pub rate_per_address: Option<u32>,
+    /// Requests a client address may send at once [default: 2000].
+    #[arg(long, env = "CITYGATE_BURST_PER_ADDRESS")]
+    pub burst_per_address: Option<u32>,
+    /// Requests per second per account, 0 for no limit [default: 100].
+    #[arg(long, env = "CITYGATE_RATE_PER_ACCOUNT")]
+    pub rate_per_account: Option<u32>,
+    /// Requests an account may send at once [default: 1000].
+    #[arg(long, env = "CITYGATE_BURST_PER_ACCOUNT")]
+    pub burst_per_account: Option<u32>,
     /// Configuration file (TOML with the same keys as the flags, in snake_case).
     #[arg(long, env = "CITYGATE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -63,6 +75,22 @@ fn config(args: Args) -> anyhow::Result<Config> {
         secure_cookies: args.secure_cookies || file.secure_cookies.unwrap_or(false),
         public_url: args.public_url.or(file.public_url),
         ledger_origin: args.ledger_origin.or(file.ledger_origin),
+        rate_per_address: args
+            .rate_per_address
+            .or(file.rate_per_address)
+            .unwrap_or(defaults.rate_per_address),
+        burst_per_address: args
+            .burst_per_address
+            .or(file.burst_per_address)
+            .unwrap_or(defaults.burst_per_address),
+        rate_per_account: args
+            .rate_per_account
+            .or(file.rate_per_account)
+            .unwrap_or(defaults.rate_per_account),
+        burst_per_account: args
+            .burst_per_account
+            .or(file.burst_per_account)
+            .unwrap_or(defaults.burst_per_account),
     })
 }
 
@@ -87,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let data_dir = config.data_dir.clone();
-    runtime.block_on(citygate_server::serve(config, |server| {
+    runtime.block_on(citygate_server::serve(config, citygate_web::pages, |server| {
         let place = match server.backend {
             "sqlite" => format!("SQLite in {}", data_dir.display()),
             other => other.to_owned(),

@@ -32,6 +32,10 @@ fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Running {
         .env_remove("DATABASE_URL")
         .env_remove("CITYGATE_DATABASE_SCHEMA")
         .env("RUST_LOG", "warn")
+        // These tests load the service as hard as they can from one address and account:
+        // they measure durability, not the rate limits (tested in the server's tests).
+        .env("CITYGATE_RATE_PER_ADDRESS", "0")
+        .env("CITYGATE_RATE_PER_ACCOUNT", "0")
         .stderr(Stdio::piped());
     for (k, v) in env {
         command.env(k, v);

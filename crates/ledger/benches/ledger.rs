@@ -256,8 +256,19 @@ fn main() {
             Box::new(PostgresStore::connect_in_schema(&url, &schema).expect("postgres"))
         };
         bench_appends("postgres", &open_pg, secs);
+        // Private records sealed under per-entry keys in a key file (one more fsync per batch).
+        let sealed_schema = format!("ledger_bench_sealed_{}", std::process::id());
+        let keys = dir.path().join("ledger.keys");
+        let open_sealed = || -> Box<dyn LedgerStore> {
+            Box::new(
+                PostgresStore::connect_with_keys(&url, &sealed_schema, &keys).expect("postgres"),
+            )
+        };
+        bench_appends("postgres+keys", &open_sealed, secs);
         if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            let _ = c.batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; DROP SCHEMA IF EXISTS {sealed_schema} CASCADE"
+            ));
         }
     } else {
         println!("postgres: skipped (not reachable)");

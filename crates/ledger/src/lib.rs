@@ -24,5 +24,5 @@ pub mod witness;
 pub use entry::{Event, EventKind, NewEntry, Opening, PrivateRecord, PublicLeaf};
 pub use ledger::{Ledger, LedgerError};
 pub use merkle::{leaf_hash, node_hash, Hash, MerkleTree};
-pub use store::{LedgerStore, PostgresStore, SqliteStore, StoreError};
+pub use store::{KeyStore, LedgerStore, PostgresStore, SqliteStore, StoreError};
 pub use verify::{verify_consistency, verify_inclusion, ProofError};

@@ -13,6 +13,8 @@ use crate::witness::add_checkpoint_request;
 pub const SQLITE_FILE: &str = "ledger.sqlite";
 /// File name of the log's signing key inside the data directory.
 pub const KEY_FILE: &str = "ledger.key";
+/// File name of the PostgreSQL ledger's per-entry keys inside the data directory.
+pub const ENTRY_KEYS_FILE: &str = "ledger.keys";
 
 /// Errors from publishing operations.
 #[derive(Debug, thiserror::Error)]
@@ -36,11 +38,15 @@ pub enum PublishError {
     StoredCheckpoint(String),
 }
 
-/// Opens the ledger: PostgreSQL when `database_url` is given, else SQLite in `data_dir`.
+/// Opens the ledger: PostgreSQL when `database_url` is given (private records sealed under
+/// per-entry keys in `data_dir`), else SQLite in `data_dir`.
 pub fn open_ledger(data_dir: &Path, database_url: Option<&str>) -> Result<Ledger, PublishError> {
     ensure_dir(data_dir)?;
     let store: Box<dyn crate::LedgerStore> = match database_url {
-        Some(url) => Box::new(PostgresStore::connect(url).map_err(LedgerError::from)?),
+        Some(url) => Box::new(
+            PostgresStore::connect_with_keys(url, "public", &data_dir.join(ENTRY_KEYS_FILE))
+                .map_err(LedgerError::from)?,
+        ),
         None => Box::new(
             SqliteStore::open(&data_dir.join(SQLITE_FILE))
                 .map_err(|e: StoreError| LedgerError::from(e))?,

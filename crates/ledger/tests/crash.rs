@@ -95,6 +95,17 @@ fn check(
     }
     let ledger = Ledger::open(store).unwrap();
     assert_eq!(ledger.size(), size);
+    // Every acknowledged entry's private record is readable (for PostgreSQL: its key was
+    // durable before the commit) and matches its leaf.
+    for index in acks.keys() {
+        let record = ledger
+            .private_record(*index)
+            .unwrap()
+            .unwrap_or_else(|| panic!("entry {index} lost its private record"));
+        citygate_ledger::Opening::new(*index, &record)
+            .check(&leaves[*index as usize])
+            .unwrap();
+    }
     let proof = ledger.inclusion_proof(size / 2, size).unwrap();
     let leaf = leaf_hash(&ledger.leaves(size / 2, size / 2 + 1).unwrap()[0]);
     let root = ledger.head().1;
@@ -142,16 +153,29 @@ fn postgres_survives_sigkill_of_two_writer_processes() {
     admin
         .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .unwrap();
-    // Create the tables once so both writers start on an existing log.
-    drop(PostgresStore::connect_in_schema(&url, &schema).unwrap());
+    // Both writer processes share the ledger's one key file. Create the tables and bind the
+    // key file once so both writers start on an existing log.
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("ledger.keys");
+    let keys_arg = keys.to_str().unwrap();
+    drop(PostgresStore::connect_with_keys(&url, &schema, &keys).unwrap());
     let mut head = (0, EMPTY_ROOT);
     for round in 0..6u64 {
         let writers = (0..2)
-            .map(|w| spawn(&["postgres", &url, &schema, "16", &format!("r{round}w{w}")]))
+            .map(|w| {
+                spawn(&[
+                    "postgres",
+                    &url,
+                    &schema,
+                    "16",
+                    &format!("r{round}w{w}"),
+                    keys_arg,
+                ])
+            })
             .collect();
         let acks = kill_and_collect(writers, 200, Duration::from_millis(round * 131));
         head = check(
-            Box::new(PostgresStore::connect_in_schema(&url, &schema).unwrap()),
+            Box::new(PostgresStore::connect_with_keys(&url, &schema, &keys).unwrap()),
             &acks,
             head,
         );

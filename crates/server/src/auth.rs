@@ -131,6 +131,7 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(token) = bearer(parts) {
             let found = state.store.token(&secret_hash(token)).await?;
             let (_, account) = found.ok_or(ApiError::Unauthenticated)?;
+            state.rate_limits.check_account(account.id)?;
             return Ok(Caller {
                 account,
                 credential: Credential::Token,
@@ -140,6 +141,7 @@ impl FromRequestParts<AppState> for Caller {
         let hash = secret_hash(session);
         let found = state.store.session(&hash, crate::now()).await?;
         let (session, account) = found.ok_or(ApiError::Unauthenticated)?;
+        state.rate_limits.check_account(account.id)?;
         // Cookies ride along on cross-site requests; a script on another site cannot read
         // the CSRF token, so requiring it back proves the request came from our pages.
         if !is_safe(&parts.method) {

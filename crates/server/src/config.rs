@@ -25,6 +25,14 @@ pub struct Config {
     /// The ledger's origin (the name in its checkpoints), used when its signing key is
     /// first generated (`ledger-signing.key`, beside the key file).
     pub ledger_origin: Option<String>,
+    /// Requests per second per client address (token bucket; 0 turns the limit off).
+    pub rate_per_address: u32,
+    /// Requests a client address may send at once after a quiet spell.
+    pub burst_per_address: u32,
+    /// Requests per second per account on authenticated routes (0 turns the limit off).
+    pub rate_per_account: u32,
+    /// Requests an account may send at once after a quiet spell.
+    pub burst_per_account: u32,
 }
 
 impl Config {
@@ -39,6 +47,12 @@ impl Config {
             secure_cookies: false,
             public_url: None,
             ledger_origin: None,
+            // Generous: a whole department may reach the service through one address, and
+            // integrations batch; the limits stop floods, not work.
+            rate_per_address: 200,
+            burst_per_address: 2000,
+            rate_per_account: 100,
+            burst_per_account: 1000,
         }
     }
 
@@ -89,4 +103,12 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     /// See [`Config::ledger_origin`].
     pub ledger_origin: Option<String>,
+    /// See [`Config::rate_per_address`].
+    pub rate_per_address: Option<u32>,
+    /// See [`Config::burst_per_address`].
+    pub burst_per_address: Option<u32>,
+    /// See [`Config::rate_per_account`].
+    pub rate_per_account: Option<u32>,
+    /// See [`Config::burst_per_account`].
+    pub burst_per_account: Option<u32>,
 }

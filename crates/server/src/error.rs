@@ -56,6 +56,15 @@ pub enum ApiError {
     /// A fault on our side; details are in the server log, not in the response.
     #[error("internal error; the server log has the details")]
     Internal,
+    /// Too many requests from this address or account (or too many documents being read).
+    #[error("too many requests; try again in {0} seconds")]
+    RateLimited(u64),
+    /// The body is of a type this route does not take (the message says which it takes).
+    #[error("{0}")]
+    Unsupported(String),
+    /// The body is well-formed but cannot be used (an unreadable document).
+    #[error("{0}")]
+    Unprocessable(String),
 }
 
 impl ApiError {
@@ -65,6 +74,11 @@ impl ApiError {
             field: Some(field.into()),
             message: message.into(),
         }
+    }
+
+    /// The HTTP status this error is answered with (the staff pages use it too).
+    pub fn status_code(&self) -> StatusCode {
+        self.status().0
     }
 
     fn status(&self) -> (StatusCode, &'static str) {
@@ -79,6 +93,9 @@ impl ApiError {
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::NotJson => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_json"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Unsupported(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported"),
+            ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
         }
     }
 }
@@ -96,7 +113,7 @@ impl IntoResponse for ApiError {
             field,
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::Throttled(secs) = self {
+        if let ApiError::Throttled(secs) | ApiError::RateLimited(secs) = self {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod policy;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
 pub mod testkit;
@@ -60,6 +61,9 @@ pub enum ServeError {
     /// The key file is unusable.
     #[error(transparent)]
     Vault(#[from] vault::VaultError),
+    /// The store has data but a key file is missing.
+    #[error("key file {} is missing, but this database already has accounts and sealed data: put the key file back (from your key backup) or point --key-file at it; a new key could not read the existing data", .0.display())]
+    KeyMissing(std::path::PathBuf),
     /// The server task ended abnormally (a panic).
     #[error("the server stopped abnormally: {0}")]
     Stopped(String),
@@ -87,7 +91,12 @@ pub struct Server {
     pub setup_token: Option<String>,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
+    pages: Option<axum::Router>,
 }
+
+/// Builds routes served beside the API over the same state: the staff pages
+/// (`citygate-web`), which sit on top of this crate.
+pub type Pages = fn(AppState) -> axum::Router;
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
     let what = what.into();
@@ -128,7 +137,6 @@ impl Server {
     /// binds the listening socket.
     pub async fn bind(config: &Config) -> Result<Server, ServeError> {
         create_private_dir(&config.data_dir)?;
-        let vault = Vault::open_or_create(&config.key_file())?;
         let (store, backend): (Arc<dyn Store>, _) = match &config.database_url {
             None => {
                 let path = config.data_dir.join("citygate.sqlite");
@@ -140,6 +148,17 @@ impl Server {
             ),
             Some(_) => return Err(ServeError::DatabaseUrl),
         };
+        // Accounts exist, so the keys did too: new ones would leave every sealed field
+        // unreadable and sign the ledger under another identity (a restore without its
+        // keys, a second instance pointed at the wrong file). Refuse instead.
+        if store.count_accounts().await? > 0 {
+            for key in [config.key_file(), config.ledger_key_file()] {
+                if !key.exists() {
+                    return Err(ServeError::KeyMissing(key));
+                }
+            }
+        }
+        let vault = Vault::open_or_create(&config.key_file())?;
         let origin = config
             .ledger_origin
             .clone()
@@ -181,6 +200,22 @@ impl Server {
             metrics: Arc::default(),
             publisher: Arc::new(routes::ledger::Publisher::new(log_key)),
             secure_cookies: config.secure_cookies,
+            rate_limits: Arc::new(ratelimit::RateLimits::new(
+                ratelimit::Rate {
+                    per_second: config.rate_per_address,
+                    burst: config.burst_per_address,
+                },
+                ratelimit::Rate {
+                    per_second: config.rate_per_account,
+                    burst: config.burst_per_account,
+                },
+            )),
+            tiles: Arc::new(routes::ledger::TileCache::new(
+                config.data_dir.join("tiles"),
+            )),
+            documents: Arc::new(routes::documents::DocumentReader::new(
+                config.data_dir.join("scratch"),
+            )),
         };
         Ok(Server {
             listener,
@@ -189,7 +224,28 @@ impl Server {
             setup_link,
             setup_token,
             backend,
+            pages: None,
         })
+    }
+
+    /// The whole application (API and pages), e.g. to drive in-process in a benchmark.
+    pub fn app(&self) -> axum::Router {
+        let app = routes::router(self.state.clone());
+        let app = match &self.pages {
+            Some(pages) => app.merge(pages.clone()),
+            None => app,
+        };
+        // Outermost, so the pages (their login form included) are limited like the API.
+        app.layer(axum::middleware::from_fn_with_state(
+            self.state.clone(),
+            ratelimit::by_address,
+        ))
+    }
+
+    /// Serves `pages` beside the API.
+    pub fn with_pages(mut self, pages: Pages) -> Self {
+        self.pages = Some(pages(self.state.clone()));
+        self
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
@@ -197,7 +253,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        let app = routes::router(self.state);
+        let app = self.app();
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -231,9 +287,13 @@ pub async fn shutdown_signal() {
 }
 
 /// Binds with `config`, hands the ready server's details to `ready` (the CLI prints them),
-/// and serves until Ctrl-C or SIGTERM.
-pub async fn serve(config: Config, ready: impl FnOnce(&Server)) -> Result<(), ServeError> {
-    let server = Server::bind(&config).await?;
+/// and serves the API and `pages` until Ctrl-C or SIGTERM.
+pub async fn serve(
+    config: Config,
+    pages: Pages,
+    ready: impl FnOnce(&Server),
+) -> Result<(), ServeError> {
+    let server = Server::bind(&config).await?.with_pages(pages);
     ready(&server);
     server.run(shutdown_signal()).await
 }

@@ -28,6 +28,12 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Mark cookies `Secure` (the service is behind TLS).
     pub secure_cookies: bool,
+    /// Request rate limits per client address and per account.
+    pub rate_limits: Arc<crate::ratelimit::RateLimits>,
+    /// The ledger's tiles, exported on demand and served from the data directory.
+    pub tiles: Arc<crate::routes::ledger::TileCache>,
+    /// Reads uploaded documents (bounded, off the async threads).
+    pub documents: Arc<crate::routes::documents::DocumentReader>,
     /// Holds the ledger until the last state is gone, then drops it off the async threads.
     /// Declared after `ledger`, so it holds the last reference.
     pub ledger_guard: Arc<LedgerGuard>,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::{Config, ServeError, Server};
+use crate::{Config, Pages, ServeError, Server};
 
 /// Where tests find PostgreSQL.
 pub const TEST_POSTGRES: &str = "postgres://root@127.0.0.1:5432/test";
@@ -39,6 +39,21 @@ impl TestServer {
         })?;
         let data_dir = dir.path().join("data");
         let mut s = Self::start(Self::config(&data_dir, None)).await?;
+        s._dir = Some(dir);
+        Ok(s)
+    }
+
+    /// Starts on SQLite in a fresh temporary directory with the defaults changed by `adjust`.
+    pub async fn sqlite_configured(
+        adjust: impl FnOnce(&mut Config),
+    ) -> Result<TestServer, ServeError> {
+        let dir = tempfile::tempdir().map_err(|source| ServeError::Io {
+            what: "tempdir".into(),
+            source,
+        })?;
+        let mut config = Self::config(&dir.path().join("data"), None);
+        adjust(&mut config);
+        let mut s = Self::start(config).await?;
         s._dir = Some(dir);
         Ok(s)
     }
@@ -76,7 +91,30 @@ impl TestServer {
 
     /// Starts with an explicit configuration.
     pub async fn start(config: Config) -> Result<TestServer, ServeError> {
-        let server = Server::bind(&config).await?;
+        Self::start_with(config, None).await
+    }
+
+    /// Starts on SQLite in a fresh temporary directory, serving `pages` beside the API.
+    pub async fn sqlite_with(pages: Pages) -> Result<TestServer, ServeError> {
+        let dir = tempfile::tempdir().map_err(|source| ServeError::Io {
+            what: "tempdir".into(),
+            source,
+        })?;
+        let data_dir = dir.path().join("data");
+        let mut s = Self::start_with(Self::config(&data_dir, None), Some(pages)).await?;
+        s._dir = Some(dir);
+        Ok(s)
+    }
+
+    /// Starts with an explicit configuration, serving `pages` (if any) beside the API.
+    pub async fn start_with(
+        config: Config,
+        pages: Option<Pages>,
+    ) -> Result<TestServer, ServeError> {
+        let mut server = Server::bind(&config).await?;
+        if let Some(pages) = pages {
+            server = server.with_pages(pages);
+        }
         let (stop, stopped) = oneshot::channel::<()>();
         let addr = server.local_addr;
         let setup_token = server.setup_token.clone();

@@ -24,7 +24,12 @@ enum Fixture {
     Complied,
     /// Opened by records through the portal: comply, action pending.
     PortalCase,
+    /// As AwaitingSignoff, with one document uploaded by the desk.
+    WithDocument,
 }
+
+/// A document as the matrix sends it: a JSON string is text, and the reader reads it.
+const DOCUMENT: &str = r#""DHS Form I-247A (3/17) IMMIGRATION DETAINER - NOTICE OF ACTION""#;
 
 struct Row {
     method: Method,
@@ -166,6 +171,41 @@ fn rows() -> Vec<Row> {
             &["desk"],
         ),
         row(
+            Method::POST,
+            "/api/v1/cases/{case}/documents",
+            Some(DOCUMENT),
+            AwaitingSignoff,
+            &["desk"],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/cases/{case}/documents",
+            Some(DOCUMENT),
+            PortalCase,
+            &["records"],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/cases/{case}/documents",
+            None,
+            WithDocument,
+            &["desk", "supervisor", "auditor"],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/cases/{case}/documents",
+            None,
+            PortalCase,
+            &["records", "auditor"],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/cases/{case}/documents/1",
+            None,
+            WithDocument,
+            &["desk", "supervisor"],
+        ),
+        row(
             Method::GET,
             "/api/v1/access-log",
             None,
@@ -178,13 +218,23 @@ fn rows() -> Vec<Row> {
 async fn make(fixture: Fixture, staff: &Staff) -> Option<String> {
     let id = match fixture {
         Fixture::NoCase => return None,
-        Fixture::AwaitingSignoff => open_case(&staff.desk, "in_person", ice_detainer()).await,
+        Fixture::AwaitingSignoff | Fixture::WithDocument => {
+            open_case(&staff.desk, "in_person", ice_detainer()).await
+        }
         Fixture::AwaitingCounsel => open_case(&staff.desk, "phone", unclear()).await,
         Fixture::AwaitingAction | Fixture::Complied => {
             open_case(&staff.desk, "in_person", with_consent()).await
         }
         Fixture::PortalCase => open_case(&staff.records, "records_portal", public_records()).await,
     };
+    if let Fixture::WithDocument = fixture {
+        let document: Value = serde_json::from_str(DOCUMENT).unwrap();
+        let (status, body) = staff
+            .desk
+            .post(&format!("/api/v1/cases/{id}/documents"), &document)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
     if let Fixture::Complied = fixture {
         let (status, body) = staff
             .desk
@@ -264,6 +314,7 @@ async fn openapi_documents_exactly_the_routes_of_the_matrix() {
         p.replace("{case}", "{id}")
             .replace("{desk}", "{id}")
             .replace("/receipts/0", "/receipts/{index}")
+            .replace("/documents/1", "/documents/{n}")
     };
     let mut tested: Vec<String> = rows()
         .iter()

@@ -83,6 +83,50 @@ async fn personal_data_stays_out_of_logs_and_database_files() {
         .await;
     assert_eq!(status, StatusCode::OK);
 
+    // A paper with the marker in its text and in its file name: read, logged, sealed.
+    let paper = format!(
+        "DEPARTMENT OF HOMELAND SECURITY\nIMMIGRATION DETAINER - NOTICE OF ACTION\nName of Alien: {}\nDHS Form I-247A (3/17)\n",
+        m("document")
+    );
+    let boundary = "pii-boundary";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}.txt\"\r\n\r\n{paper}\r\n--{boundary}--\r\n",
+        m("filename")
+    );
+    let resp = staff
+        .desk
+        .http
+        .post(format!("{}/api/v1/cases/{a}/documents", staff.desk.base))
+        .header("x-csrf-token", staff.desk.csrf.clone().unwrap())
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(multipart)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let (_, listed) = staff
+        .auditor
+        .get(&format!("/api/v1/cases/{a}/documents"))
+        .await;
+    assert!(!listed.to_string().contains(&marker), "{listed}");
+    let back = staff
+        .supervisor
+        .http
+        .get(format!(
+            "{}/api/v1/cases/{a}/documents/1",
+            staff.supervisor.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(back.contains(&m("document")), "the document is served back");
+
     let b = open_case(&staff.desk, "phone", unclear()).await;
     let (status, _) = staff
         .counsel

@@ -13,6 +13,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 
+pub use model::DocumentRecord;
 pub use model::{
     AccessEntry, Account, AccountUpdate, ApiToken, CaseChange, CaseEvent, CaseFilter, CaseRecord,
     NewAccount, Role, Session,
@@ -113,6 +114,29 @@ pub trait Store: Send + Sync {
         limit: i64,
     ) -> Result<Vec<AccessEntry>, StoreError>;
 
+    /// A setting (agency settings, letter templates, account preferences), if set.
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Sets a setting, replacing any earlier value.
+    async fn put_setting(&self, key: &str, value: &str, now: i64) -> Result<(), StoreError>;
+
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Stores a document of a case with its event (`seq` assigned by the store) and bumps
+    /// the case's version, in one transaction; `n` is assigned by the store and the stored
+    /// record returned. `content` is sealed by the caller. `None` if there is no such case.
+    async fn add_document(
+        &self,
+        document: &DocumentRecord,
+        content: &[u8],
+        event: &CaseEvent,
+    ) -> Result<Option<DocumentRecord>, StoreError>;
+    /// A case's documents, by `n` (without their content).
+    async fn case_documents(&self, case_id: &str) -> Result<Vec<DocumentRecord>, StoreError>;
+    /// Document `n` of a case and its sealed content.
+    async fn document_content(
+        &self,
+        case_id: &str,
+        n: i64,
+    ) -> Result<Option<(DocumentRecord, Vec<u8>)>, StoreError>;
 }

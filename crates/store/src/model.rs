@@ -226,3 +226,29 @@ pub struct AccessEntry {
     /// What was read (e.g. `case`, `events`).
     pub what: String,
 }
+
+/// A document presented with a case: what the reader made of it. The bytes are stored
+/// apart, sealed by the server (see [`crate::Store::document_content`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocumentRecord {
+    /// The case.
+    pub case_id: String,
+    /// 1, 2, ... within the case; assigned by the store.
+    pub n: i64,
+    /// The ledger index of the upload event, obtained before this row was written.
+    pub ledger_index: i64,
+    /// Who uploaded it.
+    pub uploaded_by: i64,
+    /// UNIX seconds.
+    pub at: i64,
+    /// Size of the document in bytes.
+    pub size: i64,
+    /// What the bytes are (`text`, `pdf`, `png`, `jpeg`, `tiff`), from the bytes themselves.
+    pub format: String,
+    /// The document kind the reader found (engine vocabulary), if any.
+    pub kind: Option<String>,
+    /// The reader's confidence (`low`, `medium`, `high`).
+    pub confidence: String,
+    /// The reader was unsure: the engine must refer.
+    pub uncertain: bool,
+}

@@ -2,7 +2,7 @@
 //! (`$n` parameters, `RETURNING`, `ON CONFLICT`), so one macro implements [`Store`] for
 //! both pools and the two cannot drift apart.
 
-use crate::model::{AccessEntry, Account, CaseEvent, CaseRecord, Role};
+use crate::model::{AccessEntry, Account, CaseEvent, CaseRecord, DocumentRecord, Role};
 use crate::StoreError;
 
 #[derive(sqlx::FromRow)]
@@ -125,6 +125,47 @@ pub(crate) const ACCOUNT_COLUMNS: &str =
 pub(crate) const CASE_COLUMNS: &str = "id, created_at, created_by, department, channel, status, \
      outcome, rules_hash, answer_json, requires_signoff, personal, action, signed_off_by, \
      resolution, version";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DocumentRow {
+    case_id: String,
+    n: i64,
+    ledger_index: i64,
+    uploaded_by: i64,
+    at: i64,
+    size: i64,
+    format: String,
+    kind: Option<String>,
+    confidence: String,
+    uncertain: bool,
+}
+
+impl From<DocumentRow> for DocumentRecord {
+    fn from(r: DocumentRow) -> Self {
+        DocumentRecord {
+            case_id: r.case_id,
+            n: r.n,
+            ledger_index: r.ledger_index,
+            uploaded_by: r.uploaded_by,
+            at: r.at,
+            size: r.size,
+            format: r.format,
+            kind: r.kind,
+            confidence: r.confidence,
+            uncertain: r.uncertain,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DocumentContentRow {
+    #[sqlx(flatten)]
+    pub(crate) document: DocumentRow,
+    pub(crate) content: Vec<u8>,
+}
+
+pub(crate) const DOCUMENT_COLUMNS: &str =
+    "case_id, n, ledger_index, uploaded_by, at, size, format, kind, confidence, uncertain";
 
 /// Maps a uniqueness violation to [`StoreError::Conflict`].
 pub(crate) fn conflict_or(e: sqlx::Error) -> StoreError {
@@ -452,9 +493,107 @@ macro_rules! impl_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            async fn setting(&self, key: &str) -> Result<Option<String>, $crate::StoreError> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(v,)| v))
+            }
+
+            async fn put_setting(&self, key: &str, value: &str, now: i64) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(key)
+                .bind(value)
+                .bind(now)
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
             async fn ping(&self) -> Result<(), $crate::StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())
+            }
+
+            async fn add_document(
+                &self,
+                d: &$crate::DocumentRecord,
+                content: &[u8],
+                e: &$crate::CaseEvent,
+            ) -> Result<Option<$crate::DocumentRecord>, $crate::StoreError> {
+                let mut tx = self.writer.begin().await?;
+                // Taking the case row first serialises uploads to one case (PostgreSQL row
+                // lock; SQLite has one writer), so the numbers below cannot collide.
+                let bumped = sqlx::query("UPDATE cases SET version = version + 1 WHERE id = $1")
+                    .bind(&d.case_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if bumped == 0 {
+                    return Ok(None);
+                }
+                let (seq,): (i64,) =
+                    sqlx::query_as("SELECT COALESCE(MAX(seq) + 1, 0) FROM case_events WHERE case_id = $1")
+                        .bind(&d.case_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                insert_event(&mut tx, e, seq).await?;
+                let row: $crate::sql::DocumentRow = sqlx::query_as(&format!(
+                    "INSERT INTO case_documents ({}, content) \
+                     SELECT $1, COALESCE(MAX(n) + 1, 1), $2, $3, $4, $5, $6, $7, $8, $9, $10 \
+                     FROM case_documents WHERE case_id = $1 RETURNING {}",
+                    $crate::sql::DOCUMENT_COLUMNS,
+                    $crate::sql::DOCUMENT_COLUMNS
+                ))
+                .bind(&d.case_id)
+                .bind(d.ledger_index)
+                .bind(d.uploaded_by)
+                .bind(d.at)
+                .bind(d.size)
+                .bind(&d.format)
+                .bind(&d.kind)
+                .bind(&d.confidence)
+                .bind(d.uncertain)
+                .bind(content)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::sql::conflict_or)?;
+                tx.commit().await?;
+                Ok(Some(row.into()))
+            }
+
+            async fn case_documents(
+                &self,
+                case_id: &str,
+            ) -> Result<Vec<$crate::DocumentRecord>, $crate::StoreError> {
+                let rows: Vec<$crate::sql::DocumentRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM case_documents WHERE case_id = $1 ORDER BY n",
+                    $crate::sql::DOCUMENT_COLUMNS
+                ))
+                .bind(case_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn document_content(
+                &self,
+                case_id: &str,
+                n: i64,
+            ) -> Result<Option<($crate::DocumentRecord, Vec<u8>)>, $crate::StoreError> {
+                let row: Option<$crate::sql::DocumentContentRow> = sqlx::query_as(&format!(
+                    "SELECT {}, content FROM case_documents WHERE case_id = $1 AND n = $2",
+                    $crate::sql::DOCUMENT_COLUMNS
+                ))
+                .bind(case_id)
+                .bind(n)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|r| (r.document.into(), r.content)))
             }
         }
     };

@@ -3,7 +3,7 @@
 
 use citygate_store::{
     AccessEntry, AccountUpdate, ApiToken, CaseChange, CaseEvent, CaseFilter, CaseRecord,
-    NewAccount, PostgresStore, Role, Session, SqliteStore, Store, StoreError,
+    DocumentRecord, NewAccount, PostgresStore, Role, Session, SqliteStore, Store, StoreError,
 };
 use sqlx::postgres::PgConnectOptions;
 use sqlx::Connection as _;
@@ -379,11 +379,185 @@ async fn futures_join(store: &dyn Store, ids: &[String], by: i64) -> Vec<Result<
     results
 }
 
+async fn settings(store: &dyn Store) {
+    assert_eq!(store.setting("agency.name").await.unwrap(), None);
+    store
+        .put_setting("agency.name", "City of Chicago", 1)
+        .await
+        .unwrap();
+    store.put_setting("account/1/lang", "es", 1).await.unwrap();
+    // A second write replaces the first, and keys do not bleed into each other.
+    store
+        .put_setting("agency.name", "Ciudad de Chicago", 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.setting("agency.name").await.unwrap().as_deref(),
+        Some("Ciudad de Chicago")
+    );
+    assert_eq!(
+        store.setting("account/1/lang").await.unwrap().as_deref(),
+        Some("es")
+    );
+    assert_eq!(store.setting("account/2/lang").await.unwrap(), None);
+}
+
+fn document(case_id: &str, ledger_index: i64, by: i64, kind: Option<&str>) -> DocumentRecord {
+    DocumentRecord {
+        case_id: case_id.into(),
+        n: 0,
+        ledger_index,
+        uploaded_by: by,
+        at: 2000 + ledger_index,
+        size: 11,
+        format: "text".into(),
+        kind: kind.map(Into::into),
+        confidence: "high".into(),
+        uncertain: kind.is_none(),
+    }
+}
+
+async fn documents(store: &dyn Store) {
+    let desk = store
+        .create_account(&account("dox", Role::Desk, "police"))
+        .await
+        .unwrap();
+    store
+        .insert_case(
+            &case("d1", desk.id, "police", "phone"),
+            &event("d1", "opened", 40, desk.id),
+        )
+        .await
+        .unwrap();
+    store
+        .insert_case(
+            &case("d2", desk.id, "police", "phone"),
+            &event("d2", "opened", 41, desk.id),
+        )
+        .await
+        .unwrap();
+    assert!(store.case_documents("d1").await.unwrap().is_empty());
+    let first = store
+        .add_document(
+            &document("d1", 42, desk.id, Some("immigration_detainer")),
+            b"sealed one",
+            &event("d1", "document", 42, desk.id),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.n, 1);
+    assert_eq!(first.kind.as_deref(), Some("immigration_detainer"));
+    let second = store
+        .add_document(
+            &document("d1", 43, desk.id, None),
+            &[0u8, 255, 7],
+            &event("d1", "document", 43, desk.id),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.n, 2);
+    // Numbers are per case.
+    let other = store
+        .add_document(
+            &document("d2", 44, desk.id, None),
+            b"x",
+            &event("d2", "document", 44, desk.id),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.n, 1);
+    // No such case: nothing stored, no event.
+    assert!(store
+        .add_document(
+            &document("nope", 45, desk.id, None),
+            b"x",
+            &event("nope", "document", 45, desk.id),
+        )
+        .await
+        .unwrap()
+        .is_none());
+    let listed = store.case_documents("d1").await.unwrap();
+    assert_eq!(listed, vec![first.clone(), second.clone()]);
+    let (doc, content) = store.document_content("d1", 2).await.unwrap().unwrap();
+    assert_eq!(doc, second);
+    assert_eq!(content, vec![0u8, 255, 7]);
+    assert!(store.document_content("d1", 3).await.unwrap().is_none());
+    assert!(store.document_content("d2", 2).await.unwrap().is_none());
+    // Each upload is a case event (after the opening) and moves the case's version, so a
+    // decision taken on the version read before the upload is refused as stale.
+    let events = store.case_events("d1").await.unwrap();
+    let kinds: Vec<(i64, &str, i64)> = events
+        .iter()
+        .map(|e| (e.seq, e.kind.as_str(), e.ledger_index))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![(0, "opened", 40), (1, "document", 42), (2, "document", 43)]
+    );
+    assert_eq!(store.case("d1").await.unwrap().unwrap().version, 2);
+    let change = CaseChange {
+        expected_version: 0,
+        status: "closed".into(),
+        action: None,
+        signed_off_by: None,
+        resolution: None,
+        event: event("d1", "action", 46, desk.id),
+    };
+    assert!(matches!(
+        store.change_case("d1", &change).await,
+        Err(StoreError::Stale)
+    ));
+    // Concurrent uploads to one case get distinct numbers.
+    let uploads = (0..8).map(|i| {
+        let d = document("d2", 100 + i, desk.id, None);
+        let e = event("d2", "document", 100 + i, desk.id);
+        async move { store.add_document(&d, b"c", &e).await }
+    });
+    let mut ns: Vec<i64> = Vec::new();
+    for r in join_all(uploads).await {
+        ns.push(r.unwrap().unwrap().n);
+    }
+    ns.sort_unstable();
+    assert_eq!(ns, (2..=9).collect::<Vec<_>>());
+}
+
+/// Polls all futures together (the suite has no futures crate).
+async fn join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<_> = futures.map(Box::pin).map(Some).collect();
+    let mut out: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (slot, fut) in out.iter_mut().zip(pending.iter_mut()) {
+            if let Some(f) = fut {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *slot = Some(v);
+                        *fut = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
 async fn suite(store: &dyn Store) {
+    settings(store).await;
     accounts_and_setup(store).await;
     sessions_and_tokens(store).await;
     cases_events_and_access(store).await;
     concurrent_cases(store).await;
+    documents(store).await;
 }
 
 #[tokio::test]
@@ -398,7 +572,7 @@ async fn sqlite_store() {
     let store = SqliteStore::open(&dir.path().join("citygate.sqlite"))
         .await
         .unwrap();
-    assert_eq!(store.count_accounts().await.unwrap(), 6);
+    assert_eq!(store.count_accounts().await.unwrap(), 7);
 }
 
 const PG_URL: &str = "postgres://root@127.0.0.1:5432/test";

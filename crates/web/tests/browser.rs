@@ -1,17 +1,19 @@
 //! The staff app in a real browser: headless Chromium (Debian's) driven by
-//! playwright-core from `e2e/flow.mjs`, against the app served on a free
-//! loopback port. Checks the outcome of each scenario, times first tap to answer,
-//! runs axe-core on every screen, and keeps screenshots in `target/e2e/`.
+//! playwright-core from `e2e/flow.mjs`, against the real service (API and pages) on a
+//! free loopback port. Logs in, checks the outcome of each scenario and the case it
+//! records, times first tap to answer, follows a case through sign-off and counsel's
+//! resolution, runs axe-core on every screen, and keeps screenshots in `target/e2e/`.
 //! `scripts/test` installs Chromium and the npm packages; without them the test
 //! says so and, under CI, fails.
 
+mod support;
+#[path = "../../reader/tests/support/render.rs"]
+mod render;
+
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 
-use citygate_engine::packs::embedded_packs;
-use citygate_engine::RuleSet;
-use citygate_web::{router, Settings, Web};
+use support::Site;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scenarios_in_chromium_with_axe() {
@@ -24,27 +26,28 @@ async fn scenarios_in_chromium_with_axe() {
         eprintln!("{msg}");
         return;
     }
-    let rules = RuleSet::load(&embedded_packs()).unwrap_or_else(|e| panic!("{e}"));
-    let app = router(Web::new(
-        Arc::new(rules),
-        Settings {
-            law_department_phone: "312-555-0100".into(),
-            ..Settings::default()
-        },
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let site = Site::start().await;
+    let base = site.base.clone();
+    // "ICE is here with this paper": a phone photo of a detainer (the corpus text set
+    // as a PDF, rasterised, rotated, blurred and speckled), for the reader to OCR.
+    let photos = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let detainer = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/documents/i247a_detainer.txt"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let pdf = photos.path().join("detainer.pdf");
+    render::text_pdf(&detainer, &pdf);
+    let (jpeg, _, _) = render::noisy_photo(&pdf, photos.path(), 200, render::Noise::phone(), 7);
+    let photo = photos.path().join("detainer-photo.jpg");
+    std::fs::write(&photo, jpeg).unwrap_or_else(|e| panic!("{e}"));
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
     let out = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg(e2e.join("flow.mjs"))
-            .arg(format!("http://{addr}"))
+            .arg(&base)
             .arg(&artifacts)
+            .env("CITYGATE_PASSWORD", support::PASSWORD)
+            .env("DETAINER_PHOTO", &photo)
             .output()
     })
     .await

@@ -1,96 +1,34 @@
-//! The "someone is asking" flow over HTTP, as a browser without JavaScript would
-//! drive it: post the first screen, answer each question the engine asks, read
-//! the answer screen.
+//! The staff app over HTTP, as a browser without JavaScript would drive it, against
+//! the real service (API and pages) on SQLite: log in, post the first screen, answer
+//! each question the engine asks, read the answer, record the case, and follow it
+//! through sign-off, counsel's resolution, the action and the letters.
 
-use std::sync::Arc;
+mod support;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use citygate_engine::packs::embedded_packs;
-use citygate_engine::RuleSet;
-use citygate_web::{router, Settings, Web};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
+use support::{hidden, Site};
 
-const BOUNDARY: &str = "citygate-test-boundary";
-
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
-    }
-    if let Some((name, bytes)) = file {
-        body.extend(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
-        body.extend(bytes);
-        body.extend(b"\r\n");
-    }
-    body.extend(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
-async fn post(app: &axum::Router, body: Vec<u8>, lang: &str, htmx: bool) -> (StatusCode, String) {
-    let mut req = Request::post("/ask")
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .header("cookie", format!("lang={lang}"));
-    if htmx {
-        req = req.header("hx-request", "true");
-    }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::from(body)).unwrap_or_default())
-        .await
-        .unwrap_or_else(|e| match e {});
-    let status = resp.status();
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#34;", "\"")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn hidden(html: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find('"')? + start;
-    Some(unescape(&html[start..end]))
-}
-
-fn app() -> axum::Router {
-    let rules = RuleSet::load(&embedded_packs()).unwrap_or_else(|e| panic!("{e}"));
-    router(Web::new(
-        Arc::new(rules),
-        Settings {
-            law_department_phone: "312-555-0100".into(),
-            ..Settings::default()
-        },
-    ))
+fn outcome(html: &str) -> &str {
+    ["decline", "comply", "refer"]
+        .into_iter()
+        .find(|o| html.contains(&format!("data-outcome=\"{o}\"")))
+        .unwrap_or("none")
 }
 
 /// Run the flow: first screen, then answer questions from `answers` (fact path,
 /// value) in whatever order the engine asks. Returns the final page and the facts asked.
 async fn flow(
+    site: &Site,
+    c: &reqwest::Client,
     first: &[(&str, &str)],
     answers: &[(&str, &str)],
-    file: Option<(&str, &[u8])>,
+    file: Option<(&str, Vec<u8>)>,
 ) -> (String, Vec<String>) {
-    let app = app();
-    let (status, mut html) = post(&app, multipart(first, file), "en", true).await;
-    assert_eq!(status, StatusCode::OK, "{html}");
+    let ask = site.get(c, "/ask").await;
+    let csrf = hidden(&ask, "csrf").unwrap_or_default();
+    let mut fields = first.to_vec();
+    fields.push(("csrf", &csrf));
+    let (status, mut html) = site.post_ask(c, "/ask", &fields, file, true).await;
+    assert_eq!(status, 200, "{html}");
     let mut asked = Vec::new();
     for _ in 0..10 {
         let Some(fact) = hidden(&html, "fact") else {
@@ -103,27 +41,57 @@ async fn flow(
             .map(|(_, v)| *v)
             .unwrap_or_else(|| panic!("unexpected question {fact}: {html}"));
         asked.push(fact.clone());
-        let (status, next) = post(
-            &app,
-            multipart(
-                &[("state", &state), ("fact", &fact), ("answer", value)],
-                None,
-            ),
-            "en",
-            true,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{next}");
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("state", &state),
+            ("fact", &fact),
+            ("answer", value),
+        ];
+        let (status, next) = site.post_ask(c, "/ask", &fields, None, true).await;
+        assert_eq!(status, 200, "{next}");
         html = next;
     }
     (html, asked)
 }
 
-fn outcome(html: &str) -> &str {
-    ["decline", "comply", "refer"]
-        .into_iter()
-        .find(|o| html.contains(&format!("data-outcome=\"{o}\"")))
-        .unwrap_or("none")
+/// Records the answer on `answer_page` as a case; returns the case page's path.
+async fn record(site: &Site, c: &reqwest::Client, answer_page: &str, requester: &str) -> String {
+    let csrf = hidden(answer_page, "csrf").unwrap_or_default();
+    let state = hidden(answer_page, "state").unwrap_or_default();
+    let (status, location, body) = site
+        .post_form(
+            c,
+            "/cases",
+            &[
+                ("csrf", &csrf),
+                ("state", &state),
+                ("channel", "in_person"),
+                ("requester_name", requester),
+                ("requester_organisation", "ICE ERO Chicago"),
+                ("subject_name", "Subject Person"),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "record: {body}");
+    assert!(location.starts_with("/cases/"), "{location}");
+    location
+}
+
+/// Posts a case step's form (sign-off, resolution, action, disclosure) from the case page.
+async fn step(
+    site: &Site,
+    c: &reqwest::Client,
+    case: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let page = site.get(c, case).await;
+    let csrf = hidden(&page, "csrf").unwrap_or_default();
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    let (status, location, body) = site.post_form(c, &format!("{case}/{action}"), &all).await;
+    (status, if status == 303 { location } else { body })
 }
 
 /// (case, first screen, answers, expected outcome, expected headline)
@@ -270,9 +238,11 @@ const CASES: &[(&str, &[(&str, &str)], &[(&str, &str)], &str, &str)] = &[
 ];
 
 #[tokio::test]
-async fn every_case_reaches_the_right_answer() {
+async fn every_case_reaches_the_right_answer_and_is_recorded_with_its_receipt() {
+    let site = Site::start().await;
+    let desk = site.login("desk").await;
     for (name, first, answers, expected, headline) in CASES {
-        let (html, asked) = flow(first, answers, None).await;
+        let (html, asked) = flow(&site, &desk, first, answers, None).await;
         assert_eq!(
             outcome(&html),
             *expected,
@@ -287,17 +257,176 @@ async fn every_case_reaches_the_right_answer() {
             html.contains("tel:312-555-0100"),
             "{name}: no Law Department number"
         );
+        // Recorded: the case page shows the same outcome and the ledger receipt of its
+        // opening, and the receipt is served.
+        let case = record(&site, &desk, &html, "Officer Marker").await;
+        let page = site.get(&desk, &case).await;
+        assert!(
+            page.contains(headline),
+            "{name}: case page headline: {page}"
+        );
+        assert!(
+            page.contains("Officer Marker"),
+            "{name}: requester not shown"
+        );
+        let receipt = page
+            .split("/api/v1/ledger/receipts/")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_else(|| panic!("{name}: no receipt link: {page}"));
+        let (status, text) = site
+            .fetch(&desk, &format!("/api/v1/ledger/receipts/{receipt}"))
+            .await;
+        assert_eq!(status, 200, "{name}: receipt {receipt}: {text}");
     }
+    let list = site.get(&desk, "/cases").await;
+    assert_eq!(
+        list.matches("<tr class=\"status-").count(),
+        CASES.len(),
+        "{list}"
+    );
+    // Another desk officer sees none of them.
+    let other = site.login("desk2").await;
+    let list = site.get(&other, "/cases").await;
+    assert!(list.contains("No cases yet."), "{list}");
+}
+
+/// Answers to the engine's questions: (fact path, value).
+type Answers = &'static [(&'static str, &'static str)];
+
+/// Finds a CASES row by name: its first screen and its answers.
+fn scenario(name: &str) -> (Answers, Answers) {
+    CASES
+        .iter()
+        .find(|c| c.0 == name)
+        .map(|c| (c.1, c.2))
+        .unwrap_or_else(|| panic!("no scenario {name}"))
+}
+
+#[tokio::test]
+async fn supervisor_signs_off_counsel_resolves_and_the_desk_closes() {
+    let site = Site::start().await;
+    let desk = site.login("desk").await;
+    let boss = site.login("boss").await;
+    let lawyer = site.login("lawyer").await;
+    let audit = site.login("audit").await;
+
+    // A detainer: declined, and an ICE request needs the supervisor's sign-off.
+    let (first, answers) = scenario("detainer at the jail");
+    let (html, _) = flow(&site, &desk, first, answers, None).await;
+    let detainer = record(&site, &desk, &html, "Agent Marker").await;
+    let page = site.get(&desk, &detainer).await;
+    assert!(page.contains("data-status=\"awaiting_signoff\""), "{page}");
+    // The desk cannot sign off; the action waits for the sign-off.
+    let (status, _) = step(&site, &desk, &detainer, "signoff", &[("note", "")]).await;
+    assert_eq!(status, 403);
+    let queue = site.get(&boss, "/cases").await;
+    assert!(
+        queue.contains("Department cases") && queue.contains(&detainer),
+        "{queue}"
+    );
+    let (status, to) = step(&site, &boss, &detainer, "signoff", &[("note", "Reviewed")]).await;
+    assert_eq!((status, to.as_str()), (303, detainer.as_str()));
+    let (status, _) = step(
+        &site,
+        &desk,
+        &detainer,
+        "action",
+        &[("outcome", "declined"), ("note", "")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let page = site.get(&desk, &detainer).await;
+    assert!(page.contains("data-status=\"closed\""), "{page}");
+    for event in [
+        "Request received and decided",
+        "Signed off by a supervisor",
+        "Action recorded",
+    ] {
+        assert!(page.contains(event), "{event}: {page}");
+    }
+    assert_eq!(
+        page.matches("/api/v1/ledger/receipts/").count(),
+        3,
+        "{page}"
+    );
+    // The declination letter, with the requester and the deciding provision.
+    let letter = site
+        .get(&desk, &format!("{detainer}/letter?kind=decline"))
+        .await;
+    assert!(letter.contains("We decline the request"), "{letter}");
+    assert!(letter.contains("Agent Marker, ICE ERO Chicago"), "{letter}");
+    assert!(letter.contains("3510 S. Michigan Ave."), "{letter}");
+    let (status, _) = site
+        .fetch(&desk, &format!("{detainer}/letter?kind=comply"))
+        .await;
+    assert_eq!(status, 400);
+
+    // ICE asks a person's status: referred; counsel resolves, the desk records.
+    let (first, answers) = scenario("ICE asks a person's status");
+    let (html, _) = flow(&site, &desk, first, answers, None).await;
+    let referred = record(&site, &desk, &html, "Agent Marker").await;
+    let queue = site.get(&lawyer, "/cases").await;
+    assert!(
+        queue.contains("Referral queue") && queue.contains(&referred),
+        "{queue}"
+    );
+    assert!(
+        !queue.contains(&detainer),
+        "counsel sees only referrals: {queue}"
+    );
+    let memo = site
+        .get(&lawyer, &format!("{referred}/letter?kind=memo"))
+        .await;
+    assert!(memo.contains("Referral memo"), "{memo}");
+    let (status, _) = step(
+        &site,
+        &lawyer,
+        &referred,
+        "resolution",
+        &[("outcome", "maybe"), ("note", "")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = step(
+        &site,
+        &lawyer,
+        &referred,
+        "resolution",
+        &[("outcome", "decline"), ("note", "No statute requires it")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let page = site.get(&boss, &referred).await;
+    assert!(page.contains("data-status=\"awaiting_signoff\""), "{page}");
+    assert!(
+        page.contains("No statute requires it"),
+        "counsel's note: {page}"
+    );
+
+    // The auditor sees the case without personal data; every read above is logged.
+    let page = site.get(&audit, &referred).await;
+    assert!(!page.contains("Agent Marker"), "{page}");
+    assert!(page.contains("not shown to your role"), "{page}");
+    let log = site.get(&audit, "/admin/access-log").await;
+    assert!(
+        log.contains(&referred[7..]) && log.contains("lawyer") && log.contains("boss"),
+        "{log}"
+    );
 }
 
 #[tokio::test]
 async fn a_photo_of_the_paper_is_read_and_shown() {
+    let site = Site::start().await;
+    let desk = site.login("desk").await;
     let detainer = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../testdata/documents/i247a_detainer.txt"
     ))
     .unwrap_or_default();
     let (html, _) = flow(
+        &site,
+        &desk,
         &[
             ("where", "jail"),
             ("who", "ice"),
@@ -305,7 +434,7 @@ async fn a_photo_of_the_paper_is_read_and_shown() {
             ("paper", "unknown"),
         ],
         &[("subject.in_custody", "true")],
-        Some(("photo.txt", &detainer)),
+        Some(("photo.txt", detainer)),
     )
     .await;
     assert!(html.contains("What the paper says"), "{html}");
@@ -314,91 +443,289 @@ async fn a_photo_of_the_paper_is_read_and_shown() {
 }
 
 #[tokio::test]
-async fn spanish_interface() {
-    let app = app();
-    let (status, html) = post(
-        &app,
-        multipart(
-            &[
-                ("where", "jail"),
-                ("who", "ice"),
-                ("what", "release-date"),
-                ("paper", "none"),
-            ],
-            None,
-        ),
-        "es",
-        false,
+async fn spanish_is_remembered_per_account() {
+    let site = Site::start().await;
+    let desk = site.login("desk").await;
+    let (status, _) = site.fetch(&desk, "/lang/es").await;
+    assert_eq!(status, 303);
+    let page = site.get(&desk, "/ask").await;
+    assert!(page.contains("<html lang=\"es\">"), "{page}");
+    // A new session (another browser, no language cookie) keeps the account's choice.
+    let again = site.login("desk").await;
+    let (html, _) = flow(
+        &site,
+        &again,
+        &[
+            ("where", "jail"),
+            ("who", "ice"),
+            ("what", "release-date"),
+            ("paper", "none"),
+        ],
+        &[],
+        None,
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("<html lang=\"es\">"), "{html}");
     assert!(html.contains("No comparta esta información"), "{html}");
+    let page = site.get(&again, "/ask").await;
+    assert!(page.contains("<html lang=\"es\">"), "{page}");
+    // Another account is not affected.
+    let boss = site.login("boss").await;
+    let page = site.get(&boss, "/cases").await;
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
 }
 
 #[tokio::test]
-async fn a_missing_choice_is_a_clear_422() {
-    let app = app();
-    let (status, html) = post(
-        &app,
-        multipart(
+async fn bad_input_is_a_clear_4xx() {
+    let site = Site::start().await;
+    let desk = site.login("desk").await;
+    let ask = site.get(&desk, "/ask").await;
+    let csrf = hidden(&ask, "csrf").unwrap_or_default();
+    let (status, html) = site
+        .post_ask(
+            &desk,
+            "/ask",
             &[
+                ("csrf", &csrf),
                 ("where", "jail"),
                 ("who", "ice"),
                 ("what", "teleport"),
                 ("paper", "none"),
             ],
             None,
-        ),
-        "en",
-        true,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            true,
+        )
+        .await;
+    assert_eq!(status, 422);
     assert!(html.contains("what: choose one of the options"), "{html}");
-    let (status, html) = post(
-        &app,
-        multipart(
+    let (status, html) = site
+        .post_ask(
+            &desk,
+            "/ask",
             &[
+                ("csrf", &csrf),
                 ("state", "{not json"),
                 ("fact", "documents"),
                 ("answer", "none"),
             ],
             None,
-        ),
-        "en",
-        true,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+            true,
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    // A form without the session's token is refused, and changes nothing.
+    let (status, html) = site
+        .post_ask(
+            &desk,
+            "/ask",
+            &[
+                ("where", "jail"),
+                ("who", "ice"),
+                ("what", "hold"),
+                ("paper", "none"),
+            ],
+            None,
+            true,
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("This form has expired"), "{html}");
+    let (status, _, _) = site
+        .post_form(
+            &desk,
+            "/cases",
+            &[
+                ("csrf", "forged"),
+                ("state", "{}"),
+                ("channel", "phone"),
+                ("requester_name", "X"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _, body) = site
+        .post_form(
+            &desk,
+            "/cases",
+            &[
+                ("csrf", &csrf),
+                ("state", "{}"),
+                ("channel", "pigeon"),
+                ("requester_name", "X"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("channel"), "{body}");
+    let (status, _) = site.fetch(&desk, "/cases/not-a-case").await;
+    assert_eq!(status, 404);
 }
 
 #[tokio::test]
-async fn pages_without_htmx_are_whole_documents() {
-    let app = app();
-    let resp = app
-        .clone()
-        .oneshot(Request::get("/ask").body(Body::empty()).unwrap_or_default())
-        .await
-        .unwrap_or_else(|e| match e {});
-    assert_eq!(resp.status(), StatusCode::OK);
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let html = String::from_utf8_lossy(&bytes);
-    assert!(html.starts_with("<!doctype html>"));
-    assert!(html.contains("<legend>Who is asking?</legend>"));
-    for asset in ["/static/htmx.min.js", "/static/app.css"] {
-        let resp = app
-            .clone()
-            .oneshot(Request::get(asset).body(Body::empty()).unwrap_or_default())
+async fn pages_need_a_login_and_the_right_role() {
+    let site = Site::start().await;
+    let anonymous = support::client();
+    for path in [
+        "/",
+        "/ask",
+        "/cases",
+        "/admin",
+        "/admin/settings",
+        "/admin/rules",
+        "/admin/ledger",
+        "/admin/access-log",
+    ] {
+        let r = anonymous
+            .get(format!("{}{path}", site.base))
+            .send()
             .await
-            .unwrap_or_else(|e| match e {});
-        assert_eq!(resp.status(), StatusCode::OK, "{asset}");
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 303, "{path}");
+        assert_eq!(
+            r.headers().get("location").and_then(|v| v.to_str().ok()),
+            Some("/login"),
+            "{path}"
+        );
     }
+    // (account, path, expected status)
+    let table: &[(&str, &str, u16)] = &[
+        ("desk", "/ask", 200),
+        ("desk", "/cases", 200),
+        ("desk", "/admin", 403),
+        ("desk", "/admin/settings", 403),
+        ("desk", "/admin/ledger", 403),
+        ("desk", "/admin/access-log", 403),
+        ("desk", "/admin/rules", 200),
+        ("boss", "/cases", 200),
+        ("lawyer", "/cases", 200),
+        ("clerk", "/ask", 200),
+        ("audit", "/cases", 200),
+        ("audit", "/admin/ledger", 200),
+        ("audit", "/admin/access-log", 200),
+        ("audit", "/admin", 403),
+        ("admin", "/admin", 200),
+        ("admin", "/admin/settings", 200),
+        ("admin", "/admin/ledger", 200),
+        ("admin", "/cases", 403),
+    ];
+    for (who, path, expected) in table {
+        let c = site.login(who).await;
+        let (status, body) = site.fetch(&c, path).await;
+        assert_eq!(status, *expected, "{who} {path}: {body}");
+    }
+    // Wrong password: the login page again, 401, nothing about which part was wrong.
+    let c = support::client();
+    let r = c
+        .post(format!("{}/login", site.base))
+        .form(&[("username", "desk"), ("password", "wrong password!")])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 401);
+    let body = r.text().await.unwrap_or_default();
+    assert!(body.contains("Wrong username or password."), "{body}");
+}
+
+#[tokio::test]
+async fn admin_pages_manage_accounts_and_verify_receipts() {
+    let site = Site::start().await;
+    let admin = site.login("admin").await;
+    let accounts = site.get(&admin, "/admin").await;
+    for (name, _, _) in support::STAFF {
+        assert!(
+            accounts.contains(&format!("<th scope=\"row\">{name}</th>")),
+            "{name}"
+        );
+    }
+    // Disable desk2: it can no longer log in.
+    let csrf = hidden(&accounts, "csrf").unwrap_or_default();
+    let row = accounts
+        .split("<th scope=\"row\">desk2</th>")
+        .nth(1)
+        .unwrap_or_default();
+    let id: String = row
+        .split("form=\"acct-")
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let (status, _, body) = site
+        .post_form(
+            &admin,
+            &format!("/admin/accounts/{id}"),
+            &[
+                ("csrf", &csrf),
+                ("role", "desk"),
+                ("department", "police"),
+                ("disabled", "1"),
+                ("password", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{body}");
+    let c = support::client();
+    let r = c
+        .post(format!("{}/login", site.base))
+        .form(&[("username", "desk2"), ("password", support::PASSWORD)])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 401);
+    // A bad setting is refused with the field named.
+    let (status, _, body) = site
+        .post_form(
+            &admin,
+            "/admin/settings",
+            &[
+                ("csrf", &csrf),
+                ("agency_name", ""),
+                ("agency_address", ""),
+                ("law_department_phone", ""),
+                ("jurisdiction", "atlantis"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // A receipt of a real case verifies; a tampered one does not.
+    let desk = site.login("desk").await;
+    let (first, answers) = scenario("phone call asking a release date");
+    let (html, _) = flow(&site, &desk, first, answers, None).await;
+    let case = record(&site, &desk, &html, "Caller").await;
+    let page = site.get(&desk, &case).await;
+    let index = page
+        .split("/api/v1/ledger/receipts/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    let (_, receipt) = site
+        .fetch(&admin, &format!("/api/v1/ledger/receipts/{index}"))
+        .await;
+    let ledger = site.get(&admin, "/admin/ledger").await;
+    assert!(ledger.contains("citygate-ledger"), "{ledger}");
+    let (status, _, verdict) = site
+        .post_form(
+            &admin,
+            "/admin/ledger",
+            &[("csrf", &csrf), ("receipt", &receipt)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        verdict.contains(&format!("Valid receipt: entry #{index}")),
+        "{verdict}"
+    );
+    let tampered = receipt.replacen("citygate", "cityhate", 1);
+    let (_, _, verdict) = site
+        .post_form(
+            &admin,
+            "/admin/ledger",
+            &[("csrf", &csrf), ("receipt", &tampered)],
+        )
+        .await;
+    assert!(verdict.contains("Not a valid receipt"), "{verdict}");
+    let rules = site.get(&admin, "/admin/rules").await;
+    assert!(rules.contains("2-173"), "rules page shows the ordinance");
 }
 
 #[test]
@@ -415,54 +742,40 @@ fn spanish_has_every_english_message() {
 
 #[tokio::test]
 async fn the_answer_prints_a_letter_citing_the_law() {
-    let (html, _) = flow(
-        &[
-            ("where", "jail"),
-            ("who", "ice"),
-            ("what", "release-date"),
-            ("paper", "none"),
-        ],
-        &[],
-        None,
-    )
-    .await;
+    let site = Site::start().await;
+    let desk = site.login("desk").await;
+    let (first, answers) = scenario("phone call asking a release date");
+    let (html, _) = flow(&site, &desk, first, answers, None).await;
     let state = hidden(&html, "state").unwrap_or_default();
-    let app = app();
-    let (status, letter) =
-        post_to(&app, "/letter", multipart(&[("state", &state)], None), "en").await;
-    assert_eq!(status, StatusCode::OK, "{letter}");
+    let csrf = hidden(&html, "csrf").unwrap_or_default();
+    let (status, letter) = site
+        .post_ask(
+            &desk,
+            "/letter",
+            &[("csrf", &csrf), ("state", &state)],
+            None,
+            false,
+        )
+        .await;
+    assert_eq!(status, 200, "{letter}");
     assert!(letter.contains("Response to your request"), "{letter}");
     assert!(letter.contains("We decline the request"), "{letter}");
     assert!(letter.contains("5 ILCS 805/15(h)(6)-(7)"), "{letter}");
-    let (_, carta) = post_to(&app, "/letter", multipart(&[("state", &state)], None), "es").await;
-    assert!(carta.contains("Rechazamos la solicitud"), "{carta}");
-}
-
-async fn post_to(
-    app: &axum::Router,
-    path: &str,
-    body: Vec<u8>,
-    lang: &str,
-) -> (StatusCode, String) {
-    let req = Request::post(path)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
+    assert!(letter.starts_with("<!doctype html>"), "a whole page");
+    let (status, _) = site.fetch(&desk, "/lang/es").await;
+    assert_eq!(status, 303);
+    let (_, carta) = site
+        .post_ask(
+            &desk,
+            "/letter",
+            &[("csrf", &csrf), ("state", &state)],
+            None,
+            false,
         )
-        .header("cookie", format!("lang={lang}"))
-        .body(Body::from(body))
-        .unwrap_or_default();
-    let resp = app
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| match e {});
-    let status = resp.status();
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+        .await;
+    assert!(carta.contains("Rechazamos la solicitud"), "{carta}");
+    for asset in ["/static/htmx.min.js", "/static/app.css"] {
+        let (status, _) = site.fetch(&desk, asset).await;
+        assert_eq!(status, 200, "{asset}");
+    }
 }

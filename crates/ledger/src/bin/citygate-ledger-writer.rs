@@ -1,7 +1,8 @@
 //! Test and benchmark helper: appends from many threads until killed, printing
 //! `ack <index> <leaf hash hex>` for every index the ledger acknowledged as durable.
 //!
-//! Usage: `citygate-ledger-writer (sqlite PATH | postgres URL SCHEMA) THREADS TAG`
+//! Usage: `citygate-ledger-writer (sqlite PATH | postgres URL SCHEMA) THREADS TAG [KEYS]`
+//! (`KEYS`: the PostgreSQL ledger's per-entry key file).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -20,9 +21,13 @@ fn main() -> ExitCode {
             PostgresStore::connect_in_schema(url, schema)
                 .map(|s| (Box::new(s) as Box<dyn LedgerStore>, threads, tag))
         }
+        [kind, url, schema, threads, tag, keys] if kind == "postgres" => {
+            PostgresStore::connect_with_keys(url, schema, keys.as_ref())
+                .map(|s| (Box::new(s) as Box<dyn LedgerStore>, threads, tag))
+        }
         _ => {
             eprintln!(
-                "usage: citygate-ledger-writer (sqlite PATH | postgres URL SCHEMA) THREADS TAG"
+                "usage: citygate-ledger-writer (sqlite PATH | postgres URL SCHEMA) THREADS TAG [KEYS]"
             );
             return ExitCode::from(2);
         }

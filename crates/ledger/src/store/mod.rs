@@ -4,9 +4,11 @@
 //! Indexes are assigned by the store inside its write transaction, so several writers
 //! (even in several processes) never create a gap or a duplicate.
 
+mod keys;
 mod postgres;
 mod sqlite;
 
+pub use self::keys::KeyStore;
 pub use self::postgres::PostgresStore;
 pub use self::sqlite::SqliteStore;
 
@@ -27,14 +29,34 @@ pub enum StoreError {
     /// A PostgreSQL schema name outside the allowed characters.
     #[error("schema `{0}`: use only a-z, 0-9 and _")]
     BadSchema(String),
-    /// The erasure (logged at `erasure_index`) is committed, but another reader kept the
-    /// store from discarding old copies of the erased page; they are discarded when the
-    /// store is next opened or erased from with no other reader.
-    #[error("the erasure is logged as entry {erasure_index}, but another process was reading the store, so old copies of the erased record remain until the ledger is next opened alone")]
+    /// The erasure (logged at `erasure_index`) is committed, but old copies could not be
+    /// destroyed yet: another reader kept SQLite from discarding the erased page, or the
+    /// PostgreSQL store could not overwrite the entry's key. They are destroyed when the
+    /// store is next opened (alone, for SQLite; with the key file, for PostgreSQL).
+    #[error("the erasure is logged as entry {erasure_index}, but old copies of the erased record remain (another process was reading the store, or the key file could not be written) until the ledger is next opened")]
     ScrubIncomplete {
         /// Index of the committed erasure event.
         erasure_index: u64,
     },
+    /// The per-entry key file cannot be read or written.
+    #[error("ledger key file {path}: {source}")]
+    KeyStore {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The per-entry key file is not one.
+    #[error("ledger key file {0}: not a citygate ledger key file")]
+    KeyStoreMalformed(String),
+    /// The key file and the database belong to different ledgers (or the ledger's key file
+    /// was replaced): sealing or erasing with it would lose or leave keys.
+    #[error("ledger key file {0} does not belong to this ledger's database; every instance must use the ledger's one key file")]
+    KeyStoreMismatch(String),
+    /// The ledger seals private records with per-entry keys, but this store was opened
+    /// without its key file.
+    #[error("this ledger keeps per-entry keys in a key file; open it with the key file to write, read or erase private records")]
+    KeysRequired,
     /// An erasure named an entry that has no private record (never had one, or already erased).
     #[error("entry {0} has no private record to erase")]
     NothingToErase(u64),

@@ -4,9 +4,21 @@
 //! sequencer assigns indexes at a time across all processes; the index is read and written
 //! under that lock and the primary key refuses duplicates, so no gap or duplicate can appear.
 //! A commit returns after the WAL is flushed (`synchronous_commit` is forced on).
+//!
+//! Opened with a key file ([`PostgresStore::connect_with_keys`]), private records are sealed
+//! under per-entry keys kept in that file (see [`KeyStore`]), and erasure destroys the key:
+//! PostgreSQL keeps deleted rows in heap pages, TOAST and WAL, so deleting them is not enough.
+//! The key file is bound to the ledger (an id in its header and in `ledger_meta`), so an
+//! instance with another key file is refused rather than sealing under keys the others lack.
+//! Without a key file the store keeps records in clear as before (erasure is then only a
+//! `DELETE` and `VACUUM`), and refuses private records once the ledger has a key file.
+
+use std::collections::HashSet;
+use std::path::Path;
 
 use ::postgres::{Client, NoTls, Transaction};
 
+use super::keys::{self, KeyStore};
 use super::{LedgerStore, StoreError};
 use crate::entry::{NewEntry, PrivateRecord};
 
@@ -16,12 +28,20 @@ const SEQUENCER_LOCK: i64 = 0x6369_7479_6761_7465;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ledger_leaves (idx BIGINT PRIMARY KEY, leaf BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_private (idx BIGINT PRIMARY KEY, nonce BYTEA NOT NULL, details BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger_sealed (idx BIGINT PRIMARY KEY, sealed BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_checkpoints (size BIGINT PRIMARY KEY, note BYTEA NOT NULL);
 ";
+
+/// `ledger_meta` row naming the key file bound to this ledger.
+const KEY_BINDING: &str = "key_store";
 
 /// A ledger store in a PostgreSQL database.
 pub struct PostgresStore {
     client: Client,
+    keys: Option<KeyStore>,
+    /// Whether `keys` is known to be the ledger's bound key file (only then are keys written).
+    bound: bool,
 }
 
 impl PostgresStore {
@@ -31,8 +51,23 @@ impl PostgresStore {
     }
 
     /// Like [`PostgresStore::connect`], with the tables in `schema` (created if missing), so
-    /// several logs or test runs can share one database.
+    /// several logs or test runs can share one database. Without a key file: private records
+    /// are stored in clear and erasure cannot remove every copy of them; use
+    /// [`PostgresStore::connect_with_keys`] for a ledger that holds personal data.
     pub fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        Self::open(url, schema, None)
+    }
+
+    /// Like [`PostgresStore::connect_in_schema`], sealing private records under per-entry
+    /// keys kept in the key file at `keys` (created 0600 if missing). Every instance sharing
+    /// the ledger must use the same key file; finishes any key destruction a crash left
+    /// pending.
+    pub fn connect_with_keys(url: &str, schema: &str, keys: &Path) -> Result<Self, StoreError> {
+        let keys = KeyStore::open_or_create(keys)?;
+        Self::open(url, schema, Some(keys))
+    }
+
+    fn open(url: &str, schema: &str, keys: Option<KeyStore>) -> Result<Self, StoreError> {
         if schema.is_empty()
             || !schema
                 .bytes()
@@ -49,11 +84,26 @@ impl PostgresStore {
         tx.batch_execute(&format!(
             "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}; {SCHEMA}"
         ))?;
+        let mut bound = false;
+        if let Some(keys) = &keys {
+            bound = bind(&mut tx, keys, false)?;
+            if bound {
+                reconcile(&mut tx, keys)?;
+            }
+        }
         tx.commit()?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            keys,
+            bound,
+        })
     }
 
-    fn insert(tx: &mut Transaction<'_>, entries: &[NewEntry]) -> Result<u64, StoreError> {
+    fn insert(
+        tx: &mut Transaction<'_>,
+        keys: Option<&KeyStore>,
+        entries: &[NewEntry],
+    ) -> Result<u64, StoreError> {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])?;
         let start: i64 = tx
             .query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves", &[])?
@@ -64,48 +114,231 @@ impl PostgresStore {
             "INSERT INTO ledger_leaves (idx, leaf) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
             &[&idxs, &leaves],
         )?;
-        let mut p_idx = Vec::new();
-        let mut p_nonce = Vec::new();
-        let mut p_details = Vec::new();
-        for (i, e) in idxs.iter().zip(entries) {
-            if let Some(p) = &e.private {
-                p_idx.push(*i);
-                p_nonce.push(&p.nonce[..]);
-                p_details.push(p.details.as_slice());
+        if !entries.iter().any(|e| e.private.is_some()) {
+            if let Some(keys) = keys {
+                // Clear slots an uncommitted append may have left at these indexes.
+                keys.put(start as u64, &vec![None; entries.len()])?;
             }
+            return Ok(start as u64);
         }
-        if !p_idx.is_empty() {
-            tx.execute(
-                "INSERT INTO ledger_private (idx, nonce, details) \
-                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
-                &[&p_idx, &p_nonce, &p_details],
-            )?;
+        match keys {
+            Some(keys) => {
+                let mut slots = Vec::with_capacity(entries.len());
+                let mut p_idx = Vec::new();
+                let mut p_sealed = Vec::new();
+                for (i, e) in idxs.iter().zip(entries) {
+                    let key = e.private.as_ref().map(|p| {
+                        let key = keys::new_key();
+                        p_idx.push(*i);
+                        p_sealed.push(keys::seal(&key, *i as u64, p));
+                        key
+                    });
+                    slots.push(key);
+                }
+                tx.execute(
+                    "INSERT INTO ledger_sealed (idx, sealed) \
+                     SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+                    &[&p_idx, &p_sealed],
+                )?;
+                // The keys are durable before the commit, so no committed record lacks its key.
+                keys.put(start as u64, &slots)?;
+            }
+            None => {
+                if binding(tx)?.is_some() {
+                    return Err(StoreError::KeysRequired);
+                }
+                let mut p_idx = Vec::new();
+                let mut p_nonce = Vec::new();
+                let mut p_details = Vec::new();
+                for (i, e) in idxs.iter().zip(entries) {
+                    if let Some(p) = &e.private {
+                        p_idx.push(*i);
+                        p_nonce.push(&p.nonce[..]);
+                        p_details.push(p.details.as_slice());
+                    }
+                }
+                tx.execute(
+                    "INSERT INTO ledger_private (idx, nonce, details) \
+                     SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
+                    &[&p_idx, &p_nonce, &p_details],
+                )?;
+            }
         }
         Ok(start as u64)
     }
+
+    /// Whether the key file is bound to the ledger, checking (and binding, if `create`) under
+    /// the sequencer lock unless already known. False without a key file.
+    fn ensure_bound(&mut self, create: bool) -> Result<bool, StoreError> {
+        let Some(keys) = &self.keys else {
+            return Ok(false);
+        };
+        if !self.bound {
+            let mut tx = self.client.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])?;
+            let bound = bind(&mut tx, keys, create)?;
+            tx.commit()?;
+            self.bound = bound;
+        }
+        Ok(self.bound)
+    }
+
+    /// The key file, once bound: an unbound store writes no keys (and, being keyed, has
+    /// bound before any append with a private record).
+    fn sealing_keys(&self) -> Option<&KeyStore> {
+        self.keys.as_ref().filter(|_| self.bound)
+    }
+
+    fn sealed_record(&mut self, index: u64) -> Result<Option<PrivateRecord>, StoreError> {
+        let Some(row) = self.client.query_opt(
+            "SELECT sealed FROM ledger_sealed WHERE idx = $1",
+            &[&(index as i64)],
+        )?
+        else {
+            return Ok(None);
+        };
+        if !self.ensure_bound(false)? {
+            return Err(StoreError::KeysRequired);
+        }
+        let keys = self.sealing_keys().ok_or(StoreError::KeysRequired)?;
+        let sealed: Vec<u8> = row.get(0);
+        let Some(key) = keys.get(index)? else {
+            // The key is gone: the record was erased.
+            return Ok(None);
+        };
+        match keys::open(&key, index, &sealed) {
+            Some(record) => Ok(Some(record)),
+            // An erasure destroying the key while we read it.
+            None if keys.get(index)?.is_none() => Ok(None),
+            None => Err(StoreError::Corrupt(format!(
+                "the sealed record of entry {index} does not open with its key"
+            ))),
+        }
+    }
+}
+
+/// The key file id bound to the ledger in `tx`'s schema, if any.
+fn binding(tx: &mut Transaction<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(tx
+        .query_opt(
+            "SELECT value FROM ledger_meta WHERE name = $1",
+            &[&KEY_BINDING],
+        )?
+        .map(|r| r.get(0)))
+}
+
+/// Checks that `keys` is the ledger's key file; whether it is bound to the ledger. An unbound
+/// pair is bound only if `create` (at the first sealed append, so that opening a ledger only
+/// to read it binds nothing). Called under the sequencer lock. A new binding is allowed only
+/// while neither side holds keyed data, which also recovers from a crash between writing the
+/// file's id and committing the ledger's.
+fn bind(tx: &mut Transaction<'_>, keys: &KeyStore, create: bool) -> Result<bool, StoreError> {
+    let mismatch = || StoreError::KeyStoreMismatch(keys.path().display().to_string());
+    match (binding(tx)?, keys.binding()?) {
+        (Some(ledger), Some(file)) if ledger == file => Ok(true),
+        (Some(_), _) => Err(mismatch()),
+        (None, file) => {
+            if file.is_some() && !keys.live()?.is_empty() {
+                return Err(mismatch());
+            }
+            let sealed: bool = tx
+                .query_one("SELECT EXISTS (SELECT 1 FROM ledger_sealed)", &[])?
+                .get(0);
+            if sealed {
+                return Err(mismatch());
+            }
+            if !create {
+                return Ok(false);
+            }
+            let id = keys::new_id();
+            // The file first: a crash before the commit leaves a bound file with no keys,
+            // which the next open may bind again.
+            keys.bind(&id)?;
+            tx.execute(
+                "INSERT INTO ledger_meta (name, value) VALUES ($1, $2)",
+                &[&KEY_BINDING, &&id[..]],
+            )?;
+            Ok(true)
+        }
+    }
+}
+
+/// Destroys keys whose record is not in the ledger: left by an erasure whose key destruction
+/// did not finish, or by an append that did not commit. Called under the sequencer lock, so
+/// no append is between writing its keys and committing.
+fn reconcile(tx: &mut Transaction<'_>, keys: &KeyStore) -> Result<(), StoreError> {
+    let live: Vec<i64> = keys.live()?.into_iter().map(|i| i as i64).collect();
+    if live.is_empty() {
+        return Ok(());
+    }
+    let kept: HashSet<i64> = tx
+        .query(
+            "SELECT idx FROM ledger_sealed WHERE idx = ANY($1)",
+            &[&live],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let stale: Vec<u64> = live
+        .into_iter()
+        .filter(|i| !kept.contains(i))
+        .map(|i| i as u64)
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    keys.destroy(&stale)
 }
 
 impl LedgerStore for PostgresStore {
     fn append(&mut self, entries: &[NewEntry]) -> Result<u64, StoreError> {
+        if entries.iter().any(|e| e.private.is_some()) {
+            // Bound in a transaction of its own, committed before any key is written.
+            self.ensure_bound(true)?;
+        }
         let mut tx = self.client.transaction()?;
-        let start = Self::insert(&mut tx, entries)?;
+        let keys = self.keys.as_ref().filter(|_| self.bound);
+        let start = Self::insert(&mut tx, keys, entries)?;
         tx.commit()?;
         Ok(start)
     }
 
     fn erase(&mut self, index: u64, erasure: &NewEntry) -> Result<u64, StoreError> {
+        // Another instance with the same key file may have bound it since we opened.
+        self.ensure_bound(false)?;
         let mut tx = self.client.transaction()?;
-        let deleted = tx.execute(
-            "DELETE FROM ledger_private WHERE idx = $1",
-            &[&(index as i64)],
-        )?;
-        if deleted == 0 {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])?;
+        let idx = index as i64;
+        let sealed = if self.bound {
+            tx.execute("DELETE FROM ledger_sealed WHERE idx = $1", &[&idx])?
+        } else {
+            let n: i64 = tx
+                .query_one("SELECT COUNT(*) FROM ledger_sealed WHERE idx = $1", &[&idx])?
+                .get(0);
+            if n > 0 {
+                return Err(StoreError::KeysRequired);
+            }
+            0
+        };
+        let clear = tx.execute("DELETE FROM ledger_private WHERE idx = $1", &[&idx])?;
+        if sealed == 0 && clear == 0 {
             return Err(StoreError::NothingToErase(index));
         }
-        let at = Self::insert(&mut tx, std::slice::from_ref(erasure))?;
+        let keys = self.keys.as_ref().filter(|_| self.bound);
+        let at = Self::insert(&mut tx, keys, std::slice::from_ref(erasure))?;
         tx.commit()?;
-        // Reclaim the dead tuple now rather than at the next autovacuum.
-        self.client.batch_execute("VACUUM ledger_private")?;
+        if let (true, Some(keys)) = (sealed > 0, self.sealing_keys()) {
+            // Committed: destroying the key is what erases. If it fails, the next
+            // `connect_with_keys` destroys every key whose record is gone.
+            if keys.destroy(&[index]).is_err() {
+                return Err(StoreError::ScrubIncomplete { erasure_index: at });
+            }
+        }
+        if clear > 0 {
+            // A record kept in clear: reclaim the dead tuple now rather than at the next
+            // autovacuum (WAL may still hold it; keyed ledgers do not have this limit).
+            self.client.batch_execute("VACUUM ledger_private")?;
+        }
         Ok(at)
     }
 
@@ -143,6 +376,9 @@ impl LedgerStore for PostgresStore {
     }
 
     fn private_record(&mut self, index: u64) -> Result<Option<PrivateRecord>, StoreError> {
+        if let Some(record) = self.sealed_record(index)? {
+            return Ok(Some(record));
+        }
         let row = self.client.query_opt(
             "SELECT nonce, details FROM ledger_private WHERE idx = $1",
             &[&(index as i64)],

@@ -280,7 +280,7 @@ fn new_case_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn is_case_id(id: &str) -> bool {
+pub(crate) fn is_case_id(id: &str) -> bool {
     id.len() == 32
         && id
             .bytes()
@@ -291,12 +291,12 @@ fn personal_context(case_id: &str) -> String {
     format!("case/{case_id}/personal")
 }
 
-fn event_context(case_id: &str, ledger_index: i64) -> String {
+pub(crate) fn event_context(case_id: &str, ledger_index: i64) -> String {
     format!("case/{case_id}/event/{ledger_index}")
 }
 
 /// Appends `event` to the ledger and waits for its durable index.
-async fn log_first(state: &AppState, event: Event) -> Result<i64, ApiError> {
+pub(crate) async fn log_first(state: &AppState, event: Event) -> Result<i64, ApiError> {
     let ledger = state.ledger.clone();
     let index = tokio::task::spawn_blocking(move || ledger.append(&event))
         .await
@@ -305,7 +305,13 @@ async fn log_first(state: &AppState, event: Event) -> Result<i64, ApiError> {
 }
 
 /// The ledger's private details of a case step: ids and codes only, never personal data.
-fn ledger_event(kind: EventKind, provision: &str, case_id: &str, step: &str, actor: i64) -> Event {
+pub(crate) fn ledger_event(
+    kind: EventKind,
+    provision: &str,
+    case_id: &str,
+    step: &str,
+    actor: i64,
+) -> Event {
     Event {
         kind,
         time: crate::now().max(0) as u64,
@@ -317,9 +323,9 @@ fn ledger_event(kind: EventKind, provision: &str, case_id: &str, step: &str, act
 
 /// Provision id recorded in the ledger for a case: the deciding provision, if the ledger
 /// accepts it as an identifier.
-fn ledger_provision(answer: &serde_json::Value) -> String {
+pub(crate) fn ledger_provision(answer: &serde_json::Value) -> String {
     let id = answer
-        .pointer("/deciding/0/id")
+        .pointer("/deciding/0")
         .and_then(|v| v.as_str())
         .filter(|id| {
             (1..=64).contains(&id.len())
@@ -330,7 +336,7 @@ fn ledger_provision(answer: &serde_json::Value) -> String {
     id.unwrap_or("citygate:no-deciding-provision").to_owned()
 }
 
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     caller: &Caller,
     id: &str,
@@ -346,7 +352,11 @@ async fn load(
     }
 }
 
-fn seal_json(state: &AppState, context: &str, value: &impl Serialize) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn seal_json(
+    state: &AppState,
+    context: &str,
+    value: &impl Serialize,
+) -> Result<Vec<u8>, ApiError> {
     let plain = serde_json::to_vec(value).map_err(|_| ApiError::Internal)?;
     Ok(state.vault.seal(context, &plain))
 }

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod cases;
+pub mod documents;
 pub mod ledger;
 pub mod public;
 pub mod session;
@@ -42,6 +43,9 @@ use crate::state::AppState;
         cases::act,
         cases::disclose,
         cases::access_log,
+        documents::upload,
+        documents::list,
+        documents::content,
     ),
     components(schemas(crate::error::ErrorBody))
 )]
@@ -81,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ledger/key", get(ledger::key))
         .route("/api/v1/ledger/checkpoint", get(ledger::checkpoint))
         .route("/api/v1/ledger/receipts/{index}", get(ledger::receipt))
+        .route("/api/v1/ledger/tile/{*path}", get(ledger::tile))
+        .merge(documents::routes())
         .fallback(|| async { ApiError::NotFound("no such route; see /api/openapi.json") })
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -88,11 +94,5 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(trace)
-        .with_state(state.clone())
-        // The staff app's pages (crates/web): for now the stateless guided flow and
-        // letters; it opens no case yet (see issue 7's note).
-        .merge(citygate_web::router(citygate_web::Web::new(
-            state.rules.clone(),
-            citygate_web::Settings::default(),
-        )))
+        .with_state(state)
 }

@@ -90,21 +90,48 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(body): Json<Login>,
 ) -> Result<Response, ApiError> {
-    state.throttle.check(&body.username, peer.ip())?;
-    let account = state.store.account_by_username(&body.username).await?;
+    let opened = open_session(&state, &body.username, body.password, peer.ip()).await?;
+    let mut response = axum::Json(LoggedIn {
+        account: AccountView::from(&opened.account),
+        csrf_token: opened.csrf_token,
+    })
+    .into_response();
+    response.headers_mut().extend(opened.cookies);
+    Ok(response)
+}
+
+/// A session just opened: its account, CSRF token and the cookies that carry it.
+pub struct OpenedSession {
+    /// Who logged in.
+    pub account: citygate_store::Account,
+    /// The token state changes must echo (header for the API, form field for the pages).
+    pub csrf_token: String,
+    /// `Set-Cookie` headers: the session (HttpOnly) and the CSRF token.
+    pub cookies: HeaderMap,
+}
+
+/// Checks a password (throttled per username and address) and opens a session. Shared by
+/// the API's login and the staff pages' login form.
+pub async fn open_session(
+    state: &AppState,
+    username: &str,
+    password: String,
+    peer: std::net::IpAddr,
+) -> Result<OpenedSession, ApiError> {
+    state.throttle.check(username, peer)?;
+    let account = state.store.account_by_username(username).await?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let password = body.password;
     let ok = blocking(move || auth::verify_password(&password, &hash.unwrap_or_else(dummy_hash)))
         .await?;
     let account = match account {
         Some(a) if ok && !a.disabled => a,
         _ => {
-            state.throttle.failed(&body.username, peer.ip());
+            state.throttle.failed(username, peer);
             tracing::info!(event = "login_failed", "failed login");
             return Err(ApiError::BadCredentials);
         }
     };
-    state.throttle.succeeded(&body.username);
+    state.throttle.succeeded(username);
     let token = auth::random_secret();
     let csrf_token = auth::random_secret();
     let session = Session {
@@ -115,13 +142,8 @@ pub async fn login(
     };
     state.store.create_session(&session).await?;
     tracing::info!(event = "login", account = account.id, "logged in");
-    let mut response = axum::Json(LoggedIn {
-        account: AccountView::from(&account),
-        csrf_token: csrf_token.clone(),
-    })
-    .into_response();
-    let headers = response.headers_mut();
     let secure = state.secure_cookies;
+    let mut cookies = HeaderMap::new();
     for c in [
         cookie_header(SESSION_COOKIE, &token, true, SESSION_SECS, secure),
         cookie_header(CSRF_COOKIE, &csrf_token, false, SESSION_SECS, secure),
@@ -129,18 +151,18 @@ pub async fn login(
     .into_iter()
     .flatten()
     {
-        headers.append(header::SET_COOKIE, c);
+        cookies.append(header::SET_COOKIE, c);
     }
-    Ok(response)
+    Ok(OpenedSession {
+        account,
+        csrf_token,
+        cookies,
+    })
 }
 
-/// Logs out (ends the session; a token caller has nothing to end).
-#[utoipa::path(delete, path = "/api/v1/session", tag = "session",
-    responses((status = 204, description = "logged out"), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    if let Credential::Session(hash) = &caller.credential {
-        state.store.delete_session(hash).await?;
-    }
+/// Ends the session with this hash and returns the `Set-Cookie` headers that clear it.
+pub async fn close_session(state: &AppState, token_hash: &[u8]) -> Result<HeaderMap, ApiError> {
+    state.store.delete_session(token_hash).await?;
     let mut headers = HeaderMap::new();
     for c in [
         cookie_header(SESSION_COOKIE, "", true, 0, state.secure_cookies),
@@ -151,6 +173,17 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
     {
         headers.append(header::SET_COOKIE, c);
     }
+    Ok(headers)
+}
+
+/// Logs out (ends the session; a token caller has nothing to end).
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session",
+    responses((status = 204, description = "logged out"), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    let headers = match &caller.credential {
+        Credential::Session(hash) => close_session(&state, hash).await?,
+        Credential::Token => HeaderMap::new(),
+    };
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 
@@ -232,7 +265,7 @@ pub async fn setup_form(State(state): State<AppState>, Form(body): Form<Setup>) 
     match create_admin(&state, body).await {
         Ok(a) => Html(format!(
             "<!doctype html><meta charset=utf-8><title>citygate</title><h1>Administrator {} created</h1>\
-             <p>Log in through the API: <code>POST /api/v1/session</code>.",
+             <p><a href=/login>Log in</a> (or through the API: <code>POST /api/v1/session</code>).",
             escape(&a.username)
         ))
         .into_response(),
