@@ -126,17 +126,43 @@ async fn main() {
         ("paper", "judge-warrant"),
     ]);
     // Each page must be the real one (a fast error page would flatter the figure).
-    for (name, make, want) in [
-        ("GET /ask (first screen, full page)", None, "<form"),
+    // One recorded case, for the case list and the case page.
+    let (_, body) = call(json(
+        "/api/v1/cases",
+        serde_json::json!({"channel": "in_person", "requester": {"name": "Agent"},
+            "request": {"jurisdiction": "chicago", "act": "detain",
+                "requester": {"kind": "immigration_agency"},
+                "documents": [{"kind": "immigration_detainer"}],
+                "subject": {"in_custody": true}}}),
+        &cookie,
+        &csrf,
+    ))
+    .await;
+    let case_id = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no case: {body}"));
+    let case_path = format!("/cases/{case_id}");
+    for (name, path, make, want) in [
+        ("GET /ask (first screen, full page)", "/ask", None, "<form"),
         (
             "POST /ask -> answer (detainer), full page",
+            "/ask",
             Some(answer_form.clone()),
             "data-outcome=\"decline\"",
         ),
         (
             "POST /ask -> question (judge's warrant)",
+            "/ask",
             Some(question_form.clone()),
             "name=\"fact\"",
+        ),
+        ("GET /cases (my cases)", "/cases", None, "<table"),
+        (
+            "GET /cases/{id} (case page, access recorded)",
+            case_path.as_str(),
+            None,
+            "data-status=",
         ),
     ] {
         let mut blocks = Vec::new();
@@ -145,10 +171,10 @@ async fn main() {
             let mut times = Vec::with_capacity(200);
             for _ in 0..200 {
                 let req = match &make {
-                    None => Request::get("/ask")
+                    None => Request::get(path)
                         .header("cookie", &cookie)
                         .body(Body::empty()),
-                    Some(body) => Request::post("/ask")
+                    Some(body) => Request::post(path)
                         .header("cookie", &cookie)
                         .header(
                             "content-type",

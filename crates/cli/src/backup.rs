@@ -154,7 +154,11 @@ fn private_file(path: &Path) -> std::io::Result<File> {
 pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     if args.database_url.as_deref().is_some_and(|u| !u.is_empty()) {
         return Err(bad_input(anyhow::anyhow!(
-            "DATABASE_URL is set: back up PostgreSQL with pg_dump (see README) and the key files separately"
+            "DATABASE_URL is set: back up PostgreSQL with pg_dump (see README) and the key files \
+             separately: the key file, ledger-signing.key and ledger.keys beside it (the ledger's \
+             per-entry keys: without it no private ledger record can be read; keep its copies as \
+             private as the key file, since an old copy still holds the keys of entries erased \
+             since)"
         )));
     }
     let data = &args.data_dir;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod backup;
 mod decide;
+mod keys;
 mod ledger;
 mod read;
 mod redact;
@@ -75,6 +76,9 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup into a new or empty data directory.
     Restore(backup::RestoreArgs),
+    /// The key file sealing personal data: rotate it.
+    #[command(subcommand)]
+    Keys(keys::Command),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Backup(args) => backup::backup(args),
         Command::Restore(args) => backup::restore(args),
+        Command::Keys(cmd) => keys::run(cmd),
     };
     match result {
         Ok(code) => code,

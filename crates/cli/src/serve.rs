@@ -48,6 +48,30 @@ pub struct Args {
     /// Requests an account may send at once [default: 1000].
     #[arg(long, env = "CITYGATE_BURST_PER_ACCOUNT")]
     pub burst_per_account: Option<u32>,
+    /// Single sign-on: the OpenID Connect issuer URL (unset: single sign-on off).
+    #[arg(long, env = "CITYGATE_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// Single sign-on: the client id registered at the provider.
+    #[arg(long, env = "CITYGATE_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// Single sign-on: the client secret (prefer --oidc-client-secret-file).
+    #[arg(long, env = "CITYGATE_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// Single sign-on: a file holding the client secret.
+    #[arg(long, env = "CITYGATE_OIDC_CLIENT_SECRET_FILE")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// Single sign-on: the redirect URL [default: PUBLIC_URL/auth/oidc/callback].
+    #[arg(long, env = "CITYGATE_OIDC_REDIRECT_URL")]
+    pub oidc_redirect_url: Option<String>,
+    /// Single sign-on: the claim holding roles, a dotted path for nested claims [default: roles].
+    #[arg(long, env = "CITYGATE_OIDC_ROLE_CLAIM")]
+    pub oidc_role_claim: Option<String>,
+    /// Single sign-on: claim values to roles, e.g. `CityGate.Desk=desk,CityGate.Admin=admin`.
+    #[arg(long, env = "CITYGATE_OIDC_ROLE_MAP")]
+    pub oidc_role_map: Option<String>,
+    /// Single sign-on: the claim holding the department (dotted path).
+    #[arg(long, env = "CITYGATE_OIDC_DEPARTMENT_CLAIM")]
+    pub oidc_department_claim: Option<String>,
     /// Configuration file (TOML with the same keys as the flags, in snake_case).
     #[arg(long, env = "CITYGATE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -91,6 +115,18 @@ fn config(args: Args) -> anyhow::Result<Config> {
             .burst_per_account
             .or(file.burst_per_account)
             .unwrap_or(defaults.burst_per_account),
+        oidc: citygate_server::config::OidcSettings {
+            issuer: args.oidc_issuer.or(file.oidc_issuer),
+            client_id: args.oidc_client_id.or(file.oidc_client_id),
+            client_secret: args.oidc_client_secret.or(file.oidc_client_secret),
+            client_secret_file: args
+                .oidc_client_secret_file
+                .or(file.oidc_client_secret_file),
+            redirect_url: args.oidc_redirect_url.or(file.oidc_redirect_url),
+            role_claim: args.oidc_role_claim.or(file.oidc_role_claim),
+            role_map: args.oidc_role_map.or(file.oidc_role_map),
+            department_claim: args.oidc_department_claim.or(file.oidc_department_claim),
+        },
     })
 }
 

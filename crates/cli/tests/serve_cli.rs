@@ -321,7 +321,9 @@ fn kill_9_on_postgres_loses_no_acknowledged_case() {
         ("CITYGATE_DATABASE_SCHEMA", schema.as_str()),
     ];
     let acknowledged = kill_9_under_load(&dir.path().join("data"), &env);
-    let store = citygate_ledger::PostgresStore::connect_in_schema(PG_URL, &schema).unwrap();
+    // The service's entry keys sit beside its key file (the data directory by default).
+    let keys = dir.path().join("data").join("ledger.keys");
+    let store = citygate_ledger::PostgresStore::connect_with_keys(PG_URL, &schema, &keys).unwrap();
     check_ledger(
         &citygate_ledger::Ledger::open(Box::new(store)).unwrap(),
         &acknowledged,
@@ -431,7 +433,8 @@ fn two_processes_on_postgres_then_kill_9_of_one_loses_nothing() {
     let before = indexes.len();
     indexes.dedup();
     assert_eq!(before, indexes.len(), "an index was acknowledged twice");
-    let store = citygate_ledger::PostgresStore::connect_in_schema(PG_URL, &schema).unwrap();
+    let keys = data.join("ledger.keys");
+    let store = citygate_ledger::PostgresStore::connect_with_keys(PG_URL, &schema, &keys).unwrap();
     check_ledger(
         &citygate_ledger::Ledger::open(Box::new(store)).unwrap(),
         &acknowledged,
@@ -439,4 +442,80 @@ fn two_processes_on_postgres_then_kill_9_of_one_loses_nothing() {
     let _ = Command::new("psql")
         .args([PG_URL, "-qc", &format!("DROP SCHEMA {schema} CASCADE")])
         .output();
+}
+
+/// `citygate keys rotate` on a stopped service's data directory: interrupted, resumed,
+/// old key retired; the restarted service serves the same cases.
+#[test]
+fn keys_rotate_resumes_and_the_service_reads_everything_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = start(&data);
+    let bearer = format!("Bearer {}", desk_token(&server));
+    let mut cases = Vec::new();
+    for _ in 0..3 {
+        let (status, _, body) = http(
+            &server.addr,
+            "POST",
+            "/api/v1/cases",
+            &[("Authorization", &bearer)],
+            Some(&transfer_case()),
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        cases.push(v["id"].as_str().unwrap().to_owned());
+    }
+    let read = |addr: &str| -> Vec<String> {
+        cases
+            .iter()
+            .map(|id| {
+                let (status, _, body) = http(
+                    addr,
+                    "GET",
+                    &format!("/api/v1/cases/{id}"),
+                    &[("Authorization", &bearer)],
+                    None,
+                )
+                .unwrap();
+                assert_eq!(status, 200, "{body}");
+                body
+            })
+            .collect()
+    };
+    let before = read(&server.addr);
+    terminate(&mut server);
+    let key_file = data.join("citygate.key");
+    let old_key = std::fs::read_to_string(&key_file).unwrap();
+    let rotate = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_citygate"))
+            .args(["keys", "rotate", "--data-dir"])
+            .arg(&data)
+            .args(extra)
+            .env_remove("DATABASE_URL")
+            .env_remove("CITYGATE_DATABASE_SCHEMA")
+            .output()
+            .unwrap()
+    };
+    let first = rotate(&["--batch", "1", "--max-batches", "1", "--retire-old"]);
+    assert_eq!(first.status.code(), Some(1), "not finished yet");
+    assert!(String::from_utf8_lossy(&first.stderr).contains("run `citygate keys rotate` again"));
+    let two_keys = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(two_keys.lines().count(), 2);
+    assert!(two_keys.starts_with(&old_key));
+    let second = rotate(&["--retire-old"]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert!(stderr.contains("resuming rotation"), "{stderr}");
+    assert!(String::from_utf8_lossy(&second.stdout).contains("0 left under older keys"));
+    let rotated = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(rotated.lines().count(), 1);
+    assert_eq!(
+        rotated.lines().next(),
+        two_keys.lines().nth(1),
+        "the new key is kept"
+    );
+    let mut again = start(&data);
+    assert_eq!(read(&again.addr), before);
+    terminate(&mut again);
 }

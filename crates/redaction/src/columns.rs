@@ -218,6 +218,28 @@ pub fn classify_header(header: &str) -> ColumnRole {
     }
 }
 
+/// [`classify_header`] remembered per thread: JSON records repeat the same keys on every line.
+pub fn classify_header_cached(header: &str) -> ColumnRole {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<Box<str>, ColumnRole>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(role) = cache.get(header) {
+            return *role;
+        }
+        let role = classify_header(header);
+        // Bounded: a document with ever-new keys must not grow the cache without limit.
+        if cache.len() >= 4096 {
+            cache.clear();
+        }
+        cache.insert(header.into(), role);
+        role
+    })
+}
+
 /// The field hint the detectors get for a cell of a column with this header.
 pub fn hint_for(role: ColumnRole) -> FieldHint {
     let cue = match role {

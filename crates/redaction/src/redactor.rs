@@ -1,9 +1,14 @@
 //! The library entry point: `Redactor::new(policy)` then `redact_text` / `redact_record`.
 //! No I/O here; `formats` and `release` do files.
 
-use crate::detect::{resolve_overlaps, DetectError, DetectorChain, FieldHint};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::detect::{
+    resolve_overlaps, scratch_start, with_scratch, DetectError, DetectorChain, FieldHint,
+};
 use crate::entity::{Confidence, EntityKind, Finding};
-use crate::operator::{replacement, PseudonymKey};
+use crate::operator::{label, replacement, PseudonymKey};
 use crate::policy::{Action, Policy};
 
 /// Errors building a redactor.
@@ -45,17 +50,18 @@ pub struct Applied {
     pub confidence: Confidence,
     /// What was done.
     pub action: Action,
-    /// Short exemption cite (`7(1)(b)`).
-    pub exemption: String,
+    /// Short exemption cite (`7(1)(b)`), shared with the policy's rule (no copy per redaction).
+    pub exemption: Arc<str>,
     /// Flagged for counsel's review.
     pub counsel: bool,
 }
 
 /// A redacted field: the released text, what was applied, and uncertain candidates left in place.
 #[derive(Debug, Clone)]
-pub struct RedactedField {
-    /// Text to release.
-    pub text: String,
+pub struct RedactedField<'a> {
+    /// Text to release: the original when nothing was applied, the redactor's label when the
+    /// whole field is one labelled value, otherwise a new string.
+    pub text: Cow<'a, str>,
     /// Redactions applied.
     pub applied: Vec<Applied>,
     /// Candidates below the policy's confidence threshold, left unredacted, for review.
@@ -67,6 +73,19 @@ pub struct Redactor {
     policy: Policy,
     chain: DetectorChain,
     key: Option<PseudonymKey>,
+    /// Per kind (index `kind as usize`), computed once from the policy.
+    kinds: Vec<KindRule>,
+}
+
+/// What the policy says for one kind, with the strings every redaction of it reuses.
+struct KindRule {
+    action: Action,
+    /// `[REDACTED 7(1)(b)]`.
+    label: String,
+    exemption: Arc<str>,
+    /// `5 ILCS 140/7(1)(b)`.
+    cite: String,
+    counsel: bool,
 }
 
 impl Redactor {
@@ -90,11 +109,34 @@ impl Redactor {
             .as_ref()
             .map(|m| (m.pattern.as_str(), m.require_cue));
         let chain = DetectorChain::standard(municipal)?;
+        let kinds = EntityKind::ALL
+            .iter()
+            .map(|&kind| {
+                let rule = policy.rule(kind);
+                let exemption = rule.exemption.clone().unwrap_or_default();
+                KindRule {
+                    action: rule.action,
+                    label: label(&exemption),
+                    cite: policy.cite(&exemption),
+                    exemption: Arc::from(exemption),
+                    counsel: rule.counsel,
+                }
+            })
+            .collect();
         Ok(Redactor {
             policy,
             chain,
             key: key.map(PseudonymKey::new),
+            kinds,
         })
+    }
+
+    /// The full citation of the exemption under which `kind` is redacted (for the log).
+    pub fn full_cite(&self, kind: EntityKind) -> &str {
+        self.kinds
+            .get(kind as usize)
+            .map(|k| k.cite.as_str())
+            .unwrap_or_default()
     }
 
     /// The policy in force.
@@ -109,23 +151,27 @@ impl Redactor {
 
     /// Detections for a record, after propagation (no redaction applied).
     pub fn detect_record(&self, fields: &[(&str, FieldRole)]) -> Vec<Vec<Finding>> {
-        let mut per_field: Vec<Vec<Finding>> = fields
-            .iter()
-            .map(|(text, role)| match role {
-                FieldRole::Whole(kind) => whole_finding(text, *kind),
-                FieldRole::Scan(hint) => self.chain.detect_field(text, *hint),
-            })
-            .collect();
-        let texts: Vec<&str> = fields.iter().map(|(t, _)| *t).collect();
-        self.chain.propagate(&texts, &mut per_field);
-        per_field
+        with_scratch(|scratch| {
+            scratch_start(scratch, fields.len());
+            let mut per_field: Vec<Vec<Finding>> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, (text, role))| match role {
+                    FieldRole::Whole(kind) => whole_finding(text, *kind),
+                    FieldRole::Scan(hint) => self.chain.detect_in(text, *hint, i, scratch),
+                })
+                .collect();
+            let texts: Vec<&str> = fields.iter().map(|(t, _)| *t).collect();
+            self.chain.propagate_in(&texts, &mut per_field, scratch);
+            per_field
+        })
     }
 
     /// Redacts a free-text document (one record, one field).
-    pub fn redact_text(&self, text: &str) -> RedactedField {
+    pub fn redact_text<'a>(&'a self, text: &'a str) -> RedactedField<'a> {
         let mut out = self.redact_record(&[(text, FieldRole::Scan(FieldHint::default()))]);
         out.pop().unwrap_or_else(|| RedactedField {
-            text: String::new(),
+            text: Cow::Borrowed(""),
             applied: Vec::new(),
             review: Vec::new(),
         })
@@ -133,7 +179,7 @@ impl Redactor {
 
     /// Redacts the fields of one record together (names and identifiers found in one field are
     /// redacted in the others).
-    pub fn redact_record(&self, fields: &[(&str, FieldRole)]) -> Vec<RedactedField> {
+    pub fn redact_record<'a>(&'a self, fields: &[(&'a str, FieldRole)]) -> Vec<RedactedField<'a>> {
         let found = self.detect_record(fields);
         fields
             .iter()
@@ -143,29 +189,43 @@ impl Redactor {
     }
 
     /// Applies the policy to one field's findings.
-    pub fn apply(&self, text: &str, findings: Vec<Finding>) -> RedactedField {
-        let mut out = String::with_capacity(text.len());
+    pub fn apply<'a>(&'a self, text: &'a str, findings: Vec<Finding>) -> RedactedField<'a> {
+        let mut out = String::new();
         let mut applied = Vec::new();
         let mut review = Vec::new();
         let mut pos = 0;
+        // The label alone, when the field is one labelled value (most classified table cells).
+        let mut whole_label: Option<&'a str> = None;
         for f in findings {
             if f.confidence < self.policy.min_confidence {
                 review.push(f);
                 continue;
             }
-            let rule = self.policy.rule(f.kind);
+            let Some(rule) = self.kinds.get(f.kind as usize) else {
+                continue;
+            };
             let public =
                 f.kind == EntityKind::Email && self.policy.is_public_email(&text[f.start..f.end]);
             if rule.action == Action::Keep || f.start < pos || public {
                 continue;
             }
+            if applied.is_empty() && out.capacity() == 0 {
+                let labelled = matches!(rule.action, Action::Label | Action::DropColumn);
+                if labelled && f.start == 0 && f.end == text.len() {
+                    whole_label = Some(&rule.label);
+                }
+                out.reserve(text.len() + 16);
+            }
             out.push_str(&text[pos..f.start]);
-            out.push_str(&replacement(
-                rule,
-                f.kind,
-                &text[f.start..f.end],
-                self.key.as_ref(),
-            ));
+            match rule.action {
+                Action::Label | Action::DropColumn => out.push_str(&rule.label),
+                _ => out.push_str(&replacement(
+                    self.policy.rule(f.kind),
+                    f.kind,
+                    &text[f.start..f.end],
+                    self.key.as_ref(),
+                )),
+            }
             pos = f.end;
             applied.push(Applied {
                 start: f.start,
@@ -174,13 +234,20 @@ impl Redactor {
                 detector: f.detector,
                 confidence: f.confidence,
                 action: rule.action,
-                exemption: rule.exemption.clone().unwrap_or_default(),
+                exemption: Arc::clone(&rule.exemption),
                 counsel: rule.counsel,
             });
         }
-        out.push_str(&text[pos..]);
+        let text = if applied.is_empty() {
+            Cow::Borrowed(text)
+        } else if let (Some(label), 1) = (whole_label, applied.len()) {
+            Cow::Borrowed(label)
+        } else {
+            out.push_str(&text[pos..]);
+            Cow::Owned(out)
+        };
         RedactedField {
-            text: out,
+            text,
             applied,
             review,
         }

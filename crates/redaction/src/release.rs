@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::formats::{self, FileReport, FormatError, Sink};
-use crate::log::{LogEntry, ReviewEntry};
 use crate::redactor::Redactor;
 
 /// Name of the release log written beside the outputs.
@@ -117,15 +116,14 @@ struct FileSink<'a> {
 }
 
 impl Sink for FileSink<'_> {
-    fn log(&mut self, entry: LogEntry) -> std::io::Result<()> {
-        entry.write_json_line(&mut self.log)
+    fn write_log(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        self.log.write_all(lines)
     }
-    fn review(&mut self, entry: ReviewEntry) -> std::io::Result<()> {
-        if let Some(w) = self.review.as_mut() {
-            serde_json::to_writer(&mut **w, &entry)?;
-            w.write_all(b"\n")?;
+    fn write_review(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        match self.review.as_mut() {
+            Some(w) => w.write_all(lines),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

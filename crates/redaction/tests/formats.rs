@@ -119,7 +119,10 @@ fn log_cites_exemptions_and_never_holds_values() {
     let r = redactor("foia-general");
     release_one(&r, dir.path(), "booking.csv", BOOKING.as_bytes()).unwrap();
     let log = fs::read_to_string(dir.path().join("out").join(LOG_FILE)).unwrap();
-    assert!(log.lines().count() >= 20, "{log}");
+    // Every redacted cell is accounted for: a line per cell, or one line for a run of rows of a
+    // classified column ("cells", with its rows and count).
+    let mut cells = 0;
+    let mut runs = 0;
     for line in log.lines() {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
         let cite = e["exemption"].as_str().unwrap();
@@ -128,7 +131,20 @@ fn log_cites_exemptions_and_never_holds_values() {
         if e["kind"] == "PLACE_OF_BIRTH" {
             assert_eq!(e["counsel_review"], true);
         }
+        if e["location"]["type"] == "cells" {
+            runs += 1;
+            assert_eq!(e["location"]["rows"], serde_json::json!([1, 3]), "{line}");
+            assert_eq!(e["span"], "whole_cell");
+            cells += e["count"].as_u64().unwrap();
+        } else {
+            assert_eq!(e["location"]["type"], "cell");
+            cells += 1;
+        }
     }
+    // Six classified columns (names, DOB, SSN, address, birthplace) over three rows, plus
+    // what the notes column holds.
+    assert_eq!(runs, 6, "{log}");
+    assert!(cells >= 20, "{log}");
     for secret in [
         "GARCIA",
         "JUAN",

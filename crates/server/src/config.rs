@@ -33,6 +33,30 @@ pub struct Config {
     pub rate_per_account: u32,
     /// Requests an account may send at once after a quiet spell.
     pub burst_per_account: u32,
+    /// Single sign-on through OpenID Connect; off unless its issuer is set.
+    pub oidc: OidcSettings,
+}
+
+/// Single sign-on settings as given (flags, environment, file); checked when the service
+/// starts ([`crate::oidc::OidcConfig::from_settings`]).
+#[derive(Debug, Clone, Default)]
+pub struct OidcSettings {
+    /// The provider's issuer URL (discovery at `<issuer>/.well-known/openid-configuration`).
+    pub issuer: Option<String>,
+    /// The client (application) id registered at the provider.
+    pub client_id: Option<String>,
+    /// The client secret.
+    pub client_secret: Option<String>,
+    /// A file holding the client secret (instead of `client_secret`).
+    pub client_secret_file: Option<PathBuf>,
+    /// Where the provider sends the browser back; `<public_url>/auth/oidc/callback` by default.
+    pub redirect_url: Option<String>,
+    /// The claim holding the roles (`roles` by default; a dotted path reaches nested claims).
+    pub role_claim: Option<String>,
+    /// Claim value to citygate role, comma-separated: `CityGate.Desk=desk,CityGate.Admin=admin`.
+    pub role_map: Option<String>,
+    /// The claim holding the department (dotted path); unset leaves departments as they are.
+    pub department_claim: Option<String>,
 }
 
 impl Config {
@@ -53,6 +77,7 @@ impl Config {
             burst_per_address: 2000,
             rate_per_account: 100,
             burst_per_account: 1000,
+            oidc: OidcSettings::default(),
         }
     }
 
@@ -60,6 +85,14 @@ impl Config {
     /// the key file share the log's identity too.
     pub fn ledger_key_file(&self) -> PathBuf {
         self.key_file().with_file_name("ledger-signing.key")
+    }
+
+    /// The PostgreSQL ledger's per-entry key file (crypto-shredding, see
+    /// `citygate_ledger::KeyStore`): beside the key file, so every instance sharing the
+    /// database and the key file shares it too. Unused with SQLite.
+    pub fn ledger_entry_keys_file(&self) -> PathBuf {
+        self.key_file()
+            .with_file_name(citygate_ledger::publish::ENTRY_KEYS_FILE)
     }
 
     /// The PostgreSQL schema in use.
@@ -111,4 +144,20 @@ pub struct FileConfig {
     pub rate_per_account: Option<u32>,
     /// See [`Config::burst_per_account`].
     pub burst_per_account: Option<u32>,
+    /// See [`OidcSettings::issuer`].
+    pub oidc_issuer: Option<String>,
+    /// See [`OidcSettings::client_id`].
+    pub oidc_client_id: Option<String>,
+    /// See [`OidcSettings::client_secret`].
+    pub oidc_client_secret: Option<String>,
+    /// See [`OidcSettings::client_secret_file`].
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// See [`OidcSettings::redirect_url`].
+    pub oidc_redirect_url: Option<String>,
+    /// See [`OidcSettings::role_claim`].
+    pub oidc_role_claim: Option<String>,
+    /// See [`OidcSettings::role_map`].
+    pub oidc_role_map: Option<String>,
+    /// See [`OidcSettings::department_claim`].
+    pub oidc_department_claim: Option<String>,
 }

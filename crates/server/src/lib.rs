@@ -15,8 +15,10 @@ pub mod body;
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod oidc;
 pub mod policy;
 pub mod ratelimit;
+pub mod rotate;
 pub mod routes;
 pub mod state;
 pub mod testkit;
@@ -70,6 +72,9 @@ pub enum ServeError {
     /// The embedded rule packs failed to load.
     #[error("rule packs: {0}")]
     Rules(String),
+    /// The single sign-on settings are wrong.
+    #[error("single sign-on: {0}")]
+    Oidc(#[from] oidc::OidcConfigError),
 }
 
 /// Current time, UNIX seconds.
@@ -116,12 +121,14 @@ async fn open_ledger(config: &Config) -> Result<Ledger, ServeError> {
     let url = config.database_url.clone();
     let schema = config.schema();
     let path = config.data_dir.join("ledger.sqlite");
+    let keys = config.ledger_entry_keys_file();
     // The ledger's clients are synchronous (the PostgreSQL one runs its own runtime), so
     // open it on a blocking thread.
     let opened = tokio::task::spawn_blocking(move || {
         let store: Box<dyn citygate_ledger::LedgerStore> = match url {
-            Some(url) => Box::new(citygate_ledger::PostgresStore::connect_in_schema(
-                &url, &schema,
+            // Per-entry keys outside PostgreSQL, so erasure destroys the only readable copy.
+            Some(url) => Box::new(citygate_ledger::PostgresStore::connect_with_keys(
+                &url, &schema, &keys,
             )?),
             None => Box::new(citygate_ledger::SqliteStore::open(&path)?),
         };
@@ -132,27 +139,39 @@ async fn open_ledger(config: &Config) -> Result<Ledger, ServeError> {
     opened.map_err(|e| ServeError::Ledger(e.to_string()))
 }
 
+/// Opens the configured store (running migrations); with its backend name, `sqlite` or
+/// `postgres`. The data directory must exist.
+pub async fn open_store(config: &Config) -> Result<(Arc<dyn Store>, &'static str), ServeError> {
+    Ok(match &config.database_url {
+        None => {
+            let path = config.data_dir.join("citygate.sqlite");
+            (Arc::new(SqliteStore::open(&path).await?), "sqlite")
+        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => (
+            Arc::new(PostgresStore::connect_in_schema(url, &config.schema()).await?),
+            "postgres",
+        ),
+        Some(_) => return Err(ServeError::DatabaseUrl),
+    })
+}
+
 impl Server {
     /// Opens the data directory, key, store (running migrations), ledger and rule packs, and
     /// binds the listening socket.
     pub async fn bind(config: &Config) -> Result<Server, ServeError> {
         create_private_dir(&config.data_dir)?;
-        let (store, backend): (Arc<dyn Store>, _) = match &config.database_url {
-            None => {
-                let path = config.data_dir.join("citygate.sqlite");
-                (Arc::new(SqliteStore::open(&path).await?), "sqlite")
-            }
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => (
-                Arc::new(PostgresStore::connect_in_schema(url, &config.schema()).await?),
-                "postgres",
-            ),
-            Some(_) => return Err(ServeError::DatabaseUrl),
-        };
+        let (store, backend) = open_store(config).await?;
         // Accounts exist, so the keys did too: new ones would leave every sealed field
         // unreadable and sign the ledger under another identity (a restore without its
         // keys, a second instance pointed at the wrong file). Refuse instead.
         if store.count_accounts().await? > 0 {
-            for key in [config.key_file(), config.ledger_key_file()] {
+            let mut keys = vec![config.key_file(), config.ledger_key_file()];
+            if backend == "postgres" {
+                // A new entry-key file would be refused by the ledger (bound to the old one)
+                // and, worse, could not open any existing private record.
+                keys.push(config.ledger_entry_keys_file());
+            }
+            for key in keys {
                 if !key.exists() {
                     return Err(ServeError::KeyMissing(key));
                 }
@@ -174,6 +193,14 @@ impl Server {
         let local_addr = listener
             .local_addr()
             .map_err(io("cannot read the bound address"))?;
+        // The redirect URL defaults to the public URL, else the bound address (as the
+        // set-up link does).
+        let base = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}"));
+        let oidc = oidc::OidcConfig::from_settings(&config.oidc, &base)?
+            .map(|c| Arc::new(oidc::Oidc::new(c)));
         let (setup_token, setup_link) = if store.count_accounts().await? == 0 {
             let token = auth::random_secret();
             store
@@ -200,6 +227,7 @@ impl Server {
             metrics: Arc::default(),
             publisher: Arc::new(routes::ledger::Publisher::new(log_key)),
             secure_cookies: config.secure_cookies,
+            oidc,
             rate_limits: Arc::new(ratelimit::RateLimits::new(
                 ratelimit::Rate {
                     per_second: config.rate_per_address,

@@ -28,6 +28,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Mark cookies `Secure` (the service is behind TLS).
     pub secure_cookies: bool,
+    /// Single sign-on through OpenID Connect, when configured.
+    pub oidc: Option<Arc<crate::oidc::Oidc>>,
     /// Request rate limits per client address and per account.
     pub rate_limits: Arc<crate::ratelimit::RateLimits>,
     /// The ledger's tiles, exported on demand and served from the data directory.

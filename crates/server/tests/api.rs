@@ -258,8 +258,10 @@ async fn lifecycle_on_postgres_with_two_instances() {
     );
     let url = server.config.database_url.clone().unwrap();
     let schema = server.config.schema();
+    let keys = server.config.ledger_entry_keys_file();
     tokio::task::spawn_blocking(move || {
-        let store = citygate_ledger::PostgresStore::connect_in_schema(&url, &schema).unwrap();
+        let store =
+            citygate_ledger::PostgresStore::connect_with_keys(&url, &schema, &keys).unwrap();
         check_ledger(Box::new(store), &logged);
     })
     .await

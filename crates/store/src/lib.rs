@@ -15,9 +15,10 @@ mod sqlite;
 
 pub use model::DocumentRecord;
 pub use model::{
-    AccessEntry, Account, AccountUpdate, ApiToken, CaseChange, CaseEvent, CaseFilter, CaseRecord,
-    NewAccount, Role, Session,
+    AccessEntry, AccessGrant, Account, AccountUpdate, ApiToken, CaseChange, CaseEvent, CaseFilter,
+    CaseRecord, NewAccount, Role, Session,
 };
+pub use model::{Resealed, SealedColumn, SealedRef, SealedValue};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -119,6 +120,11 @@ pub trait Store: Send + Sync {
     /// Sets a setting, replacing any earlier value.
     async fn put_setting(&self, key: &str, value: &str, now: i64) -> Result<(), StoreError>;
 
+    /// Grants (or renews) an auditor's access to a case's personal data.
+    async fn grant_access(&self, grant: &AccessGrant) -> Result<(), StoreError>;
+    /// Whether `account` holds a grant for `case` that is live at `now`.
+    async fn has_grant(&self, account: i64, case: &str, now: i64) -> Result<bool, StoreError>;
+
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -139,4 +145,35 @@ pub trait Store: Send + Sync {
         case_id: &str,
         n: i64,
     ) -> Result<Option<(DocumentRecord, Vec<u8>)>, StoreError>;
+
+    /// Up to `limit` values of `column` that do not start with `prefix` (the sealed layout's
+    /// version and key id: values sealed under another key), in row order after `after`
+    /// (which must name the same column), with what binds each to its row. For key rotation.
+    async fn sealed_values(
+        &self,
+        column: SealedColumn,
+        prefix: &[u8],
+        after: Option<&SealedRef>,
+        limit: i64,
+    ) -> Result<Vec<SealedValue>, StoreError>;
+    /// Replaces each value whose stored bytes are still its `old` with its `new`, in one
+    /// transaction; returns how many were replaced (a value changed meanwhile is left).
+    async fn reseal(&self, values: &[Resealed]) -> Result<u64, StoreError>;
+    /// How many sealed values (every column) do not start with `prefix`.
+    async fn count_sealed_without(&self, prefix: &[u8]) -> Result<i64, StoreError>;
+
+    /// The account linked to this OpenID Connect identity (issuer and subject), if any.
+    async fn account_by_oidc(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<Account>, StoreError>;
+    /// Creates an account linked to this OpenID Connect identity, in one transaction;
+    /// [`StoreError::Conflict`] if the username or the identity is taken.
+    async fn create_oidc_account(
+        &self,
+        issuer: &str,
+        subject: &str,
+        account: &NewAccount,
+    ) -> Result<Account, StoreError>;
 }

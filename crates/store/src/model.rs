@@ -212,6 +212,21 @@ pub struct CaseFilter {
     pub limit: i64,
 }
 
+/// An auditor's time-limited right to see one case's personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessGrant {
+    /// The auditor.
+    pub account_id: i64,
+    /// The case.
+    pub case_id: String,
+    /// The administrator who granted it.
+    pub granted_by: i64,
+    /// UNIX seconds.
+    pub granted_at: i64,
+    /// UNIX seconds; the grant is void from then on.
+    pub expires_at: i64,
+}
+
 /// A read of a case's personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccessEntry {
@@ -251,4 +266,66 @@ pub struct DocumentRecord {
     pub confidence: String,
     /// The reader was unsure: the engine must refer.
     pub uncertain: bool,
+}
+
+/// A column holding values sealed by the server (for re-sealing under a new key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SealedColumn {
+    /// `cases.personal`: one per case.
+    CasePersonal,
+    /// `case_events.personal`: an event's personal details, where it has any.
+    EventPersonal,
+    /// `case_documents.content`: a document's bytes.
+    DocumentContent,
+}
+
+impl SealedColumn {
+    /// Every sealed column.
+    pub const ALL: [SealedColumn; 3] = [
+        SealedColumn::CasePersonal,
+        SealedColumn::EventPersonal,
+        SealedColumn::DocumentContent,
+    ];
+
+    /// A name for progress output.
+    pub fn name(self) -> &'static str {
+        match self {
+            SealedColumn::CasePersonal => "case personal fields",
+            SealedColumn::EventPersonal => "event personal details",
+            SealedColumn::DocumentContent => "documents",
+        }
+    }
+}
+
+/// Where a sealed value lives: its column and row, in the order the store lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRef {
+    /// The column.
+    pub column: SealedColumn,
+    /// The case.
+    pub case_id: String,
+    /// The event's `seq` or the document's `n`; 0 for a case's own fields.
+    pub item: i64,
+}
+
+/// One sealed value and what the server binds it to (its sealing context).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedValue {
+    /// Where it is.
+    pub at: SealedRef,
+    /// The event's or document's ledger index; 0 for a case's own fields.
+    pub ledger_index: i64,
+    /// The sealed bytes.
+    pub sealed: Vec<u8>,
+}
+
+/// A re-sealed value, written only if the stored one is still `old`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resealed {
+    /// Where it is.
+    pub at: SealedRef,
+    /// The value it replaces.
+    pub old: Vec<u8>,
+    /// The new value.
+    pub new: Vec<u8>,
 }

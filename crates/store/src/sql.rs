@@ -514,6 +514,34 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn grant_access(&self, g: &$crate::AccessGrant) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO access_grants (account_id, case_id, granted_by, granted_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, case_id) DO UPDATE SET \
+                     granted_by = excluded.granted_by, granted_at = excluded.granted_at, expires_at = excluded.expires_at",
+                )
+                .bind(g.account_id)
+                .bind(&g.case_id)
+                .bind(g.granted_by)
+                .bind(g.granted_at)
+                .bind(g.expires_at)
+                .execute(&self.writer)
+                .await?;
+                Ok(())
+            }
+
+            async fn has_grant(&self, account: i64, case: &str, now: i64) -> Result<bool, $crate::StoreError> {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT account_id FROM access_grants WHERE account_id = $1 AND case_id = $2 AND expires_at > $3",
+                )
+                .bind(account)
+                .bind(case)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.is_some())
+            }
+
             async fn ping(&self) -> Result<(), $crate::StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())
@@ -595,10 +623,173 @@ macro_rules! impl_store {
                 .await?;
                 Ok(row.map(|r| (r.document.into(), r.content)))
             }
+
+            async fn sealed_values(
+                &self,
+                column: $crate::SealedColumn,
+                prefix: &[u8],
+                after: Option<&$crate::SealedRef>,
+                limit: i64,
+            ) -> Result<Vec<$crate::SealedValue>, $crate::StoreError> {
+                let (table, item, ledger, value, cursor) = $crate::sql::sealed_column(column);
+                let (after_case, after_item) = after.map_or(("", -1), |a| (a.case_id.as_str(), a.item));
+                // Row order by primary key, so a resumed listing neither skips nor repeats.
+                let rows: Vec<(String, i64, i64, Vec<u8>)> = sqlx::query_as(&format!(
+                    "SELECT {case}, {item}, {ledger}, {value} FROM {table} \
+                     WHERE {value} IS NOT NULL AND substr({value}, 1, {len}) <> $1 AND {cursor} \
+                     ORDER BY {case}, {item} LIMIT $4",
+                    case = if table == "cases" { "id" } else { "case_id" },
+                    len = prefix.len().max(1),
+                ))
+                .bind(prefix)
+                .bind(after_case)
+                .bind(after_item)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(case_id, item, ledger_index, sealed)| $crate::SealedValue {
+                        at: $crate::SealedRef { column, case_id, item },
+                        ledger_index,
+                        sealed,
+                    })
+                    .collect())
+            }
+
+            async fn reseal(&self, values: &[$crate::Resealed]) -> Result<u64, $crate::StoreError> {
+                let mut tx = self.writer.begin().await?;
+                let mut replaced = 0;
+                for v in values {
+                    let (table, item, _, value, _) = $crate::sql::sealed_column(v.at.column);
+                    let sql = if table == "cases" {
+                        format!("UPDATE cases SET {value} = $1 WHERE id = $2 AND {value} = $3 AND $4 = 0")
+                    } else {
+                        format!(
+                            "UPDATE {table} SET {value} = $1 WHERE case_id = $2 AND {value} = $3 AND {item} = $4"
+                        )
+                    };
+                    replaced += sqlx::query(&sql)
+                        .bind(&v.new)
+                        .bind(&v.at.case_id)
+                        .bind(&v.old)
+                        .bind(v.at.item)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(replaced)
+            }
+
+            async fn count_sealed_without(&self, prefix: &[u8]) -> Result<i64, $crate::StoreError> {
+                let mut total = 0;
+                for column in $crate::SealedColumn::ALL {
+                    let (table, _, _, value, _) = $crate::sql::sealed_column(column);
+                    let (n,): (i64,) = sqlx::query_as(&format!(
+                        "SELECT COUNT(*) FROM {table} WHERE {value} IS NOT NULL \
+                         AND substr({value}, 1, {len}) <> $1",
+                        len = prefix.len().max(1),
+                    ))
+                    .bind(prefix)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    total += n;
+                }
+                Ok(total)
+            }
+
+            async fn account_by_oidc(
+                &self,
+                issuer: &str,
+                subject: &str,
+            ) -> Result<Option<$crate::Account>, $crate::StoreError> {
+                let row: Option<$crate::sql::AccountRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM accounts WHERE id = \
+                     (SELECT account_id FROM oidc_links WHERE issuer = $1 AND subject = $2)",
+                    $crate::sql::ACCOUNT_COLUMNS
+                ))
+                .bind(issuer)
+                .bind(subject)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn create_oidc_account(
+                &self,
+                issuer: &str,
+                subject: &str,
+                a: &$crate::NewAccount,
+            ) -> Result<$crate::Account, $crate::StoreError> {
+                let mut tx = self.writer.begin().await?;
+                let row: $crate::sql::AccountRow = sqlx::query_as(&format!(
+                    "INSERT INTO accounts (username, role, department, password_hash, disabled, created_at) \
+                     VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING {}",
+                    $crate::sql::ACCOUNT_COLUMNS
+                ))
+                .bind(&a.username)
+                .bind(a.role.as_str())
+                .bind(&a.department)
+                .bind(&a.password_hash)
+                .bind(a.created_at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::sql::conflict_or)?;
+                let account: $crate::Account = row.try_into()?;
+                sqlx::query(
+                    "INSERT INTO oidc_links (issuer, subject, account_id, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(issuer)
+                .bind(subject)
+                .bind(account.id)
+                .bind(a.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::sql::conflict_or)?;
+                tx.commit().await?;
+                Ok(account)
+            }
         }
     };
 }
 pub(crate) use impl_store;
+
+/// Table, item column, ledger-index column, value column and keyset condition (`$2` case,
+/// `$3` item) of a sealed column. Constants only: nothing here comes from input.
+pub(crate) fn sealed_column(
+    column: crate::SealedColumn,
+) -> (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+) {
+    match column {
+        crate::SealedColumn::CasePersonal => (
+            "cases",
+            "CAST(0 AS BIGINT)",
+            "CAST(0 AS BIGINT)",
+            "personal",
+            "(id > $2 OR (id = $2 AND $3 < 0))",
+        ),
+        crate::SealedColumn::EventPersonal => (
+            "case_events",
+            "seq",
+            "ledger_index",
+            "personal",
+            "(case_id > $2 OR (case_id = $2 AND seq > $3))",
+        ),
+        crate::SealedColumn::DocumentContent => (
+            "case_documents",
+            "n",
+            "ledger_index",
+            "content",
+            "(case_id > $2 OR (case_id = $2 AND n > $3))",
+        ),
+    }
+}
 
 /// The row writers both stores use inside their transactions; expanded in each
 /// store's module, where `DB` names its database.

@@ -2,8 +2,9 @@
 //! PostgreSQL answers on 127.0.0.1:5432). Each PostgreSQL run gets its own schema.
 
 use citygate_store::{
-    AccessEntry, AccountUpdate, ApiToken, CaseChange, CaseEvent, CaseFilter, CaseRecord,
-    DocumentRecord, NewAccount, PostgresStore, Role, Session, SqliteStore, Store, StoreError,
+    AccessEntry, AccessGrant, AccountUpdate, ApiToken, CaseChange, CaseEvent, CaseFilter,
+    CaseRecord, DocumentRecord, NewAccount, PostgresStore, Resealed, Role, SealedColumn, Session,
+    SqliteStore, Store, StoreError,
 };
 use sqlx::postgres::PgConnectOptions;
 use sqlx::Connection as _;
@@ -309,6 +310,27 @@ async fn cases_events_and_access(store: &dyn Store) {
     assert_eq!(log.len(), 2);
     assert!(log[0].id > log[1].id, "newest first");
     assert_eq!(store.access_log(None, 10).await.unwrap().len(), 3);
+    // A grant is per account and case, and lapses at its expiry; granting again renews it.
+    let grant = AccessGrant {
+        account_id: other.id,
+        case_id: "c1".into(),
+        granted_by: desk.id,
+        granted_at: 1000,
+        expires_at: 2000,
+    };
+    store.grant_access(&grant).await.unwrap();
+    assert!(store.has_grant(other.id, "c1", 1999).await.unwrap());
+    assert!(!store.has_grant(other.id, "c1", 2000).await.unwrap());
+    assert!(!store.has_grant(other.id, "c2", 1500).await.unwrap());
+    assert!(!store.has_grant(desk.id, "c1", 1500).await.unwrap());
+    store
+        .grant_access(&AccessGrant {
+            expires_at: 3000,
+            ..grant
+        })
+        .await
+        .unwrap();
+    assert!(store.has_grant(other.id, "c1", 2500).await.unwrap());
     store.ping().await.unwrap();
 }
 
@@ -558,6 +580,93 @@ async fn suite(store: &dyn Store) {
     cases_events_and_access(store).await;
     concurrent_cases(store).await;
     documents(store).await;
+    sealed_columns(store).await;
+}
+
+/// Listing every sealed value in pages, and replacing them only where unchanged (key
+/// rotation). Runs last, over what the other parts stored.
+async fn sealed_columns(store: &dyn Store) {
+    // A prefix no stored value has yet: everything is "under another key".
+    let mark: &[u8] = &[9, 9, 9, 9, 9];
+    let total = store.count_sealed_without(mark).await.unwrap();
+    let mut listed = 0;
+    for column in SealedColumn::ALL {
+        // Pages of 2, resumed after the last row seen: each row exactly once, in order.
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .sealed_values(column, mark, after.as_ref(), 2)
+                .await
+                .unwrap();
+            assert!(page.len() <= 2);
+            let Some(last) = page.last() else { break };
+            after = Some(last.at.clone());
+            all.extend(page);
+        }
+        assert!(!all.is_empty(), "{column:?} has values in the suite");
+        let keys: Vec<(String, i64)> = all
+            .iter()
+            .map(|v| (v.at.case_id.clone(), v.at.item))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(keys, sorted, "{column:?}: ordered, no repeats");
+        listed += all.len() as i64;
+        // The value and ledger index are the stored ones.
+        let first = &all[0];
+        match column {
+            SealedColumn::CasePersonal => {
+                let case = store.case(&first.at.case_id).await.unwrap().unwrap();
+                assert_eq!(case.personal, first.sealed);
+            }
+            SealedColumn::EventPersonal => {
+                let events = store.case_events(&first.at.case_id).await.unwrap();
+                let e = events.iter().find(|e| e.seq == first.at.item).unwrap();
+                assert_eq!(e.personal.as_deref(), Some(&first.sealed[..]));
+                assert_eq!(e.ledger_index, first.ledger_index);
+            }
+            SealedColumn::DocumentContent => {
+                let (doc, content) = store
+                    .document_content(&first.at.case_id, first.at.item)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(content, first.sealed);
+                assert_eq!(doc.ledger_index, first.ledger_index);
+            }
+        }
+        // Re-seal all but one; one more names a value that changed meanwhile: left alone.
+        let mut updates: Vec<Resealed> = all[1..]
+            .iter()
+            .map(|v| Resealed {
+                at: v.at.clone(),
+                old: v.sealed.clone(),
+                new: [mark, &v.sealed[..]].concat(),
+            })
+            .collect();
+        updates.push(Resealed {
+            at: first.at.clone(),
+            old: b"not what is stored".to_vec(),
+            new: [mark, b"lost"].concat(),
+        });
+        let replaced = store.reseal(&updates).await.unwrap();
+        assert_eq!(replaced, all.len() as u64 - 1);
+        let left = store.sealed_values(column, mark, None, 100).await.unwrap();
+        assert_eq!(left, vec![first.clone()]);
+    }
+    assert_eq!(listed, total);
+    assert_eq!(
+        store.count_sealed_without(mark).await.unwrap(),
+        SealedColumn::ALL.len() as i64
+    );
+    // The replaced values are what the store reads back.
+    let docs = store
+        .sealed_values(SealedColumn::DocumentContent, &[0], None, 100)
+        .await
+        .unwrap();
+    assert!(docs.iter().any(|d| d.sealed.starts_with(mark)));
 }
 
 #[tokio::test]

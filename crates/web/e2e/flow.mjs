@@ -185,7 +185,7 @@ await session('desk', async (page) => {
 
 await session('admin', async (page) => {
   for (const [path, name] of [['/admin', 'admin-accounts'], ['/admin/settings', 'admin-settings'],
-    ['/admin/rules', 'admin-rules'], ['/admin/ledger', 'admin-ledger'], ['/admin/access-log', 'admin-access-log']]) {
+    ['/admin/rules', 'admin-rules'], ['/admin/ledger', 'admin-ledger'], ['/admin/access-log', 'admin-access-log'], ['/admin/letters', 'admin-letters']]) {
     await page.goto(`${base}${path}`);
     await shot(page, name);
   }

@@ -156,6 +156,51 @@ pub(crate) async fn update_account(
     }
 }
 
+#[derive(Deserialize)]
+pub(crate) struct GrantForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    auditor: String,
+    #[serde(default)]
+    case: String,
+    #[serde(default)]
+    days: String,
+}
+
+/// Lets an auditor see one case's personal data for some days (the service's grant).
+pub(crate) async fn grant(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    staff: Staff,
+    Form(form): Form<GrantForm>,
+) -> Response {
+    if let Err(page) = check_csrf(&web, &headers, &staff, &form.csrf) {
+        return page;
+    }
+    let number = |field: &str, v: &str| {
+        v.trim()
+            .parse::<i64>()
+            .map_err(|_| ApiError::field(field, "must be a whole number"))
+    };
+    let body = match (number("auditor", &form.auditor), number("days", &form.days)) {
+        (Ok(auditor), Ok(days)) => citygate_server::routes::grants::NewGrant { auditor, days },
+        (Err(e), _) | (_, Err(e)) => return service_error(&web, &headers, &staff, e),
+    };
+    let case = form.case.trim().to_owned();
+    match citygate_server::routes::grants::create(
+        State(web.state.clone()),
+        staff.caller.clone(),
+        Path(case),
+        Json(body),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to("/admin").into_response(),
+        Err(e) => service_error(&web, &headers, &staff, e),
+    }
+}
+
 pub(crate) async fn settings_page(
     State(web): State<Arc<Web>>,
     headers: HeaderMap,

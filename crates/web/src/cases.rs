@@ -321,6 +321,9 @@ pub(crate) struct LetterQuery {
     /// decline, refer, comply or memo; by default the one the case's outcome calls for.
     #[serde(default)]
     kind: Option<String>,
+    /// `pdf` for the tagged PDF; printable HTML otherwise.
+    #[serde(default)]
+    format: Option<String>,
 }
 
 /// The letter kinds a case can produce: the one its outcome (or counsel's resolution)
@@ -364,6 +367,10 @@ pub(crate) async fn letter(
         Err(page) => return page,
     };
     let facts = letter_facts(&case, kind);
+    if q.format.as_deref() == Some("pdf") {
+        return crate::letters::pdf_response(&web, &headers, &staff, &settings, &case, &facts)
+            .await;
+    }
     let title = web.texts.get(staff.lang, &format!("letter-title-{kind}"));
     let body = views::letter(&web.texts, staff.lang, &settings, &facts);
     respond(

@@ -21,6 +21,7 @@ mod ask;
 mod cases;
 pub mod choices;
 pub mod i18n;
+mod letters;
 mod session;
 mod settings;
 mod views;
@@ -75,11 +76,17 @@ pub fn pages(state: AppState) -> Router {
         .route("/admin", get(admin::accounts))
         .route("/admin/accounts", post(admin::create_account))
         .route("/admin/accounts/{id}", post(admin::update_account))
+        .route("/admin/grants", post(admin::grant))
         .route(
             "/admin/settings",
             get(admin::settings_page).post(admin::settings_post),
         )
         .route("/admin/rules", get(admin::rules))
+        .route(
+            "/admin/letters",
+            get(letters::templates_page).post(letters::templates_post),
+        )
+        .route("/admin/letters/preview", get(letters::preview))
         .route(
             "/admin/ledger",
             get(admin::ledger).post(admin::verify_receipt),

@@ -117,7 +117,7 @@ pub(crate) async fn home(staff: Staff) -> Redirect {
 pub(crate) async fn login_page(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
     let lang = cookie_lang(&headers);
     let title = web.texts.get(lang, "login-title");
-    let body = views::login(&web.texts, lang, "");
+    let body = views::login(&web.texts, lang, "", web.state.oidc.is_some());
     respond(&web, &headers, None, lang, &title, body, StatusCode::OK)
 }
 
@@ -149,7 +149,7 @@ pub(crate) async fn login_post(
                 ApiError::BadCredentials => web.texts.get(lang, "login-failed"),
                 other => other.to_string(),
             };
-            let body = views::login(&web.texts, lang, &message);
+            let body = views::login(&web.texts, lang, &message, web.state.oidc.is_some());
             respond(&web, &headers, None, lang, &title, body, status)
         }
     }

@@ -56,6 +56,7 @@ fn nav(t: &Texts, lang: Lang, staff: &Staff) -> Nav {
     if role == Role::Admin {
         links.push(("/admin", "nav-accounts"));
         links.push(("/admin/settings", "nav-settings"));
+        links.push(("/admin/letters", "nav-letters"));
     }
     links.push(("/admin/rules", "nav-rules"));
     if matches!(role, Role::Admin | Role::Auditor) {
@@ -121,12 +122,15 @@ pub(crate) fn page(
 struct Login<'a> {
     t: Tr<'a>,
     error: &'a str,
+    /// Single sign-on is configured: offer it beside the password form.
+    sso: bool,
 }
 
-pub(crate) fn login(t: &Texts, lang: Lang, error: &str) -> askama::Result<String> {
+pub(crate) fn login(t: &Texts, lang: Lang, error: &str, sso: bool) -> askama::Result<String> {
     Login {
         t: tr(t, lang),
         error,
+        sso,
     }
     .render()
 }
@@ -856,6 +860,7 @@ struct Accounts<'a> {
     csrf: &'a str,
     rows: Vec<AccountRow>,
     roles: Vec<Opt>,
+    auditors: Vec<Opt>,
 }
 
 fn role_options(t: &Texts, lang: Lang, picked: &str) -> Vec<Opt> {
@@ -889,6 +894,15 @@ pub(crate) fn accounts(
             })
             .collect(),
         roles: role_options(t, lang, "desk"),
+        auditors: accounts
+            .iter()
+            .filter(|a| a.role == "auditor" && !a.disabled)
+            .map(|a| Opt {
+                value: a.id.to_string(),
+                label: a.username.clone(),
+                checked: false,
+            })
+            .collect(),
     }
     .render()
 }
@@ -1005,6 +1019,59 @@ pub(crate) fn access_log(
                 what: e.what.clone(),
             })
             .collect(),
+    }
+    .render()
+}
+
+#[derive(Template)]
+#[template(path = "templates.html")]
+struct Templates<'a> {
+    t: Tr<'a>,
+    csrf: &'a str,
+    kinds: Vec<Opt>,
+    langs: Vec<Opt>,
+    kind: &'a str,
+    lang: &'a str,
+    text: &'a str,
+    saved: bool,
+    outcome: Option<(bool, String)>,
+}
+
+/// The letter template editor.
+pub(crate) fn templates(
+    t: &Texts,
+    staff: &Staff,
+    kind: &str,
+    lang: &str,
+    text: &str,
+    saved: bool,
+    outcome: Option<(bool, String)>,
+) -> askama::Result<String> {
+    let tl = staff.lang;
+    Templates {
+        t: tr(t, tl),
+        csrf: &staff.csrf,
+        kinds: citygate_letters::LetterKind::ALL
+            .iter()
+            .map(|k| Opt {
+                value: k.as_str().to_owned(),
+                label: t.get(tl, &format!("letters-kind-{}", k.as_str())),
+                checked: k.as_str() == kind,
+            })
+            .collect(),
+        langs: ["en", "es"]
+            .iter()
+            .map(|l| Opt {
+                value: (*l).to_owned(),
+                label: t.get(tl, &format!("letters-lang-{l}")),
+                checked: *l == lang,
+            })
+            .collect(),
+        kind,
+        lang,
+        text,
+        saved,
+        outcome,
     }
     .render()
 }

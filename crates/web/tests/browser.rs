@@ -6,9 +6,9 @@
 //! `scripts/test` installs Chromium and the npm packages; without them the test
 //! says so and, under CI, fails.
 
-mod support;
 #[path = "../../reader/tests/support/render.rs"]
 mod render;
+mod support;
 
 use std::path::Path;
 use std::process::Command;

@@ -724,8 +724,177 @@ async fn admin_pages_manage_accounts_and_verify_receipts() {
         )
         .await;
     assert!(verdict.contains("Not a valid receipt"), "{verdict}");
+    // The auditor sees the case without personal details until granted access to it.
+    let audit = site.login("audit").await;
+    let page = site.get(&audit, &case).await;
+    assert!(!page.contains("Caller"), "{page}");
+    let accounts = site.get(&admin, "/admin").await;
+    let auditor = accounts
+        .split("\">audit</option>")
+        .next()
+        .and_then(|s| s.rsplit("<option value=\"").next())
+        .unwrap_or_default()
+        .to_owned();
+    let (status, _, body) = site
+        .post_form(
+            &admin,
+            "/admin/grants",
+            &[
+                ("csrf", &csrf),
+                ("auditor", &auditor),
+                ("case", &case[7..]),
+                ("days", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _, body) = site
+        .post_form(
+            &admin,
+            "/admin/grants",
+            &[
+                ("csrf", &csrf),
+                ("auditor", &auditor),
+                ("case", &case[7..]),
+                ("days", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{body}");
+    let page = site.get(&audit, &case).await;
+    assert!(page.contains("Caller"), "{page}");
     let rules = site.get(&admin, "/admin/rules").await;
     assert!(rules.contains("2-173"), "rules page shows the ordinance");
+}
+
+/// Fetches a PDF and returns its text (pdftotext), whitespace collapsed.
+async fn pdf_text(site: &Site, c: &reqwest::Client, path: &str) -> String {
+    let r = c
+        .get(format!("{}{path}", site.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200, "{path}");
+    let kind = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(kind, "application/pdf", "{path}");
+    let bytes = r.bytes().await.unwrap_or_default();
+    assert!(bytes.starts_with(b"%PDF"), "{path}");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("letter.pdf");
+    std::fs::write(&file, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|e| panic!("pdftotext (poppler-utils, installed by scripts/test): {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn administrators_edit_letter_templates_checked_before_saving() {
+    let site = Site::start().await;
+    let admin = site.login("admin").await;
+    let page = site
+        .get(&admin, "/admin/letters?kind=declination&lang=en")
+        .await;
+    let csrf = hidden(&page, "csrf").unwrap_or_default();
+    let shipped = page
+        .split("class=\"code\">")
+        .nth(1)
+        .and_then(|s| s.split("</textarea>").next())
+        .map(support::unescape)
+        .unwrap_or_default();
+    assert!(shipped.contains("sys.inputs"), "{shipped}");
+    // A broken template is refused with where it breaks, and nothing is saved.
+    let broken = format!("{shipped}\n#nosuchfunction()\n");
+    let (status, _, body) = site
+        .post_form(
+            &admin,
+            "/admin/letters",
+            &[
+                ("csrf", &csrf),
+                ("kind", "declination"),
+                ("lang", "en"),
+                ("template", &broken),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("line"), "{body}");
+    // An edited template is saved and used for the case letters.
+    let edited = format!("{shipped}\nEdited by the Department of Police.\n");
+    let (status, _, body) = site
+        .post_form(
+            &admin,
+            "/admin/letters",
+            &[
+                ("csrf", &csrf),
+                ("kind", "declination"),
+                ("lang", "en"),
+                ("template", &edited),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Template checked and saved."), "{body}");
+    let preview = pdf_text(
+        &site,
+        &admin,
+        "/admin/letters/preview?kind=declination&lang=en",
+    )
+    .await;
+    assert!(
+        preview.contains("Edited by the Department of Police."),
+        "{preview}"
+    );
+    let desk = site.login("desk").await;
+    let (first, answers) = scenario("phone call asking a release date");
+    let (html, _) = flow(&site, &desk, first, answers, None).await;
+    let case = record(&site, &desk, &html, "Caller").await;
+    let text = pdf_text(&site, &desk, &format!("{case}/letter?format=pdf")).await;
+    assert!(
+        text.contains("Edited by the Department of Police."),
+        "{text}"
+    );
+    assert!(text.contains("5 ILCS 805/15(h)(6)-(7)"), "{text}");
+    // Back to the shipped template.
+    let (status, _, _) = site
+        .post_form(
+            &admin,
+            "/admin/letters",
+            &[
+                ("csrf", &csrf),
+                ("kind", "declination"),
+                ("lang", "en"),
+                ("template", ""),
+                ("action", "reset"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let text = pdf_text(&site, &desk, &format!("{case}/letter?format=pdf")).await;
+    assert!(
+        !text.contains("Edited by the Department of Police."),
+        "{text}"
+    );
+    // Not for other roles.
+    let (status, _) = site.fetch(&desk, "/admin/letters").await;
+    assert_eq!(status, 403);
+    // The Spanish letter in Spanish.
+    let (status, _) = site.fetch(&desk, "/lang/es").await;
+    assert_eq!(status, 303);
+    let texto = pdf_text(&site, &desk, &format!("{case}/letter?format=pdf")).await;
+    assert!(texto.contains("Caller"), "{texto}");
 }
 
 #[test]

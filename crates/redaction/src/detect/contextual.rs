@@ -2,10 +2,9 @@
 //! the policy's pattern, and place of birth / nationality ("born in Guadalajara", "a Mexican
 //! national", "nacionalidad: hondureña").
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::{meta, util::syntax, Input};
 
-use super::cues::{is_word_bounded, Cue};
+use super::cues::Cue;
 use super::{DetectError, Detector, FieldContext};
 use crate::entity::{Confidence, EntityKind, Finding};
 
@@ -23,15 +22,13 @@ impl Detector for PlateDetector {
 
     fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
         let bytes = text.as_bytes();
-        let mut starts: Vec<usize> = ctx
-            .hits
+        let cued = ctx.cues();
+        let starts = cued
+            .hits()
             .iter()
             .filter(|h| h.cue == Cue::Plate)
             .map(|h| h.end)
-            .collect();
-        if ctx.field_hint == Some(Cue::Plate) {
-            starts.push(0);
-        }
+            .chain((ctx.field_hint == Some(Cue::Plate)).then_some(0));
         for from in starts {
             if let Some((s, e)) = plate_after(bytes, from) {
                 out.push(Finding {
@@ -154,13 +151,12 @@ impl Detector for MunicipalIdDetector {
     }
 }
 
-/// Place of birth, country of origin and nationality, in context.
-pub struct BirthplaceDetector {
-    cues: AhoCorasick,
-    demonyms: AhoCorasick,
-}
+/// Place of birth, country of origin and nationality, in context. Its cues and the demonyms are
+/// found by the chain's one lexicon pass (`lexicon.rs`).
+pub struct BirthplaceDetector;
 
-const BIRTHPLACE_CUES: &[&str] = &[
+/// Cues after which a place is a birthplace or origin.
+pub const BIRTHPLACE_CUES: &[&str] = &[
     "born in",
     "place of birth",
     "birthplace",
@@ -284,20 +280,9 @@ pub const DEMONYMS: &[&str] = &[
 ];
 
 impl BirthplaceDetector {
-    /// Builds the cue and demonym automata.
+    /// The detector (its word lists live in the chain's lexicon automaton).
     pub fn new() -> Result<Self, DetectError> {
-        let build = |words: &[&str]| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(words)
-                .map_err(|e| DetectError::Pattern(e.to_string()))
-        };
-        Ok(BirthplaceDetector {
-            cues: build(BIRTHPLACE_CUES)?,
-            demonyms: build(DEMONYMS)?,
-        })
+        Ok(BirthplaceDetector)
     }
 }
 
@@ -308,19 +293,14 @@ impl Detector for BirthplaceDetector {
 
     fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
         let bytes = text.as_bytes();
-        for m in self.cues.find_iter(text) {
-            if !is_word_bounded(bytes, m.start(), m.end()) {
-                continue;
-            }
+        let lexicon = ctx.lexicon();
+        for m in &lexicon.birthplace {
             let loose = matches!(
-                BIRTHPLACE_CUES[m.pattern().as_usize()],
+                BIRTHPLACE_CUES[m.index],
                 "is from" | "came from" | "emigrated from" | "immigrated from"
             );
-            if let Some((s, e)) = place_after(bytes, m.end()) {
-                if loose
-                    && !self.starts_with_country_or_demonym(&text[s..e])
-                    && !is_known_country(&text[s..e])
-                {
+            if let Some((s, e)) = place_after(bytes, m.end) {
+                if loose && !starts_with_demonym(&text[s..e]) && !is_known_country(&text[s..e]) {
                     continue;
                 }
                 out.push(Finding {
@@ -332,16 +312,8 @@ impl Detector for BirthplaceDetector {
                 });
             }
         }
-        for m in self.demonyms.find_iter(text) {
-            if !is_word_bounded(bytes, m.start(), m.end()) {
-                continue;
-            }
-            let rest = text[m.end()..].trim_start_matches([' ', '\t']);
-            let lower: String = rest
-                .chars()
-                .take(12)
-                .collect::<String>()
-                .to_ascii_lowercase();
+        for m in &lexicon.demonyms {
+            let rest = text[m.end..].trim_start_matches([' ', '\t']).as_bytes();
             if [
                 "national",
                 "citizen",
@@ -351,11 +323,13 @@ impl Detector for BirthplaceDetector {
                 "inmigrante",
             ]
             .iter()
-            .any(|w| lower.starts_with(w))
-            {
+            .any(|w| {
+                rest.get(..w.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(w.as_bytes()))
+            }) {
                 out.push(Finding {
-                    start: m.start(),
-                    end: m.end(),
+                    start: m.start,
+                    end: m.end,
                     kind: EntityKind::PlaceOfBirth,
                     detector: "context.nationality",
                     confidence: Confidence::Likely,
@@ -378,10 +352,13 @@ impl Detector for BirthplaceDetector {
     }
 }
 
-impl BirthplaceDetector {
-    fn starts_with_country_or_demonym(&self, s: &str) -> bool {
-        self.demonyms.find(s).is_some_and(|m| m.start() == 0)
-    }
+/// True when `s` starts with a demonym (ASCII case-insensitive, as the lexicon matches).
+fn starts_with_demonym(s: &str) -> bool {
+    let b = s.as_bytes();
+    DEMONYMS.iter().any(|d| {
+        b.get(..d.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(d.as_bytes()))
+    })
 }
 
 /// Countries most often seen in Chicago records (lower case), for the loose "is from" cue.

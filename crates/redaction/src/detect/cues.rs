@@ -32,7 +32,7 @@ pub enum Cue {
     MunicipalId,
 }
 
-const CUE_WORDS: &[(&str, Cue)] = &[
+pub(crate) const CUE_WORDS: &[(&str, Cue)] = &[
     ("ssn", Cue::Ssn),
     ("ss#", Cue::Ssn),
     ("ss #", Cue::Ssn),
@@ -174,7 +174,7 @@ impl CueMatcher {
 
 /// The first ". " (a sentence end, not an abbreviation's dot right after the cue) within 64
 /// bytes after `from`, or `usize::MAX`.
-fn sentence_end(bytes: &[u8], from: usize) -> usize {
+pub(crate) fn sentence_end(bytes: &[u8], from: usize) -> usize {
     let limit = (from + 64).min(bytes.len());
     // Skip the cue's own punctuation ("D.O.B. ", "No. ").
     let mut i = from;

@@ -4,11 +4,16 @@
 
 pub mod contextual;
 pub mod cues;
+pub mod lexicon;
 pub mod names;
 pub mod patterns;
 pub mod status;
 
-use cues::{Cue, CueHit, CueIndex, CueMatcher};
+use std::cell::RefCell;
+
+use cues::{Cue, CueIndex};
+use lexicon::{Lexicon, LexiconHits};
+use names::{NameKeys, Token};
 
 use crate::entity::{Confidence, EntityKind, Finding};
 
@@ -21,8 +26,9 @@ pub enum DetectError {
 }
 
 /// What a detector may know about the field besides its text.
+#[derive(Debug, Default)]
 pub struct FieldContext {
-    hits: Vec<CueHit>,
+    lexicon: LexiconHits,
     /// A cue that covers the whole field (from its column header or JSON key).
     pub field_hint: Option<Cue>,
     /// The field is known to hold a person's name (column "name", key "first_name").
@@ -34,7 +40,12 @@ pub struct FieldContext {
 impl FieldContext {
     /// Cue look-up for this field.
     pub fn cues(&self) -> CueIndex<'_> {
-        CueIndex::new(&self.hits, self.field_hint)
+        CueIndex::new(&self.lexicon.cues, self.field_hint)
+    }
+
+    /// Every word of the detectors' lists found in this field (one pass).
+    pub fn lexicon(&self) -> &LexiconHits {
+        &self.lexicon
     }
 }
 
@@ -58,9 +69,62 @@ pub struct FieldHint {
     pub birthplace: bool,
 }
 
+/// Buffers reused from field to field and record to record on one thread, so detection makes
+/// no allocation per field beyond its findings.
+#[derive(Default)]
+pub struct Scratch {
+    ctx: FieldContext,
+    /// Per field of the current record: its tokens, when tokenized.
+    tokens: Vec<Option<Vec<Token>>>,
+    spare_tokens: Vec<Vec<Token>>,
+    flags: Vec<u16>,
+    keys: NameKeys,
+    name_tokens: Vec<Token>,
+}
+
+impl Scratch {
+    /// Prepares for a record of `n` fields.
+    fn start_record(&mut self, n: usize) {
+        for t in self.tokens.drain(..).flatten() {
+            self.spare_tokens.push(t);
+        }
+        self.tokens.resize_with(n, || None);
+    }
+
+    /// The tokens of field `i`, tokenizing `text` the first time.
+    fn tokens_of(&mut self, i: usize, text: &str) -> &[Token] {
+        if self.tokens.len() <= i {
+            self.tokens.resize_with(i + 1, || None);
+        }
+        if self.tokens[i].is_none() {
+            let mut t = self.spare_tokens.pop().unwrap_or_default();
+            names::tokenize(text, &mut t);
+            self.tokens[i] = Some(t);
+        }
+        self.tokens[i].as_deref().unwrap_or_default()
+    }
+}
+
+/// Prepares `scratch` for a record of `n` fields (tokens of the previous record are recycled).
+pub fn scratch_start(scratch: &mut Scratch, n: usize) {
+    scratch.start_record(n);
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch buffers (a fresh set if they are already in use).
+pub fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
 /// The ordered detectors.
 pub struct DetectorChain {
-    cue_matcher: CueMatcher,
+    lexicon: Lexicon,
     detectors: Vec<Box<dyn Detector>>,
     names: names::NameDetector,
 }
@@ -80,9 +144,9 @@ impl DetectorChain {
                 require_cue,
             )?));
         }
-        let cue_matcher = CueMatcher::new().map_err(|e| DetectError::Pattern(e.to_string()))?;
+        let lexicon = Lexicon::new().map_err(|e| DetectError::Pattern(e.to_string()))?;
         Ok(DetectorChain {
-            cue_matcher,
+            lexicon,
             detectors,
             names: names::NameDetector::new(),
         })
@@ -98,49 +162,97 @@ impl DetectorChain {
         self.detectors.push(detector);
     }
 
-    /// The context detectors get for `text` (cues found once).
+    /// The context detectors get for `text` (every list word found in one pass).
     pub fn context_for(&self, text: &str, hint: FieldHint) -> FieldContext {
-        FieldContext {
-            hits: self.cue_matcher.find(text),
-            field_hint: hint.cue,
-            field_hint_person: hint.person,
-            field_hint_birthplace: hint.birthplace,
-        }
+        let mut ctx = FieldContext::default();
+        self.fill_context(text, hint, &mut ctx);
+        ctx
+    }
+
+    fn fill_context(&self, text: &str, hint: FieldHint, ctx: &mut FieldContext) {
+        self.lexicon.scan(text, &mut ctx.lexicon);
+        ctx.field_hint = hint.cue;
+        ctx.field_hint_person = hint.person;
+        ctx.field_hint_birthplace = hint.birthplace;
     }
 
     /// Findings for one field, overlaps resolved, before record-level propagation.
     pub fn detect_field(&self, text: &str, hint: FieldHint) -> Vec<Finding> {
-        let ctx = self.context_for(text, hint);
+        with_scratch(|scratch| {
+            scratch.start_record(1);
+            self.detect_in(text, hint, 0, scratch)
+        })
+    }
+
+    /// Findings for field `i` of the record being detected with `scratch` (its tokens stay in
+    /// `scratch` for propagation).
+    pub fn detect_in(
+        &self,
+        text: &str,
+        hint: FieldHint,
+        i: usize,
+        scratch: &mut Scratch,
+    ) -> Vec<Finding> {
         let mut out = Vec::new();
+        let mut ctx = std::mem::take(&mut scratch.ctx);
+        self.fill_context(text, hint, &mut ctx);
         for d in &self.detectors {
             d.detect(text, &ctx, &mut out);
         }
-        self.names.detect(text, &ctx, &mut out);
+        let mut flags = std::mem::take(&mut scratch.flags);
+        let tokens = scratch.tokens_of(i, text);
+        self.names
+            .detect_tokens(text, tokens, &mut flags, &ctx, &mut out);
+        scratch.flags = flags;
+        scratch.ctx = ctx;
         resolve_overlaps(out)
     }
 
     /// Detects in every field of one record, then propagates confirmed names and identifiers to
     /// their other mentions anywhere in the record.
     pub fn detect_record(&self, fields: &[(&str, FieldHint)]) -> Vec<Vec<Finding>> {
-        let mut per_field: Vec<Vec<Finding>> = fields
-            .iter()
-            .map(|(t, h)| self.detect_field(t, *h))
-            .collect();
-        let texts: Vec<&str> = fields.iter().map(|(t, _)| *t).collect();
-        self.propagate(&texts, &mut per_field);
-        per_field
+        with_scratch(|scratch| {
+            scratch.start_record(fields.len());
+            let mut per_field: Vec<Vec<Finding>> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, (t, h))| self.detect_in(t, *h, i, scratch))
+                .collect();
+            let texts: Vec<&str> = fields.iter().map(|(t, _)| *t).collect();
+            self.propagate_in(&texts, &mut per_field, scratch);
+            per_field
+        })
     }
 
     /// Propagates confirmed names and identifiers in `per_field` (findings of `texts`, same
     /// order) to their other mentions anywhere in the record.
     pub fn propagate(&self, texts: &[&str], per_field: &mut [Vec<Finding>]) {
-        let mut name_keys = Vec::new();
+        with_scratch(|scratch| {
+            scratch.start_record(texts.len());
+            self.propagate_in(texts, per_field, scratch)
+        })
+    }
+
+    /// [`Self::propagate`] with the tokens already in `scratch` (from [`Self::detect_in`]).
+    pub fn propagate_in(
+        &self,
+        texts: &[&str],
+        per_field: &mut [Vec<Finding>],
+        scratch: &mut Scratch,
+    ) {
+        let mut keys = std::mem::take(&mut scratch.keys);
+        keys.clear();
         let mut identifiers: Vec<(&str, EntityKind)> = Vec::new();
         for (text, found) in texts.iter().zip(per_field.iter()) {
             for f in found.iter().filter(|f| f.confidence >= Confidence::Likely) {
                 let value = &text[f.start..f.end];
                 if f.kind == EntityKind::Person {
-                    names::name_keys(value, self.names.gazetteer(), &mut name_keys);
+                    names::name_keys(
+                        value,
+                        self.names.gazetteer(),
+                        &mut scratch.name_tokens,
+                        &mut keys,
+                    );
                 } else if f.kind.is_structured_identifier()
                     && value.len() >= 5
                     && (f.confidence == Confidence::Likely || f.detector == "column")
@@ -151,12 +263,12 @@ impl DetectorChain {
                 }
             }
         }
-        if name_keys.is_empty() && identifiers.is_empty() {
+        if keys.is_empty() && identifiers.is_empty() {
+            scratch.keys = keys;
             return;
         }
         identifiers.sort_unstable();
         identifiers.dedup();
-        let keys: names::KeySet = name_keys.into_iter().collect();
         // One automaton for many identifier values; a plain search for a few.
         let automaton = if identifiers.len() <= 24 {
             None
@@ -168,7 +280,7 @@ impl DetectorChain {
                 .build(identifiers.iter().map(|(v, _)| v.as_bytes()))
                 .ok()
         };
-        for (text, found) in texts.iter().zip(per_field.iter_mut()) {
+        for (i, (text, found)) in texts.iter().zip(per_field.iter_mut()).enumerate() {
             // A field already redacted whole (a classified column) has nothing left to find.
             if found.first().is_some_and(|f| {
                 f.start == 0 && f.end >= text.trim_end().len() && f.confidence >= Confidence::Likely
@@ -176,8 +288,10 @@ impl DetectorChain {
                 continue;
             }
             let mut extra = Vec::new();
-            if !keys.is_empty() {
-                names::find_mentions(text, &keys, &mut extra);
+            // A mention is a capitalised word: a field without letters has none.
+            if !keys.is_empty() && text.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80) {
+                let tokens = scratch.tokens_of(i, text);
+                names::find_mentions(text, tokens, &keys, &mut extra);
             }
             if let Some(ac) = &automaton {
                 for m in ac.find_iter(text.as_bytes()) {
@@ -215,34 +329,57 @@ impl DetectorChain {
                 *found = resolve_overlaps(std::mem::take(found));
             }
         }
+        scratch.keys = keys;
     }
 }
 
-/// Positions of `needle` in `hay`: first-byte scan with memchr, no searcher to build (cells and
-/// short fields are searched for a handful of values, so setup cost dominates).
-fn find_all<'h>(hay: &'h [u8], needle: &'h [u8]) -> impl Iterator<Item = usize> + 'h {
+/// Positions of `needle` in `hay`, overlapping ones included: memchr's substring search on long
+/// texts; on short ones (table cells) a first-byte scan, since building a searcher costs more
+/// than the search.
+fn find_all<'h>(hay: &'h [u8], needle: &'h [u8]) -> Box<dyn Iterator<Item = usize> + 'h> {
+    if hay.len() < needle.len() {
+        return Box::new(std::iter::empty());
+    }
+    if hay.len() >= 512 {
+        // Every occurrence, overlapping ones included ("11111" twice in "111111"): the union of
+        // their spans is what must be redacted.
+        let finder = memchr::memmem::Finder::new(needle);
+        let mut from = 0;
+        return Box::new(std::iter::from_fn(move || {
+            let p = from + finder.find(hay.get(from..)?)?;
+            from = p + 1;
+            Some(p)
+        }));
+    }
     let first = needle.first().copied().unwrap_or(0);
-    memchr::memchr_iter(first, hay).filter(move |&p| hay[p..].starts_with(needle))
+    Box::new(memchr::memchr_iter(first, hay).filter(move |&p| hay[p..].starts_with(needle)))
 }
 
 /// Sorts findings and merges overlapping ones: the winner (higher confidence, then structured
 /// identifiers, then longer span) takes the union of the spans so nothing leaks at the edges.
 pub fn resolve_overlaps(mut found: Vec<Finding>) -> Vec<Finding> {
+    if found.len() < 2 {
+        return found;
+    }
     found.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
-    let mut out: Vec<Finding> = Vec::with_capacity(found.len());
-    for f in found {
-        match out.last_mut() {
-            Some(last) if last.overlaps(&f) => {
-                let rank = |x: &Finding| (x.confidence, x.kind.is_structured_identifier(), x.len());
-                let (start, end) = (last.start.min(f.start), last.end.max(f.end));
-                if rank(&f) > rank(last) {
-                    *last = f;
-                }
-                last.start = start;
-                last.end = end;
+    // Merged in place: `kept` findings at the front, the rest still to look at.
+    let mut kept = 0;
+    for i in 0..found.len() {
+        let f = found[i];
+        if kept > 0 && found[kept - 1].overlaps(&f) {
+            let last = &mut found[kept - 1];
+            let rank = |x: &Finding| (x.confidence, x.kind.is_structured_identifier(), x.len());
+            let (start, end) = (last.start.min(f.start), last.end.max(f.end));
+            if rank(&f) > rank(last) {
+                *last = f;
             }
-            _ => out.push(f),
+            last.start = start;
+            last.end = end;
+        } else {
+            found[kept] = f;
+            kept += 1;
         }
     }
-    out
+    found.truncate(kept);
+    found
 }

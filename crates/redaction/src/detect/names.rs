@@ -366,6 +366,18 @@ impl Gazetteer {
 /// Lower-cases ASCII and folds common Latin accents ("Peña" → "pena", "Łukasz" → "lukasz") into
 /// `buf`; `None` for tokens too long to be a name.
 pub fn fold<'b>(token: &str, buf: &'b mut [u8; 48]) -> Option<&'b [u8]> {
+    let bytes = token.as_bytes();
+    // Most tokens are plain ASCII words: lower-case them byte by byte.
+    if bytes.len() <= buf.len()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphabetic() || *b == b'\'' || *b == b'-')
+    {
+        for (d, b) in buf.iter_mut().zip(bytes) {
+            *d = b.to_ascii_lowercase();
+        }
+        return (!bytes.is_empty()).then_some(&buf[..bytes.len()]);
+    }
     let mut n = 0;
     for c in token.chars() {
         let folded = match c {
@@ -486,6 +498,22 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
 }
 
 fn shape_of(word: &str) -> Shape {
+    let bytes = word.as_bytes();
+    if bytes.is_ascii() {
+        let Some((first, rest)) = bytes.split_first() else {
+            return Shape::Lower;
+        };
+        if !first.is_ascii_uppercase() {
+            return Shape::Lower;
+        }
+        let upper = rest.iter().filter(|b| b.is_ascii_uppercase()).count();
+        let lower = rest.iter().filter(|b| b.is_ascii_lowercase()).count();
+        return match (upper, lower) {
+            (0, 0) => Shape::Initial,
+            (_, 0) => Shape::Upper,
+            _ => Shape::Title,
+        };
+    }
     let mut chars = word.chars();
     let Some(first) = chars.next() else {
         return Shape::Lower;
@@ -545,22 +573,34 @@ impl Detector for NameDetector {
     fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
         let mut tokens = Vec::new();
         tokenize(text, &mut tokens);
+        self.detect_tokens(text, &tokens, &mut Vec::new(), ctx, out);
+    }
+}
+
+impl NameDetector {
+    /// Detection over `tokens` (the tokenization of `text`, shared with propagation); `flags` is
+    /// a scratch buffer.
+    pub fn detect_tokens(
+        &self,
+        text: &str,
+        tokens: &[Token],
+        flags: &mut Vec<u16>,
+        ctx: &FieldContext,
+        out: &mut Vec<Finding>,
+    ) {
         // Only capitalised words and their neighbours (cues, particles) can matter: skip the
         // look-up for the rest of ordinary lower-case prose.
-        let caps: Vec<bool> = tokens.iter().map(capitalised).collect();
-        let flags: Vec<u16> = (0..tokens.len())
-            .map(|k| {
-                let near = caps[k]
-                    || (k + 1 < caps.len() && caps[k + 1])
-                    || (k > 0 && caps[k - 1])
-                    || (k + 2 < caps.len() && caps[k + 2]);
-                if near {
-                    self.gazetteer.lookup(&text[tokens[k].start..tokens[k].end])
-                } else {
-                    0
-                }
-            })
-            .collect();
+        let cap = |k: usize| tokens.get(k).is_some_and(capitalised);
+        flags.clear();
+        flags.extend((0..tokens.len()).map(|k| {
+            let near = cap(k) || cap(k + 1) || (k > 0 && cap(k - 1)) || cap(k + 2);
+            if near {
+                self.gazetteer.lookup(&text[tokens[k].start..tokens[k].end])
+            } else {
+                0
+            }
+        }));
+        let flags = &flags[..];
         let mut i = 0;
         while i < tokens.len() {
             if !capitalised(&tokens[i]) {
@@ -578,15 +618,15 @@ impl Detector for NameDetector {
             {
                 j += 1;
             }
-            let cue = cue_before(&tokens, &flags, i);
+            let cue = cue_before(tokens, flags, i);
             if cue == CueStrength::Strong || ctx.field_hint_person {
-                self.strong_cued(&tokens, &flags, i, j, out);
+                self.strong_cued(tokens, flags, i, j, out);
             } else {
                 self.scan_run(&tokens[i..=j], &flags[i..=j], cue == CueStrength::Weak, out);
             }
             i = j + 1;
         }
-        self.last_first(&tokens, &flags, out);
+        self.last_first(tokens, flags, out);
     }
 }
 
@@ -799,11 +839,59 @@ fn person(start: usize, end: usize, confidence: Confidence) -> Finding {
     }
 }
 
-/// Folded keys of the words of a confirmed name, for propagation to other mentions.
-pub fn name_keys(text: &str, gazetteer: &Gazetteer, out: &mut Vec<Vec<u8>>) {
-    let mut tokens = Vec::new();
-    tokenize(text, &mut tokens);
-    for t in tokens {
+/// Folded keys of the words of confirmed names, for propagation to other mentions: one buffer,
+/// searched linearly (a record confirms a handful of names; no set to build per record). Each
+/// key also keeps its length and first eight bytes as one word, so most comparisons are one
+/// integer compare.
+#[derive(Debug, Default)]
+pub struct NameKeys {
+    bytes: Vec<u8>,
+    keys: Vec<(u64, u32, u32)>,
+}
+
+fn head(key: &[u8]) -> u64 {
+    let mut h = [0u8; 8];
+    let n = key.len().min(8);
+    h[..n].copy_from_slice(&key[..n]);
+    u64::from_le_bytes(h) ^ ((key.len() as u64) << 56)
+}
+
+impl NameKeys {
+    /// Forgets every key, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.keys.clear();
+    }
+
+    /// True when no key was added.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn insert(&mut self, key: &[u8]) {
+        if self.contains(key) {
+            return;
+        }
+        let from = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(key);
+        self.keys.push((head(key), from, self.bytes.len() as u32));
+    }
+
+    /// True when `key` (folded) was added.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        let h = head(key);
+        self.keys.iter().any(|&(kh, a, b)| {
+            kh == h
+                && (b - a) as usize == key.len()
+                && (key.len() <= 8 || &self.bytes[a as usize..b as usize] == key)
+        })
+    }
+}
+
+/// Adds the folded keys of the words of a confirmed name (`text`) to `out`; `tokens` is scratch.
+pub fn name_keys(text: &str, gazetteer: &Gazetteer, tokens: &mut Vec<Token>, out: &mut NameKeys) {
+    tokenize(text, tokens);
+    for t in tokens.iter() {
         let word = &text[t.start..t.end];
         let f = gazetteer.lookup(word);
         if t.shape == Shape::Initial
@@ -814,20 +902,15 @@ pub fn name_keys(text: &str, gazetteer: &Gazetteer, out: &mut Vec<Vec<u8>>) {
         }
         let mut buf = [0u8; 48];
         if let Some(k) = fold(word, &mut buf) {
-            out.push(k.to_vec());
+            out.insert(k);
         }
     }
 }
 
-/// A set of folded name keys.
-pub type KeySet = std::collections::HashSet<Vec<u8>, BuildHasherDefault<Fnv>>;
-
-/// Capitalised mentions in `text` of any of `keys` (folded), as PERSON findings.
-pub fn find_mentions(text: &str, keys: &KeySet, out: &mut Vec<Finding>) {
-    let mut tokens = Vec::new();
-    tokenize(text, &mut tokens);
+/// Capitalised mentions in `text` (tokenized as `tokens`) of any of `keys`, as PERSON findings.
+pub fn find_mentions(text: &str, tokens: &[Token], keys: &NameKeys, out: &mut Vec<Finding>) {
     for t in tokens {
-        if !capitalised(&t) || t.shape == Shape::Initial {
+        if !capitalised(t) || t.shape == Shape::Initial {
             continue;
         }
         let mut buf = [0u8; 48];

@@ -72,7 +72,11 @@ fn pattern_table() -> Vec<(Pat, String)> {
         (Pat::Ipv6, r"\b[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7}\b".into()),
         (Pat::PassportAlnum, r"\b[A-Z]{1,2}[0-9]{6,8}\b".into()),
         (Pat::Digits, r"\b[0-9]{7,17}\b".into()),
-        (Pat::PassportGeneric, r"\b[A-Z0-9]{6,9}\b".into()),
+        // A passport number needs a digit: words of capitals alone ("OBSERVED" in an ALL-CAPS
+        // report) never were one, so the pattern does not match them (no match to discard per
+        // word). The 6-9 length is checked in `classify`. Inside a word there is no `\b`, so a
+        // longer token matched here hides no other match.
+        (Pat::PassportGeneric, r"\b[A-Z]{0,8}[0-9][A-Z0-9]{0,8}\b".into()),
     ]
 }
 
@@ -168,7 +172,7 @@ impl PatternDetector {
                 .parse::<std::net::Ipv6Addr>()
                 .ok()
                 .map(|_| (EntityKind::IpAddress, VeryLikely)),
-            Pat::PassportGeneric => (s.bytes().any(|b| b.is_ascii_digit())
+            Pat::PassportGeneric => ((6..=9).contains(&s.len())
                 && cues.has_before(start, 24, Cue::Passport))
             .then_some((EntityKind::Passport, Likely)),
             Pat::PassportAlnum => cues

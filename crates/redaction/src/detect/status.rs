@@ -1,9 +1,7 @@
-//! Immigration and citizenship status phrases, English and Spanish, by one aho-corasick pass.
+//! Immigration and citizenship status phrases, English and Spanish, found by the chain's one
+//! lexicon pass (`lexicon.rs`).
 //! Generic policy language ("regardless of immigration status") is not a status and is skipped.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-
-use super::cues::is_word_bounded;
 use super::{DetectError, Detector, FieldContext};
 use crate::entity::{Confidence, EntityKind, Finding};
 
@@ -147,31 +145,25 @@ const GENERIC_LEADS: &[&str] = &[
     "whether or not",
 ];
 
-/// The status-phrase detector.
-pub struct StatusDetector {
-    phrases: AhoCorasick,
-}
+/// The status-phrase detector: reads the phrases the chain's one lexicon pass found.
+pub struct StatusDetector;
 
 impl StatusDetector {
-    /// Builds the phrase automaton.
+    /// The detector (the phrases live in the chain's lexicon automaton).
     pub fn new() -> Result<Self, DetectError> {
-        let phrases = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(STATUS_PHRASES)
-            .map_err(|e| DetectError::Pattern(e.to_string()))?;
-        Ok(StatusDetector { phrases })
+        Ok(StatusDetector)
     }
 }
 
+/// True when one of the generic leads ends within the 40 bytes before `start` (ASCII
+/// case-insensitive, no allocation).
 fn is_generic(text: &str, start: usize) -> bool {
-    let mut from = start.saturating_sub(40);
-    while !text.is_char_boundary(from) {
-        from += 1;
-    }
-    let before = text[from..start].to_ascii_lowercase();
-    GENERIC_LEADS.iter().any(|g| before.contains(g))
+    let bytes = text.as_bytes();
+    let window = &bytes[start.saturating_sub(40)..start];
+    GENERIC_LEADS.iter().any(|g| {
+        let g = g.as_bytes();
+        window.len() >= g.len() && window.windows(g.len()).any(|w| w.eq_ignore_ascii_case(g))
+    })
 }
 
 impl Detector for StatusDetector {
@@ -179,17 +171,17 @@ impl Detector for StatusDetector {
         "lexicon.immigration_status"
     }
 
-    fn detect(&self, text: &str, _ctx: &FieldContext, out: &mut Vec<Finding>) {
+    fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
         let bytes = text.as_bytes();
-        for m in self.phrases.find_iter(text) {
-            if !is_word_bounded(bytes, m.start(), m.end()) || is_generic(text, m.start()) {
+        for m in &ctx.lexicon().status {
+            if is_generic(text, m.start) {
                 continue;
             }
-            let phrase = STATUS_PHRASES[m.pattern().as_usize()];
+            let phrase = STATUS_PHRASES[m.index];
             // Short acronyms are ambiguous in lower case ("ead" in a word list, "tps" in units).
             let acronym = phrase.len() <= 4 && !phrase.contains('-');
             if acronym
-                && !bytes[m.start()..m.end()]
+                && !bytes[m.start..m.end]
                     .iter()
                     .all(|b| !b.is_ascii_lowercase())
             {
@@ -201,8 +193,8 @@ impl Detector for StatusDetector {
                 Confidence::VeryLikely
             };
             out.push(Finding {
-                start: m.start(),
-                end: m.end(),
+                start: m.start,
+                end: m.end,
                 kind: EntityKind::ImmigrationStatus,
                 detector: "lexicon.immigration_status",
                 confidence,

@@ -94,9 +94,10 @@ pub fn redact<R: Read, W: Write>(
     let mut out = String::new();
     let mut attachment_names: Vec<String> = Vec::new();
     for ((label, original), field) in parts.iter().zip(&redacted) {
+        let pointer = format!("/{label}");
         let location = |_pos: usize| Location::Json {
             line: 1,
-            pointer: format!("/{label}"),
+            pointer: &pointer,
         };
         report_field(
             redactor,

@@ -3,56 +3,62 @@
 //! element of a top-level JSON array, is one record for propagation. Key order in the output is
 //! sorted (serde_json without `preserve_order`); values and structure are unchanged.
 
+use std::borrow::Cow;
 use std::io::{BufRead, Read, Write};
+use std::ops::Range;
 
 use rayon::prelude::*;
 use serde_json::Value;
 
 use super::text::read_line_limited;
-use super::{batch_len, report_field, FileReport, FormatError, Sink, BATCH_BYTES, MAX_LINE_BYTES};
-use crate::columns::{classify_header, hint_for, ColumnRole};
+use super::{batch_len, FileReport, FormatError, LogBatch, Sink, BATCH_BYTES, MAX_LINE_BYTES};
+use crate::columns::{classify_header, classify_header_cached, hint_for, ColumnRole};
 use crate::log::Location;
-use crate::redactor::{FieldRole, RedactedField, Redactor};
+use crate::redactor::{FieldRole, Redactor};
 
 /// Largest whole JSON document read (JSON Lines has no limit but the per-line one).
 pub const MAX_JSON_BYTES: u64 = 1024 * 1024 * 1024;
 
-/// A leaf's pointer, original text and redaction.
-type LeafResult = (String, String, RedactedField);
-
-/// One string (or number) leaf with its JSON Pointer and role.
-struct Leaf {
-    pointer: String,
-    text: String,
-    role: FieldRole,
+/// The string (and number) leaves of one record, in document order: their JSON Pointers (one
+/// buffer, ranges into it), texts (borrowed from the parsed value) and roles.
+#[derive(Default)]
+struct Leaves<'v> {
+    pointers: String,
+    items: Vec<(Range<usize>, Cow<'v, str>, FieldRole)>,
 }
 
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+fn push_escaped_key(pointer: &mut String, key: &str) {
+    pointer.push('/');
+    if key.contains(['~', '/']) {
+        pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+    } else {
+        pointer.push_str(key);
+    }
 }
 
-fn collect(
-    value: &Value,
-    pointer: &mut String,
-    inherited: Option<ColumnRole>,
-    out: &mut Vec<Leaf>,
-) {
-    let role_of = |r: Option<ColumnRole>| match r {
+fn role_of(r: Option<ColumnRole>) -> FieldRole {
+    match r {
         Some(ColumnRole::Entity(kind)) => FieldRole::Whole(kind),
         Some(other) => FieldRole::Scan(hint_for(other)),
         None => FieldRole::Scan(Default::default()),
+    }
+}
+
+fn collect<'v>(
+    value: &'v Value,
+    pointer: &mut String,
+    inherited: Option<ColumnRole>,
+    out: &mut Leaves<'v>,
+) {
+    let leaf = |out: &mut Leaves<'v>, text: Cow<'v, str>| {
+        let from = out.pointers.len();
+        out.pointers.push_str(pointer);
+        out.items
+            .push((from..out.pointers.len(), text, role_of(inherited)));
     };
     match value {
-        Value::String(s) => out.push(Leaf {
-            pointer: pointer.clone(),
-            text: s.clone(),
-            role: role_of(inherited),
-        }),
-        Value::Number(n) => out.push(Leaf {
-            pointer: pointer.clone(),
-            text: n.to_string(),
-            role: role_of(inherited),
-        }),
+        Value::String(s) => leaf(out, Cow::Borrowed(s.as_str())),
+        Value::Number(n) => leaf(out, Cow::Owned(n.to_string())),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let len = pointer.len();
@@ -64,7 +70,7 @@ fn collect(
         }
         Value::Object(map) => {
             for (k, v) in map {
-                let own = classify_header(k);
+                let own = classify_header_cached(k);
                 // A key that names a kind wins; otherwise the parent's kind carries down
                 // ("address": {"street": ..}).
                 let role = match (own, inherited) {
@@ -73,8 +79,7 @@ fn collect(
                     _ => Some(own),
                 };
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&escape_pointer(k));
+                push_escaped_key(pointer, k);
                 collect(v, pointer, role, out);
                 pointer.truncate(len);
             }
@@ -83,22 +88,60 @@ fn collect(
     }
 }
 
-/// Redacts one JSON value (one record) in place; returns the leaves and their redactions.
-fn redact_value(redactor: &Redactor, value: &mut Value) -> Vec<LeafResult> {
-    let mut leaves = Vec::new();
-    collect(value, &mut String::new(), None, &mut leaves);
-    let fields: Vec<(&str, FieldRole)> = leaves.iter().map(|l| (l.text.as_str(), l.role)).collect();
-    let redacted = redactor.redact_record(&fields);
-    let mut out = Vec::with_capacity(leaves.len());
-    for (leaf, field) in leaves.into_iter().zip(redacted) {
-        if !field.applied.is_empty() {
-            if let Some(slot) = value.pointer_mut(&leaf.pointer) {
-                *slot = Value::String(field.text.clone());
+/// Puts the redacted texts back, visiting leaves in the order `collect` did.
+fn replace(value: &mut Value, texts: &mut impl Iterator<Item = Option<String>>) {
+    match value {
+        Value::String(_) | Value::Number(_) => {
+            if let Some(Some(t)) = texts.next() {
+                *value = Value::String(t);
             }
         }
-        out.push((leaf.pointer, leaf.text, field));
+        Value::Array(items) => {
+            for item in items {
+                replace(item, texts);
+            }
+        }
+        Value::Object(map) => {
+            for (_, v) in map.iter_mut() {
+                replace(v, texts);
+            }
+        }
+        Value::Bool(_) | Value::Null => {}
     }
-    out
+}
+
+/// Redacts one JSON value (one record) in place, adding its log lines to `log`; `prefix` is the
+/// record's own pointer inside the document ("" for a JSON Lines line).
+fn redact_value(
+    redactor: &Redactor,
+    value: &mut Value,
+    file: &str,
+    line: u64,
+    prefix: &str,
+    log: &mut LogBatch,
+) {
+    let texts: Vec<Option<String>> = {
+        let mut leaves = Leaves::default();
+        collect(value, &mut prefix.to_string(), None, &mut leaves);
+        let fields: Vec<(&str, FieldRole)> = leaves
+            .items
+            .iter()
+            .map(|(_, text, role)| (text.as_ref(), *role))
+            .collect();
+        let redacted = redactor.redact_record(&fields);
+        for ((range, original, _), field) in leaves.items.iter().zip(&redacted) {
+            let pointer = &leaves.pointers[range.clone()];
+            let location = |_pos: usize| Location::Json { line, pointer };
+            log.field(redactor, file, original, field, &location);
+        }
+        redacted
+            .into_iter()
+            .map(|f| (!f.applied.is_empty()).then(|| f.text.into_owned()))
+            .collect()
+    };
+    if texts.iter().any(Option::is_some) {
+        replace(value, &mut texts.into_iter());
+    }
 }
 
 fn json_error(file: &str, line: u64, e: &serde_json::Error) -> FormatError {
@@ -114,6 +157,36 @@ fn json_error(file: &str, line: u64, e: &serde_json::Error) -> FormatError {
         column: e.column() as u64,
         category,
     }
+}
+
+/// JSON Lines lines redacted together by one task.
+const LINES_PER_TASK: usize = 32;
+
+/// Redacts one JSON Lines line into `out` (with its newline) and `log`; true when it held a
+/// record (blank lines are kept blank).
+fn redact_line(
+    redactor: &Redactor,
+    file: &str,
+    line: u64,
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+    log: &mut LogBatch,
+) -> Result<bool, FormatError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| FormatError::InvalidUtf8 {
+        file: file.to_string(),
+        line,
+        offset: e.valid_up_to() as u64,
+    })?;
+    let text = text.trim_end_matches(['\n', '\r']);
+    if text.trim().is_empty() {
+        out.push(b'\n');
+        return Ok(false);
+    }
+    let mut value: Value = serde_json::from_str(text).map_err(|e| json_error(file, line, &e))?;
+    redact_value(redactor, &mut value, file, line, "", log);
+    serde_json::to_writer(&mut *out, &value).map_err(|e| FormatError::io(file, e.into()))?;
+    out.push(b'\n');
+    Ok(true)
 }
 
 /// Redacts a JSON Lines stream.
@@ -155,57 +228,33 @@ pub fn redact_lines<R: BufRead, W: Write>(
             batch_bytes += n;
             batch.push((line_no, buf));
         }
-        let parsed: Vec<(u64, Option<Value>)> = batch
-            .par_iter()
-            .map(|(line, bytes)| {
-                let text = std::str::from_utf8(bytes).map_err(|e| FormatError::InvalidUtf8 {
-                    file: file.to_string(),
-                    line: *line,
-                    offset: e.valid_up_to() as u64,
-                })?;
-                let text = text.trim_end_matches(['\n', '\r']);
-                if text.trim().is_empty() {
-                    return Ok((*line, None));
+        // Lines are parsed, redacted, serialised and logged in runs, in parallel (one output
+        // buffer and one log batch per run); the runs are written in order.
+        let done: Vec<(Vec<u8>, LogBatch, u64, Option<FormatError>)> = batch
+            .par_chunks(LINES_PER_TASK)
+            .map(|lines| {
+                let mut out = Vec::with_capacity(lines.iter().map(|(_, b)| b.len() + 64).sum());
+                let mut log = LogBatch::default();
+                let mut records = 0;
+                for (line, bytes) in lines {
+                    match redact_line(redactor, file, *line, bytes, &mut out, &mut log) {
+                        Ok(record) => records += u64::from(record),
+                        // What came before the bad line is kept; nothing after it is done.
+                        Err(e) => return (out, log, records, Some(e)),
+                    }
                 }
-                serde_json::from_str::<Value>(text)
-                    .map(|v| (*line, Some(v)))
-                    .map_err(|e| json_error(file, *line, &e))
-            })
-            .collect::<Result<_, _>>()?;
-        let redacted: Vec<(u64, Option<Value>, Vec<LeafResult>)> = parsed
-            .into_par_iter()
-            .map(|(line, v)| match v {
-                Some(mut value) => {
-                    let fields = redact_value(redactor, &mut value);
-                    (line, Some(value), fields)
-                }
-                None => (line, None, Vec::new()),
+                (out, log, records, None)
             })
             .collect();
-        for (line, value, fields) in redacted {
-            for (pointer, original, field) in &fields {
-                let location = |_pos: usize| Location::Json {
-                    line,
-                    pointer: pointer.clone(),
-                };
-                report_field(
-                    redactor,
-                    file,
-                    original,
-                    field,
-                    &location,
-                    sink,
-                    &mut report,
-                )?;
-            }
-            if let Some(v) = value {
-                serde_json::to_writer(&mut output, &v)
-                    .map_err(|e| FormatError::io(file, e.into()))?;
-                report.records += 1;
-            }
+        for (out, mut log, records, error) in done {
+            log.flush(file, sink, &mut report)?;
             output
-                .write_all(b"\n")
+                .write_all(&out)
                 .map_err(|e| FormatError::io(file, e))?;
+            report.records += records;
+            if let Some(e) = error {
+                return Err(e);
+            }
         }
         progress(report.bytes);
     }
@@ -240,31 +289,25 @@ pub fn redact_document<R: Read, W: Write>(
         bytes: bytes.len() as u64,
         ..Default::default()
     };
-    let results: Vec<(String, Vec<LeafResult>)> = match &mut doc {
+    let logs: Vec<LogBatch> = match &mut doc {
         Value::Array(items) => items
             .par_iter_mut()
             .enumerate()
-            .map(|(i, item)| (format!("/{i}"), redact_value(redactor, item)))
+            .map(|(i, item)| {
+                let mut log = LogBatch::default();
+                redact_value(redactor, item, file, 1, &format!("/{i}"), &mut log);
+                log
+            })
             .collect(),
-        other => vec![(String::new(), redact_value(redactor, other))],
-    };
-    for (prefix, fields) in &results {
-        report.records += 1;
-        for (pointer, original, field) in fields {
-            let location = |_pos: usize| Location::Json {
-                line: 1,
-                pointer: format!("{prefix}{pointer}"),
-            };
-            report_field(
-                redactor,
-                file,
-                original,
-                field,
-                &location,
-                sink,
-                &mut report,
-            )?;
+        other => {
+            let mut log = LogBatch::default();
+            redact_value(redactor, other, file, 1, "", &mut log);
+            vec![log]
         }
+    };
+    for mut log in logs {
+        report.records += 1;
+        log.flush(file, sink, &mut report)?;
     }
     serde_json::to_writer_pretty(&mut output, &doc).map_err(|e| FormatError::io(file, e.into()))?;
     output

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::columns::ColumnClass;
 use crate::entity::EntityKind;
-use crate::log::{Location, LogEntry, ReviewEntry};
+use crate::log::{ColumnRunEntry, Location, LogEntry, ReviewEntry};
 use crate::redactor::{RedactedField, Redactor};
 
 /// Longest line (text, JSON Lines) or record (CSV) accepted, in bytes.
@@ -95,30 +95,185 @@ impl FormatError {
     }
 }
 
-/// Receives log and review entries in input order.
+/// Receives the log and the review list as JSON Lines, in input order, a batch at a time (lines
+/// are serialised where the records are redacted, in parallel, and written here in order).
 pub trait Sink {
-    /// One applied redaction.
-    fn log(&mut self, entry: LogEntry) -> std::io::Result<()>;
-    /// One uncertain candidate left in place.
-    fn review(&mut self, entry: ReviewEntry) -> std::io::Result<()>;
+    /// Log lines (one JSON object per line per applied redaction).
+    fn write_log(&mut self, lines: &[u8]) -> std::io::Result<()>;
+    /// Review lines (one JSON object per line per uncertain candidate left in place).
+    fn write_review(&mut self, lines: &[u8]) -> std::io::Result<()>;
 }
 
-/// A sink that keeps everything in memory (tests, small inputs).
+/// A sink that keeps the log and the review list in memory, exactly as a release writes them
+/// (tests, benchmarks, small inputs).
 #[derive(Default)]
 pub struct MemorySink {
-    /// Log entries.
-    pub log: Vec<LogEntry>,
-    /// Review entries.
-    pub review: Vec<ReviewEntry>,
+    /// Log lines (JSON Lines).
+    pub log: Vec<u8>,
+    /// Review lines (JSON Lines).
+    pub review: Vec<u8>,
 }
 
 impl Sink for MemorySink {
-    fn log(&mut self, entry: LogEntry) -> std::io::Result<()> {
-        self.log.push(entry);
+    fn write_log(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        self.log.extend_from_slice(lines);
         Ok(())
     }
-    fn review(&mut self, entry: ReviewEntry) -> std::io::Result<()> {
-        self.review.push(entry);
+    fn write_review(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        self.review.extend_from_slice(lines);
+        Ok(())
+    }
+}
+
+/// Consecutive rows of one column whose cells were each redacted whole, the same way.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CellRun {
+    pub rows: [u64; 2],
+    pub kind: EntityKind,
+    pub action: crate::policy::Action,
+    pub detector: &'static str,
+    pub confidence: crate::entity::Confidence,
+    pub counsel: bool,
+}
+
+impl CellRun {
+    /// The run a field starts or continues, when the field is one whole-cell redaction and
+    /// nothing else.
+    pub(crate) fn of(row: u64, original: &str, field: &RedactedField<'_>) -> Option<CellRun> {
+        let [a] = field.applied.as_slice() else {
+            return None;
+        };
+        let start = original.len() - original.trim_start().len();
+        let whole = a.start == start && a.end == start + original.trim().len();
+        (whole && field.review.is_empty()).then_some(CellRun {
+            rows: [row, row],
+            kind: a.kind,
+            action: a.action,
+            detector: a.detector,
+            confidence: a.confidence,
+            counsel: a.counsel,
+        })
+    }
+
+    /// True when `next` (one row) continues this run.
+    pub(crate) fn continued_by(&self, next: &CellRun) -> bool {
+        next.rows[0] == self.rows[1] + 1
+            && (
+                next.kind,
+                next.action,
+                next.detector,
+                next.confidence,
+                next.counsel,
+            ) == (
+                self.kind,
+                self.action,
+                self.detector,
+                self.confidence,
+                self.counsel,
+            )
+    }
+}
+
+/// Log and review lines and counts of some records, built where they are redacted (no
+/// allocation per line) and handed to the sink in input order.
+#[derive(Default)]
+pub struct LogBatch {
+    log: Vec<u8>,
+    review: Vec<u8>,
+    redactions: [u64; EntityKind::ALL.len()],
+    review_candidates: u64,
+    counsel_flags: u64,
+}
+
+impl LogBatch {
+    /// Adds the entries of one redacted field.
+    pub(crate) fn field<'l>(
+        &mut self,
+        redactor: &Redactor,
+        file: &str,
+        original: &str,
+        field: &RedactedField<'_>,
+        location: &dyn Fn(usize) -> Location<'l>,
+    ) {
+        for a in &field.applied {
+            self.redactions[a.kind as usize] += 1;
+            self.counsel_flags += u64::from(a.counsel);
+            // Writing to a Vec cannot fail.
+            let _ = LogEntry::new(file, location(a.start), a, redactor.full_cite(a.kind))
+                .write_json_line(&mut self.log);
+        }
+        for f in &field.review {
+            self.review_candidates += 1;
+            let entry = ReviewEntry {
+                file,
+                location: location(f.start),
+                span: [f.start, f.end],
+                kind: f.kind,
+                detector: f.detector,
+                confidence: f.confidence,
+                candidate: &original[f.start..f.end],
+            };
+            if serde_json::to_writer(&mut self.review, &entry).is_ok() {
+                self.review.push(b'\n');
+            }
+        }
+    }
+
+    /// Adds one line for a run of whole-cell redactions of a table column.
+    pub(crate) fn column_run(
+        &mut self,
+        redactor: &Redactor,
+        file: &str,
+        column: &str,
+        run: &CellRun,
+    ) {
+        let cells = run.rows[1] + 1 - run.rows[0];
+        self.redactions[run.kind as usize] += cells;
+        if run.counsel {
+            self.counsel_flags += cells;
+        }
+        // Writing to a Vec cannot fail.
+        let _ = ColumnRunEntry {
+            file,
+            column,
+            rows: run.rows,
+            kind: run.kind,
+            exemption: redactor.full_cite(run.kind),
+            action: run.action.as_str(),
+            detector: run.detector,
+            confidence: run.confidence,
+            counsel_review: run.counsel,
+        }
+        .write_json_line(&mut self.log);
+    }
+
+    /// Hands the lines to the sink, adds the counts to the report, and empties the batch.
+    pub(crate) fn flush(
+        &mut self,
+        file: &str,
+        sink: &mut dyn Sink,
+        report: &mut FileReport,
+    ) -> Result<(), FormatError> {
+        if !self.log.is_empty() {
+            sink.write_log(&self.log)
+                .map_err(|e| FormatError::io(file, e))?;
+        }
+        if !self.review.is_empty() {
+            sink.write_review(&self.review)
+                .map_err(|e| FormatError::io(file, e))?;
+        }
+        for (kind, n) in EntityKind::ALL.iter().zip(&self.redactions) {
+            if *n > 0 {
+                *report.redactions.entry(*kind).or_insert(0) += n;
+            }
+        }
+        report.review_candidates += self.review_candidates;
+        report.counsel_flags += self.counsel_flags;
+        self.log.clear();
+        self.review.clear();
+        self.redactions = [0; EntityKind::ALL.len()];
+        self.review_candidates = 0;
+        self.counsel_flags = 0;
         Ok(())
     }
 }
@@ -145,37 +300,20 @@ pub struct FileReport {
     pub columns: Vec<ColumnClass>,
 }
 
-/// Sends a redacted field's entries to the sink and counts them.
-pub(crate) fn report_field(
+/// Sends a redacted field's entries to the sink and counts them (formats that handle one field
+/// at a time).
+pub(crate) fn report_field<'l>(
     redactor: &Redactor,
     file: &str,
     original: &str,
-    field: &RedactedField,
-    location: &dyn Fn(usize) -> Location,
+    field: &RedactedField<'_>,
+    location: &dyn Fn(usize) -> Location<'l>,
     sink: &mut dyn Sink,
     report: &mut FileReport,
 ) -> Result<(), FormatError> {
-    let cite = |e: &str| redactor.policy().cite(e);
-    for a in &field.applied {
-        *report.redactions.entry(a.kind).or_insert(0) += 1;
-        report.counsel_flags += u64::from(a.counsel);
-        sink.log(LogEntry::new(file, location(a.start), a, &cite))
-            .map_err(|e| FormatError::io(file, e))?;
-    }
-    for f in &field.review {
-        report.review_candidates += 1;
-        sink.review(ReviewEntry {
-            file: file.to_string(),
-            location: location(f.start),
-            span: [f.start, f.end],
-            kind: f.kind,
-            detector: f.detector,
-            confidence: f.confidence,
-            candidate: original[f.start..f.end].to_string(),
-        })
-        .map_err(|e| FormatError::io(file, e))?;
-    }
-    Ok(())
+    let mut batch = LogBatch::default();
+    batch.field(redactor, file, original, field, location);
+    batch.flush(file, sink, report)
 }
 
 /// A batch also closes once it holds this many bytes, so a few huge lines cannot multiply

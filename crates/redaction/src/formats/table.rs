@@ -5,11 +5,16 @@ use std::io::{Read, Write};
 
 use rayon::prelude::*;
 
-use super::{batch_len, report_field, FileReport, FormatError, Sink, BATCH_BYTES, MAX_LINE_BYTES};
+use super::{
+    batch_len, CellRun, FileReport, FormatError, LogBatch, Sink, BATCH_BYTES, MAX_LINE_BYTES,
+};
 use crate::columns::{classify_column, hint_for, ColumnClass, ColumnRole};
 use crate::log::Location;
 use crate::policy::Action;
 use crate::redactor::{FieldRole, Redactor};
+
+/// Rows redacted together by one task (one output buffer and one log batch).
+const ROWS_PER_TASK: usize = 64;
 
 /// Rows read before classifying columns.
 pub const SAMPLE_ROWS: usize = 200;
@@ -38,7 +43,7 @@ fn csv_error(file: &str, e: csv::Error) -> FormatError {
 pub fn redact<R: Read, W: Write>(
     redactor: &Redactor,
     input: R,
-    output: W,
+    mut output: W,
     delimiter: u8,
     file: &str,
     sink: &mut dyn Sink,
@@ -49,9 +54,6 @@ pub fn redact<R: Read, W: Write>(
         .flexible(false)
         .has_headers(true)
         .from_reader(input);
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .from_writer(output);
     let headers = reader.headers().map_err(|e| csv_error(file, e))?.clone();
     let mut records = reader.records();
     let mut pending: Vec<csv::StringRecord> = Vec::new();
@@ -82,7 +84,13 @@ pub fn redact<R: Read, W: Write>(
         format: if delimiter == b'\t' { "tsv" } else { "csv" }.into(),
         ..Default::default()
     };
-    writer
+    let writer_for = |out: &mut Vec<u8>| {
+        csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_writer(std::mem::take(out))
+    };
+    let mut header = writer_for(&mut Vec::new());
+    header
         .write_record(
             headers
                 .iter()
@@ -91,6 +99,12 @@ pub fn redact<R: Read, W: Write>(
                 .map(|(h, _)| h),
         )
         .map_err(|e| csv_error(file, e))?;
+    let header = header
+        .into_inner()
+        .map_err(|e| FormatError::io(file, e.into_error()))?;
+    output
+        .write_all(&header)
+        .map_err(|e| FormatError::io(file, e))?;
     let mut row: u64 = 0;
     loop {
         let mut batch_bytes: usize = pending.iter().map(|r| r.as_slice().len()).sum();
@@ -107,40 +121,91 @@ pub fn redact<R: Read, W: Write>(
         if pending.is_empty() {
             break;
         }
-        let redacted: Vec<_> = pending
-            .par_iter()
-            .map(|rec| {
-                let fields: Vec<(&str, FieldRole)> =
-                    rec.iter().zip(&roles).map(|(v, r)| (v, *r)).collect();
-                redactor.redact_record(&fields)
+        // Rows are redacted in runs: each run writes its CSV text and log lines into its own
+        // buffers (few allocations), and the runs are written out in order.
+        let first_row = row;
+        let done: Vec<Result<(Vec<u8>, LogBatch), FormatError>> = pending
+            .par_chunks(ROWS_PER_TASK)
+            .enumerate()
+            .map(|(c, recs)| {
+                let mut writer = writer_for(&mut Vec::with_capacity(
+                    recs.iter().map(|r| r.as_slice().len() + r.len() + 8).sum(),
+                ));
+                let mut log = LogBatch::default();
+                let mut fields: Vec<(&str, FieldRole)> = Vec::with_capacity(roles.len());
+                // Per classified column, the run of whole-cell redactions not yet logged.
+                let mut runs: Vec<Option<CellRun>> = vec![None; columns.len()];
+                for (i, rec) in recs.iter().enumerate() {
+                    fields.clear();
+                    fields.extend(rec.iter().zip(&roles).map(|(v, r)| (v, *r)));
+                    let redacted = redactor.redact_record(&fields);
+                    let row = first_row + (c * ROWS_PER_TASK + i) as u64 + 1;
+                    for (k, ((value, field), class)) in
+                        rec.iter().zip(&redacted).zip(&columns).enumerate()
+                    {
+                        if matches!(roles.get(k), Some(FieldRole::Whole(_))) {
+                            let cell = CellRun::of(row, value, field);
+                            match (&mut runs[k], cell) {
+                                (Some(run), Some(cell)) if run.continued_by(&cell) => {
+                                    run.rows[1] = row;
+                                    continue;
+                                }
+                                (slot, cell) => {
+                                    if let Some(run) = slot.take() {
+                                        log.column_run(redactor, file, &class.name, &run);
+                                    }
+                                    *slot = cell;
+                                    if cell.is_some() {
+                                        continue;
+                                    }
+                                }
+                            }
+                        }
+                        let location = |_pos: usize| Location::Cell {
+                            row,
+                            column: &class.name,
+                        };
+                        // Cells of a dropped column are logged too: the log says what was
+                        // withheld.
+                        log.field(redactor, file, value, field, &location);
+                    }
+                    writer
+                        .write_record(
+                            redacted
+                                .iter()
+                                .zip(&keep)
+                                .filter(|(_, k)| **k)
+                                .map(|(f, _)| f.text.as_ref()),
+                        )
+                        .map_err(|e| csv_error(file, e))?;
+                }
+                for (run, class) in runs.iter().zip(&columns) {
+                    if let Some(run) = run {
+                        log.column_run(redactor, file, &class.name, run);
+                    }
+                }
+                let out = writer
+                    .into_inner()
+                    .map_err(|e| FormatError::io(file, e.into_error()))?;
+                Ok((out, log))
             })
             .collect();
-        for (rec, fields) in pending.iter().zip(&redacted) {
+        for result in done {
+            let (out, mut log) = result?;
+            log.flush(file, sink, &mut report)?;
+            output
+                .write_all(&out)
+                .map_err(|e| FormatError::io(file, e))?;
+        }
+        for rec in &pending {
             row += 1;
-            for ((value, field), class) in rec.iter().zip(fields).zip(&columns) {
-                let location = |_pos: usize| Location::Cell {
-                    row,
-                    column: class.name.clone(),
-                };
-                // Cells of a dropped column are logged too: the log says what was withheld.
-                report_field(redactor, file, value, field, &location, sink, &mut report)?;
-            }
-            writer
-                .write_record(
-                    fields
-                        .iter()
-                        .zip(&keep)
-                        .filter(|(_, k)| **k)
-                        .map(|(f, _)| f.text.as_str()),
-                )
-                .map_err(|e| csv_error(file, e))?;
             report.bytes += rec.as_slice().len() as u64 + rec.len() as u64;
         }
         report.records = row;
         progress(reader_position(&records));
         pending.clear();
     }
-    writer.flush().map_err(|e| FormatError::io(file, e))?;
+    output.flush().map_err(|e| FormatError::io(file, e))?;
     report.columns = columns;
     Ok(report)
 }

@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 
 use rayon::prelude::*;
 
-use super::{batch_len, report_field, FileReport, FormatError, Sink, BATCH_BYTES, MAX_LINE_BYTES};
+use super::{batch_len, FileReport, FormatError, LogBatch, Sink, BATCH_BYTES, MAX_LINE_BYTES};
 use crate::log::Location;
 use crate::redactor::Redactor;
 
@@ -89,25 +89,34 @@ pub fn redact<R: BufRead, W: Write>(
                 })
             })
             .collect::<Result<_, _>>()?;
-        let redacted: Vec<_> = texts.par_iter().map(|t| redactor.redact_text(t)).collect();
-        for ((chunk, text), field) in batch.iter().zip(&texts).zip(&redacted) {
-            // Findings come in order: count newlines incrementally, not from the chunk start.
-            let counter = std::cell::Cell::new((0usize, chunk.first_line));
-            let location = |pos: usize| {
-                let (from, line) = counter.get();
-                let (from, line) = if pos >= from {
-                    (from, line)
-                } else {
-                    (0, chunk.first_line)
+        let redacted: Vec<_> = texts
+            .par_iter()
+            .zip(&batch)
+            .map(|(text, chunk)| {
+                let field = redactor.redact_text(text);
+                // Findings come in order: count newlines incrementally, not from the chunk start.
+                let counter = std::cell::Cell::new((0usize, chunk.first_line));
+                let location = |pos: usize| {
+                    let (from, line) = counter.get();
+                    let (from, line) = if pos >= from {
+                        (from, line)
+                    } else {
+                        (0, chunk.first_line)
+                    };
+                    let line = line
+                        + memchr::memchr_iter(b'\n', &text.as_bytes()[from..pos]).count() as u64;
+                    counter.set((pos, line));
+                    Location::Line { line }
                 };
-                let line =
-                    line + memchr::memchr_iter(b'\n', &text.as_bytes()[from..pos]).count() as u64;
-                counter.set((pos, line));
-                Location::Line { line }
-            };
-            report_field(redactor, file, text, field, &location, sink, &mut report)?;
+                let mut log = LogBatch::default();
+                log.field(redactor, file, text, &field, &location);
+                (field.text, log)
+            })
+            .collect();
+        for (chunk, (out, mut log)) in batch.iter().zip(redacted) {
+            log.flush(file, sink, &mut report)?;
             output
-                .write_all(field.text.as_bytes())
+                .write_all(out.as_bytes())
                 .map_err(|e| FormatError::io(file, e))?;
             report.bytes += chunk.bytes.len() as u64;
         }

@@ -168,8 +168,8 @@ pub fn redact<R: Read + Seek, W: Write + Seek + Send>(
                     start_row as usize + r + 2
                 );
                 let location = |_pos: usize| Location::Sheet {
-                    sheet: sheet.clone(),
-                    cell: reference.clone(),
+                    sheet: &sheet,
+                    cell: &reference,
                 };
                 report_field(redactor, file, text, field, &location, sink, &mut report)?;
                 if !keep.get(c).copied().unwrap_or(true) {
@@ -177,7 +177,7 @@ pub fn redact<R: Read + Seek, W: Write + Seek + Send>(
                 }
                 let written = if !field.applied.is_empty() {
                     worksheet
-                        .write_string(out_row, out_col, &field.text)
+                        .write_string(out_row, out_col, field.text.as_ref())
                         .map(|_| ())
                 } else {
                     match cell {

@@ -299,7 +299,7 @@ async fn body_bytes(
     }
 }
 
-fn document_context(case_id: &str, ledger_index: i64) -> String {
+pub(crate) fn document_context(case_id: &str, ledger_index: i64) -> String {
     format!("case/{case_id}/document/{ledger_index}")
 }
 

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod cases;
 pub mod documents;
+pub mod grants;
 pub mod ledger;
 pub mod public;
 pub mod session;
@@ -43,6 +44,7 @@ use crate::state::AppState;
         cases::act,
         cases::disclose,
         cases::access_log,
+        grants::create,
         documents::upload,
         documents::list,
         documents::content,
@@ -62,6 +64,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(public::openapi))
         .route("/metrics", get(crate::metrics::metrics))
         .route("/setup", get(session::setup_page).post(session::setup_form))
+        // Browser redirects of single sign-on, outside the JSON API and its OpenAPI document.
+        .route(crate::oidc::LOGIN_PATH, get(crate::oidc::login))
+        .route(crate::oidc::CALLBACK_PATH, get(crate::oidc::callback))
         .route("/api/v1/decide", post(public::decide))
         .route("/api/v1/setup", post(session::setup))
         .route(
@@ -81,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases/{id}/resolution", post(cases::resolve))
         .route("/api/v1/cases/{id}/action", post(cases::act))
         .route("/api/v1/cases/{id}/disclosures", post(cases::disclose))
+        .route("/api/v1/cases/{id}/grants", post(grants::create))
         .route("/api/v1/access-log", get(cases::access_log))
         .route("/api/v1/ledger/key", get(ledger::key))
         .route("/api/v1/ledger/checkpoint", get(ledger::checkpoint))

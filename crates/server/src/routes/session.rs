@@ -132,6 +132,15 @@ pub async fn open_session(
         }
     };
     state.throttle.succeeded(username);
+    session_for(state, account).await
+}
+
+/// Opens a session for an account whose owner has just proved who they are (a password,
+/// or single sign-on), and builds the cookies that carry it.
+pub async fn session_for(
+    state: &AppState,
+    account: citygate_store::Account,
+) -> Result<OpenedSession, ApiError> {
     let token = auth::random_secret();
     let csrf_token = auth::random_secret();
     let session = Session {
