@@ -299,3 +299,7 @@ letters-reset = Back to the shipped template
 letters-saved = Template checked and saved.
 letters-invalid = Not saved
 letters-pdf = PDF
+confirm-title = Is this the paper?
+confirm-hint = Check what the reader found against the paper in front of you. If it is wrong, choose the paper yourself.
+confirm-yes = Yes, this is the paper
+confirm-no = No: choose the paper myself

@@ -299,3 +299,7 @@ letters-reset = Volver a la plantilla original
 letters-saved = Plantilla comprobada y guardada.
 letters-invalid = No se guardó
 letters-pdf = PDF
+confirm-title = ¿Es este el documento?
+confirm-hint = Compare lo que encontró el lector con el documento que tiene delante. Si no coincide, elija el documento usted.
+confirm-yes = Sí, es este documento
+confirm-no = No: elegir el documento yo

@@ -34,6 +34,8 @@ pub struct Form {
     pub answer: String,
     /// The session's CSRF token.
     pub csrf: String,
+    /// `yes` when the user confirmed what the reader found on their paper.
+    pub confirm: String,
     /// An uploaded paper.
     pub photo: Option<Vec<u8>>,
 }
@@ -59,6 +61,7 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, String> {
             "fact" => form.fact = value,
             "answer" => form.answer = value,
             "csrf" => form.csrf = value,
+            "confirm" => form.confirm = value,
             _ => {}
         }
     }
@@ -148,6 +151,18 @@ pub(crate) async fn ask_post(
             }
             Err(msg) => return error_page(&web, &headers, &staff, &form, &msg),
         }
+        // What the reader found is shown for the user to confirm before it counts.
+        let title = web.texts.get(lang, "confirm-title");
+        let body = views::confirm(&web.texts, lang, &staff.csrf, &request, &read_html);
+        return respond(
+            &web,
+            &headers,
+            Some(&staff),
+            lang,
+            &title,
+            body,
+            StatusCode::OK,
+        );
     }
     let today = chrono::Local::now().date_naive();
     let answer = match web.state.rules.decide(&request, today) {
@@ -230,6 +245,10 @@ fn request_of(settings: &Settings, form: &Form) -> Result<Request, String> {
         .map_err(|e| e.to_string());
     }
     let mut request = Request::from_json(&form.state).map_err(|e| e.to_string())?;
+    if form.fact.is_empty() && form.confirm == "yes" {
+        // The reading of the paper, as the user confirmed it.
+        return Ok(request);
+    }
     let fact = choices::fact_from_path(&form.fact).ok_or("fact: not a question this app asks")?;
     choices::apply(&mut request, fact, &form.answer).map_err(|e| e.to_string())?;
     Ok(request)

@@ -1075,3 +1075,29 @@ pub(crate) fn templates(
     }
     .render()
 }
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct Confirm<'a> {
+    t: Tr<'a>,
+    csrf: &'a str,
+    read: &'a str,
+    state: String,
+}
+
+/// What the reader found on the paper, for the user to confirm before it counts.
+pub(crate) fn confirm(
+    t: &Texts,
+    lang: Lang,
+    csrf: &str,
+    request: &Request,
+    read: &str,
+) -> askama::Result<String> {
+    Confirm {
+        t: tr(t, lang),
+        csrf,
+        read,
+        state: serde_json::to_string(request).unwrap_or_default(),
+    }
+    .render()
+}

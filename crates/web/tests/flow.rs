@@ -14,21 +14,37 @@ fn outcome(html: &str) -> &str {
         .unwrap_or("none")
 }
 
-/// Run the flow: first screen, then answer questions from `answers` (fact path,
-/// value) in whatever order the engine asks. Returns the final page and the facts asked.
+/// Run the flow: first screen (and, with a photo, the confirmation of what the reader
+/// found), then answer questions from `answers` (fact path, value) in whatever order
+/// the engine asks. Returns the final page, the facts asked and the confirmation page.
 async fn flow(
     site: &Site,
     c: &reqwest::Client,
     first: &[(&str, &str)],
     answers: &[(&str, &str)],
     file: Option<(&str, Vec<u8>)>,
-) -> (String, Vec<String>) {
+) -> (String, Vec<String>, Option<String>) {
     let ask = site.get(c, "/ask").await;
     let csrf = hidden(&ask, "csrf").unwrap_or_default();
     let mut fields = first.to_vec();
     fields.push(("csrf", &csrf));
+    let photo = file.is_some();
+    let mut confirmation = None;
     let (status, mut html) = site.post_ask(c, "/ask", &fields, file, true).await;
     assert_eq!(status, 200, "{html}");
+    if photo {
+        // What the reader found is shown for confirmation before it counts.
+        assert!(html.contains("Is this the paper?"), "{html}");
+        let state = hidden(&html, "state").unwrap_or_default();
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("state", &state),
+            ("confirm", "yes"),
+        ];
+        let (status, next) = site.post_ask(c, "/ask", &fields, None, true).await;
+        assert_eq!(status, 200, "{next}");
+        confirmation = Some(std::mem::replace(&mut html, next));
+    }
     let mut asked = Vec::new();
     for _ in 0..10 {
         let Some(fact) = hidden(&html, "fact") else {
@@ -51,7 +67,7 @@ async fn flow(
         assert_eq!(status, 200, "{next}");
         html = next;
     }
-    (html, asked)
+    (html, asked, confirmation)
 }
 
 /// Records the answer on `answer_page` as a case; returns the case page's path.
@@ -242,7 +258,7 @@ async fn every_case_reaches_the_right_answer_and_is_recorded_with_its_receipt() 
     let site = Site::start().await;
     let desk = site.login("desk").await;
     for (name, first, answers, expected, headline) in CASES {
-        let (html, asked) = flow(&site, &desk, first, answers, None).await;
+        let (html, asked, _) = flow(&site, &desk, first, answers, None).await;
         assert_eq!(
             outcome(&html),
             *expected,
@@ -313,7 +329,7 @@ async fn supervisor_signs_off_counsel_resolves_and_the_desk_closes() {
 
     // A detainer: declined, and an ICE request needs the supervisor's sign-off.
     let (first, answers) = scenario("detainer at the jail");
-    let (html, _) = flow(&site, &desk, first, answers, None).await;
+    let (html, _, _) = flow(&site, &desk, first, answers, None).await;
     let detainer = record(&site, &desk, &html, "Agent Marker").await;
     let page = site.get(&desk, &detainer).await;
     assert!(page.contains("data-status=\"awaiting_signoff\""), "{page}");
@@ -364,7 +380,7 @@ async fn supervisor_signs_off_counsel_resolves_and_the_desk_closes() {
 
     // ICE asks a person's status: referred; counsel resolves, the desk records.
     let (first, answers) = scenario("ICE asks a person's status");
-    let (html, _) = flow(&site, &desk, first, answers, None).await;
+    let (html, _, _) = flow(&site, &desk, first, answers, None).await;
     let referred = record(&site, &desk, &html, "Agent Marker").await;
     let queue = site.get(&lawyer, "/cases").await;
     assert!(
@@ -424,7 +440,7 @@ async fn a_photo_of_the_paper_is_read_and_shown() {
         "/../../testdata/documents/i247a_detainer.txt"
     ))
     .unwrap_or_default();
-    let (html, _) = flow(
+    let (html, _, confirmation) = flow(
         &site,
         &desk,
         &[
@@ -437,8 +453,9 @@ async fn a_photo_of_the_paper_is_read_and_shown() {
         Some(("photo.txt", detainer)),
     )
     .await;
-    assert!(html.contains("What the paper says"), "{html}");
-    assert!(html.contains("immigration_detainer"), "{html}");
+    let shown = confirmation.unwrap_or_default();
+    assert!(shown.contains("What the paper says"), "{shown}");
+    assert!(shown.contains("immigration_detainer"), "{shown}");
     assert_eq!(outcome(&html), "decline", "{html}");
 }
 
@@ -452,7 +469,7 @@ async fn spanish_is_remembered_per_account() {
     assert!(page.contains("<html lang=\"es\">"), "{page}");
     // A new session (another browser, no language cookie) keeps the account's choice.
     let again = site.login("desk").await;
-    let (html, _) = flow(
+    let (html, _, _) = flow(
         &site,
         &again,
         &[
@@ -689,7 +706,7 @@ async fn admin_pages_manage_accounts_and_verify_receipts() {
     // A receipt of a real case verifies; a tampered one does not.
     let desk = site.login("desk").await;
     let (first, answers) = scenario("phone call asking a release date");
-    let (html, _) = flow(&site, &desk, first, answers, None).await;
+    let (html, _, _) = flow(&site, &desk, first, answers, None).await;
     let case = record(&site, &desk, &html, "Caller").await;
     let page = site.get(&desk, &case).await;
     let index = page
@@ -859,7 +876,7 @@ async fn administrators_edit_letter_templates_checked_before_saving() {
     );
     let desk = site.login("desk").await;
     let (first, answers) = scenario("phone call asking a release date");
-    let (html, _) = flow(&site, &desk, first, answers, None).await;
+    let (html, _, _) = flow(&site, &desk, first, answers, None).await;
     let case = record(&site, &desk, &html, "Caller").await;
     let text = pdf_text(&site, &desk, &format!("{case}/letter?format=pdf")).await;
     assert!(
@@ -914,7 +931,7 @@ async fn the_answer_prints_a_letter_citing_the_law() {
     let site = Site::start().await;
     let desk = site.login("desk").await;
     let (first, answers) = scenario("phone call asking a release date");
-    let (html, _) = flow(&site, &desk, first, answers, None).await;
+    let (html, _, _) = flow(&site, &desk, first, answers, None).await;
     let state = hidden(&html, "state").unwrap_or_default();
     let csrf = hidden(&html, "csrf").unwrap_or_default();
     let (status, letter) = site
