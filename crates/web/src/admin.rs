@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::ask::settings_or_error;
 use crate::session::Staff;
 use crate::settings::Settings;
-use crate::{respond, service_error, views, Web};
+use crate::{check_csrf, service_error, staff_page, views, Web};
 
 fn page(
     web: &Web,
@@ -26,16 +26,7 @@ fn page(
     title_key: &str,
     body: askama::Result<String>,
 ) -> Response {
-    let title = web.texts.get(staff.lang, title_key);
-    respond(
-        web,
-        headers,
-        Some(staff),
-        staff.lang,
-        &title,
-        body,
-        StatusCode::OK,
-    )
+    staff_page(web, headers, staff, title_key, body, StatusCode::OK)
 }
 
 fn require(web: &Web, headers: &HeaderMap, staff: &Staff, roles: &[Role]) -> Result<(), Response> {
@@ -43,23 +34,6 @@ fn require(web: &Web, headers: &HeaderMap, staff: &Staff, roles: &[Role]) -> Res
         .caller
         .require(roles)
         .map_err(|e| service_error(web, headers, staff, e))
-}
-
-fn check_csrf(web: &Web, headers: &HeaderMap, staff: &Staff, sent: &str) -> Result<(), Response> {
-    if staff.csrf_ok(sent) {
-        return Ok(());
-    }
-    let msg = web.texts.get(staff.lang, "csrf-failed");
-    let title = web.texts.get(staff.lang, "error-title");
-    Err(respond(
-        web,
-        headers,
-        Some(staff),
-        staff.lang,
-        &title,
-        views::message(&web.texts, staff.lang, &title, &msg),
-        StatusCode::FORBIDDEN,
-    ))
 }
 
 /// Accounts: the list, a form per account, and the form for a new one.

@@ -12,7 +12,7 @@ use citygate_engine::Basis;
 
 use crate::session::Staff;
 use crate::settings::Settings;
-use crate::{choices, respond, views, Web};
+use crate::{choices, staff_page, views, Web};
 
 /// The posted form: the first screen's choices, or a question's answer with the
 /// request so far.
@@ -90,17 +90,8 @@ pub(crate) async fn ask_page(
     headers: HeaderMap,
     staff: Staff,
 ) -> Response {
-    let title = web.texts.get(staff.lang, "ask-title");
     let body = views::ask(&web.texts, staff.lang, &staff.csrf, &Form::default(), "");
-    respond(
-        &web,
-        &headers,
-        Some(&staff),
-        staff.lang,
-        &title,
-        body,
-        StatusCode::OK,
-    )
+    staff_page(&web, &headers, &staff, "ask-title", body, StatusCode::OK)
 }
 
 /// The posted form, checked against the session, or the page to answer with.
@@ -152,14 +143,12 @@ pub(crate) async fn ask_post(
             Err(msg) => return error_page(&web, &headers, &staff, &form, &msg),
         }
         // What the reader found is shown for the user to confirm before it counts.
-        let title = web.texts.get(lang, "confirm-title");
         let body = views::confirm(&web.texts, lang, &staff.csrf, &request, &read_html);
-        return respond(
+        return staff_page(
             &web,
             &headers,
-            Some(&staff),
-            lang,
-            &title,
+            &staff,
+            "confirm-title",
             body,
             StatusCode::OK,
         );
@@ -181,16 +170,7 @@ pub(crate) async fn ask_post(
     } else {
         views::answer(&web.texts, &staff, &settings, &request, &answer, &read_html)
     };
-    let title = web.texts.get(lang, "ask-title");
-    respond(
-        &web,
-        &headers,
-        Some(&staff),
-        lang,
-        &title,
-        body,
-        StatusCode::OK,
-    )
+    staff_page(&web, &headers, &staff, "ask-title", body, StatusCode::OK)
 }
 
 /// The letter for an answer not (yet) recorded as a case.
@@ -218,16 +198,12 @@ pub(crate) async fn letter_post(
         Err(e) => return error_page(&web, &headers, &staff, &form, &e.to_string()),
     };
     let letter = views::LetterFacts::of_answer(&answer);
-    let title = web
-        .texts
-        .get(staff.lang, &format!("letter-title-{}", letter.kind));
     let body = views::letter(&web.texts, staff.lang, &settings, &letter);
-    respond(
+    staff_page(
         &web,
         &headers,
-        Some(&staff),
-        staff.lang,
-        &title,
+        &staff,
+        &format!("letter-title-{}", letter.kind),
         body,
         StatusCode::OK,
     )
@@ -272,14 +248,12 @@ async fn read_photo(bytes: &[u8]) -> Result<citygate_reader::Packet, String> {
 }
 
 fn error_page(web: &Web, headers: &HeaderMap, staff: &Staff, form: &Form, msg: &str) -> Response {
-    let title = web.texts.get(staff.lang, "error-title");
     let body = views::ask(&web.texts, staff.lang, &staff.csrf, form, msg);
-    respond(
+    staff_page(
         web,
         headers,
-        Some(staff),
-        staff.lang,
-        &title,
+        staff,
+        "error-title",
         body,
         StatusCode::UNPROCESSABLE_ENTITY,
     )

@@ -10,37 +10,24 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use citygate_server::auth::Caller;
 use citygate_server::body::Json;
 use citygate_server::error::ApiError;
 use citygate_server::routes::cases::{
-    self as api, Action, ActionTaken, CaseView, Channel, Decision, Disclosure, ListQuery, NewCase,
-    Note, Requester, Resolution,
+    self as api, Action, CaseView, Channel, Disclosure, ListQuery, NewCase, Note, Requester,
+    Resolution,
 };
+use citygate_server::state::AppState;
 use serde::Deserialize;
 
 use crate::ask::settings_or_error;
 use crate::session::Staff;
 use crate::views::{self, LetterFacts};
-use crate::{respond, service_error, Web};
+use crate::{check_csrf, service_error, staff_page, Web};
 
 /// The text of an optional field: `None` when left empty.
 fn optional(value: String) -> Option<String> {
     (!value.trim().is_empty()).then_some(value)
-}
-
-fn forbidden_form(web: &Web, headers: &HeaderMap, staff: &Staff) -> Response {
-    let msg = web.texts.get(staff.lang, "csrf-failed");
-    let title = web.texts.get(staff.lang, "error-title");
-    let body = views::message(&web.texts, staff.lang, &title, &msg);
-    respond(
-        web,
-        headers,
-        Some(staff),
-        staff.lang,
-        &title,
-        body,
-        StatusCode::FORBIDDEN,
-    )
 }
 
 #[derive(Deserialize)]
@@ -71,8 +58,8 @@ pub(crate) async fn open(
     staff: Staff,
     Form(form): Form<OpenForm>,
 ) -> Response {
-    if !staff.csrf_ok(&form.csrf) {
-        return forbidden_form(&web, &headers, &staff);
+    if let Err(page) = check_csrf(&web, &headers, &staff, &form.csrf) {
+        return page;
     }
     let channel: Channel = match serde_json::from_value(form.channel.clone().into()) {
         Ok(c) => c,
@@ -126,19 +113,10 @@ pub(crate) async fn list(
         _ => "awaiting_action",
     };
     cases.sort_by_key(|c| c.status != waiting);
-    let title = web
-        .texts
-        .get(staff.lang, views::cases_title_key(staff.role()));
+    let title_key = views::cases_title_key(staff.role());
+    let title = web.texts.get(staff.lang, title_key);
     let body = views::case_list(&web.texts, staff.lang, &title, &cases);
-    respond(
-        &web,
-        &headers,
-        Some(&staff),
-        staff.lang,
-        &title,
-        body,
-        StatusCode::OK,
-    )
+    staff_page(&web, &headers, &staff, title_key, body, StatusCode::OK)
 }
 
 /// The case as the caller may see it (each read of personal data is recorded by the
@@ -175,17 +153,8 @@ pub(crate) async fn show(
             slot.insert(name);
         }
     }
-    let title = web.texts.get(staff.lang, "case-title");
     let body = views::case_page(&web.texts, &staff, &case, &names);
-    respond(
-        &web,
-        &headers,
-        Some(&staff),
-        staff.lang,
-        &title,
-        body,
-        StatusCode::OK,
-    )
+    staff_page(&web, &headers, &staff, "case-title", body, StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -205,25 +174,39 @@ pub(crate) struct StepForm {
     to: String,
 }
 
-/// Runs one case step through the service and returns to the case.
-async fn step<F, Fut>(
-    web: &Web,
-    headers: &HeaderMap,
-    staff: &Staff,
-    id: &str,
-    csrf: &str,
-    call: F,
+/// One case step from its form: the CSRF token first, then the form read into the
+/// service's body, then the service's own handler; back to the case on success.
+async fn step<B, F, Fut>(
+    web: Arc<Web>,
+    headers: HeaderMap,
+    staff: Staff,
+    id: String,
+    form: StepForm,
+    body: impl FnOnce(StepForm) -> Result<B, ApiError>,
+    handler: F,
 ) -> Response
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce(State<AppState>, Caller, Path<String>, Json<B>) -> Fut,
     Fut: std::future::Future<Output = Result<axum::Json<CaseView>, ApiError>>,
 {
-    if !staff.csrf_ok(csrf) {
-        return forbidden_form(web, headers, staff);
+    if let Err(page) = check_csrf(&web, &headers, &staff, &form.csrf) {
+        return page;
     }
-    match call().await {
-        Ok(_) => Redirect::to(&format!("/cases/{id}")).into_response(),
-        Err(e) => service_error(web, headers, staff, e),
+    let body = match body(form) {
+        Ok(b) => b,
+        Err(e) => return service_error(&web, &headers, &staff, e),
+    };
+    let to = format!("/cases/{id}");
+    match handler(
+        State(web.state.clone()),
+        staff.caller.clone(),
+        Path(id),
+        Json(body),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&to).into_response(),
+        Err(e) => service_error(&web, &headers, &staff, e),
     }
 }
 
@@ -243,13 +226,19 @@ pub(crate) async fn sign_off(
     Path(id): Path<String>,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let (state, caller, case) = (web.state.clone(), staff.caller.clone(), id.clone());
-    let note = Note {
-        note: optional(form.note),
-    };
-    step(&web, &headers, &staff, &id, &form.csrf, || {
-        api::sign_off(State(state), caller, Path(case), Json(note))
-    })
+    step(
+        web,
+        headers,
+        staff,
+        id,
+        form,
+        |f| {
+            Ok(Note {
+                note: optional(f.note),
+            })
+        },
+        api::sign_off,
+    )
     .await
 }
 
@@ -260,18 +249,20 @@ pub(crate) async fn resolve(
     Path(id): Path<String>,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let outcome: Decision = match parse_choice("outcome", &form.outcome, "comply, decline") {
-        Ok(o) => o,
-        Err(e) => return service_error(&web, &headers, &staff, e),
-    };
-    let (state, caller, case) = (web.state.clone(), staff.caller.clone(), id.clone());
-    let body = Resolution {
-        outcome,
-        note: optional(form.note),
-    };
-    step(&web, &headers, &staff, &id, &form.csrf, || {
-        api::resolve(State(state), caller, Path(case), Json(body))
-    })
+    step(
+        web,
+        headers,
+        staff,
+        id,
+        form,
+        |f| {
+            Ok(Resolution {
+                outcome: parse_choice("outcome", &f.outcome, "comply, decline")?,
+                note: optional(f.note),
+            })
+        },
+        api::resolve,
+    )
     .await
 }
 
@@ -282,18 +273,20 @@ pub(crate) async fn act(
     Path(id): Path<String>,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let action: ActionTaken = match parse_choice("outcome", &form.outcome, "complied, declined") {
-        Ok(o) => o,
-        Err(e) => return service_error(&web, &headers, &staff, e),
-    };
-    let (state, caller, case) = (web.state.clone(), staff.caller.clone(), id.clone());
-    let body = Action {
-        action,
-        note: optional(form.note),
-    };
-    step(&web, &headers, &staff, &id, &form.csrf, || {
-        api::act(State(state), caller, Path(case), Json(body))
-    })
+    step(
+        web,
+        headers,
+        staff,
+        id,
+        form,
+        |f| {
+            Ok(Action {
+                action: parse_choice("outcome", &f.outcome, "complied, declined")?,
+                note: optional(f.note),
+            })
+        },
+        api::act,
+    )
     .await
 }
 
@@ -304,15 +297,21 @@ pub(crate) async fn disclose(
     Path(id): Path<String>,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let (state, caller, case) = (web.state.clone(), staff.caller.clone(), id.clone());
-    let body = Disclosure {
-        what: form.what,
-        to: form.to,
-        note: optional(form.note),
-    };
-    step(&web, &headers, &staff, &id, &form.csrf, || {
-        api::disclose(State(state), caller, Path(case), Json(body))
-    })
+    step(
+        web,
+        headers,
+        staff,
+        id,
+        form,
+        |f| {
+            Ok(Disclosure {
+                what: f.what,
+                to: f.to,
+                note: optional(f.note),
+            })
+        },
+        api::disclose,
+    )
     .await
 }
 
@@ -371,14 +370,12 @@ pub(crate) async fn letter(
         return crate::letters::pdf_response(&web, &headers, &staff, &settings, &case, &facts)
             .await;
     }
-    let title = web.texts.get(staff.lang, &format!("letter-title-{kind}"));
     let body = views::letter(&web.texts, staff.lang, &settings, &facts);
-    respond(
+    staff_page(
         &web,
         &headers,
-        Some(&staff),
-        staff.lang,
-        &title,
+        &staff,
+        &format!("letter-title-{kind}"),
         body,
         StatusCode::OK,
     )
@@ -391,12 +388,17 @@ pub(crate) fn letter_facts(case: &CaseView, kind: &str) -> LetterFacts {
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
         .unwrap_or_default();
-    let citations = answer["citations"]
+    let text = |c: &serde_json::Value, key: &str| c[key].as_str().unwrap_or_default().to_owned();
+    let provisions = answer["citations"]
         .as_array()
         .map(|a| {
             a.iter()
                 .filter(|c| c["id"].as_str().is_some_and(|id| deciding.contains(&id)))
-                .filter_map(|c| c["citation"].as_str().map(str::to_owned))
+                .map(|c| citygate_letters::Provision {
+                    id: text(c, "id"),
+                    citation: text(c, "citation"),
+                    excerpt: text(c, "excerpt"),
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -409,7 +411,7 @@ pub(crate) fn letter_facts(case: &CaseView, kind: &str) -> LetterFacts {
         });
     LetterFacts {
         kind: kind.to_owned(),
-        citations,
+        provisions,
         law_date: answer["law_date"].as_str().unwrap_or_default().to_owned(),
         rules_hash: case.rules_hash.clone(),
         to,

@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use citygate_letters::{Lang as LetterLang, LetterData, LetterKind, Provision};
+use citygate_letters::{Lang as LetterLang, LetterData, LetterKind};
 use citygate_server::error::ApiError;
 use citygate_server::routes::cases::CaseView;
 use citygate_store::Role;
@@ -18,7 +18,7 @@ use crate::i18n::Lang;
 use crate::session::Staff;
 use crate::settings::Settings;
 use crate::views::{self, LetterFacts};
-use crate::{respond, service_error, Web};
+use crate::{check_csrf, service_error, staff_page, Web};
 
 /// The PDF letter kind for the web app's letter names.
 fn pdf_kind(kind: &str) -> LetterKind {
@@ -96,23 +96,6 @@ pub(crate) async fn pdf_response(
 ) -> Response {
     let kind = pdf_kind(&facts.kind);
     let lang = letter_lang(staff.lang);
-    let deciding: Vec<&str> = case.answer["deciding"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
-        .unwrap_or_default();
-    let provisions = case.answer["citations"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .filter(|c| c["id"].as_str().is_some_and(|id| deciding.contains(&id)))
-                .map(|c| Provision {
-                    id: c["id"].as_str().unwrap_or_default().to_owned(),
-                    citation: c["citation"].as_str().unwrap_or_default().to_owned(),
-                    excerpt: c["excerpt"].as_str().unwrap_or_default().to_owned(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     let outcome_key = format!(
         "outcome-{}",
         case.resolution.as_deref().unwrap_or(&case.outcome)
@@ -125,7 +108,7 @@ pub(crate) async fn pdf_response(
         requester: facts.to.clone(),
         subject: subject(web, staff.lang, case),
         outcome: web.texts.get(staff.lang, &outcome_key),
-        provisions,
+        provisions: facts.provisions.clone(),
         law_department_phone: settings.law_department_phone.clone(),
         rules_hash: facts.rules_hash.clone(),
         case_id: facts.case_id.clone(),
@@ -205,7 +188,6 @@ async fn editor(
         Some((false, _)) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::OK,
     };
-    let title = web.texts.get(staff.lang, "nav-letters");
     let body = views::templates(
         &web.texts,
         staff,
@@ -215,7 +197,7 @@ async fn editor(
         saved,
         outcome,
     );
-    respond(web, headers, Some(staff), staff.lang, &title, body, status)
+    staff_page(web, headers, staff, "nav-letters", body, status)
 }
 
 /// The template editor (administrators).
@@ -259,8 +241,8 @@ pub(crate) async fn templates_post(
     if let Err(e) = staff.caller.require(&[Role::Admin]) {
         return service_error(&web, &headers, &staff, e);
     }
-    if !staff.csrf_ok(&form.csrf) {
-        return StatusCode::FORBIDDEN.into_response();
+    if let Err(page) = check_csrf(&web, &headers, &staff, &form.csrf) {
+        return page;
     }
     let (kind, lang) = match pick(Some(&form.kind), Some(&form.lang)) {
         Ok(x) => x,

@@ -140,6 +140,39 @@ fn respond(
     }
 }
 
+/// A logged-in page titled by the interface text `title_key`.
+fn staff_page(
+    web: &Web,
+    headers: &HeaderMap,
+    staff: &Staff,
+    title_key: &str,
+    body: askama::Result<String>,
+    status: StatusCode,
+) -> Response {
+    let title = web.texts.get(staff.lang, title_key);
+    respond(web, headers, Some(staff), staff.lang, &title, body, status)
+}
+
+/// Refuses a posted form that does not carry the session's CSRF token (checked before
+/// anything else in the form is looked at).
+fn check_csrf(web: &Web, headers: &HeaderMap, staff: &Staff, sent: &str) -> Result<(), Response> {
+    if staff.csrf_ok(sent) {
+        return Ok(());
+    }
+    let title = web.texts.get(staff.lang, "error-title");
+    let msg = web.texts.get(staff.lang, "csrf-failed");
+    let body = views::message(&web.texts, staff.lang, &title, &msg);
+    Err(respond(
+        web,
+        headers,
+        Some(staff),
+        staff.lang,
+        &title,
+        body,
+        StatusCode::FORBIDDEN,
+    ))
+}
+
 /// The service refused or failed: its message (never personal data) on a page, with
 /// the service's status code.
 fn service_error(web: &Web, headers: &HeaderMap, staff: &Staff, error: ApiError) -> Response {

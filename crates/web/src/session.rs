@@ -163,11 +163,12 @@ pub(crate) struct CsrfForm {
 
 pub(crate) async fn logout(
     State(web): State<Arc<Web>>,
+    headers: HeaderMap,
     staff: Staff,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !staff.csrf_ok(&form.csrf) {
-        return StatusCode::FORBIDDEN.into_response();
+    if let Err(page) = crate::check_csrf(&web, &headers, &staff, &form.csrf) {
+        return page;
     }
     let Credential::Session(hash) = &staff.caller.credential else {
         return Redirect::to("/login").into_response();

@@ -453,8 +453,8 @@ pub(crate) struct LetterFacts {
     /// decline (declination), refer (acknowledgment), comply (record of disclosure) or
     /// memo (referral memo to counsel).
     pub kind: String,
-    /// The deciding provisions' citations.
-    pub citations: Vec<String>,
+    /// The deciding provisions (id, citation, excerpt), for the HTML and the PDF letter.
+    pub provisions: Vec<citygate_letters::Provision>,
     /// The day the law was applied for.
     pub law_date: String,
     /// The rule packs' hash.
@@ -469,7 +469,15 @@ impl LetterFacts {
     pub(crate) fn of_answer(a: &Answer) -> LetterFacts {
         LetterFacts {
             kind: a.outcome.as_str().to_owned(),
-            citations: a.deciding.iter().map(|p| p.citation.clone()).collect(),
+            provisions: a
+                .deciding
+                .iter()
+                .map(|p| citygate_letters::Provision {
+                    id: p.id.clone(),
+                    citation: p.citation.clone(),
+                    excerpt: p.excerpt.clone(),
+                })
+                .collect(),
             law_date: a.law_date.to_string(),
             rules_hash: a.rules_hash.to_owned(),
             to: None,
@@ -521,7 +529,7 @@ pub(crate) fn letter(
         opening: t.get_with(lang, opening_key, Some(&args)),
         body: t.get(lang, &format!("letter-{kind}")),
         basis: t.get(lang, "letter-basis"),
-        citations: f.citations.clone(),
+        citations: f.provisions.iter().map(|p| p.citation.clone()).collect(),
         closing: t.get(
             lang,
             if kind == "memo" {

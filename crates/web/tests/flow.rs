@@ -575,6 +575,15 @@ async fn bad_input_is_a_clear_4xx() {
     assert!(body.contains("channel"), "{body}");
     let (status, _) = site.fetch(&desk, "/cases/not-a-case").await;
     assert_eq!(status, 404);
+    // A case step's token is checked before its fields are read.
+    let (status, _, body) = site
+        .post_form(
+            &desk,
+            "/cases/not-a-case/resolution",
+            &[("csrf", "forged"), ("outcome", "maybe")],
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
 }
 
 #[tokio::test]
