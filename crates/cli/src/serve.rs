@@ -48,6 +48,10 @@ pub struct Args {
     /// Requests an account may send at once [default: 1000].
     #[arg(long, env = "CITYGATE_BURST_PER_ACCOUNT")]
     pub burst_per_account: Option<u32>,
+    /// Seconds between retention runs, which destroy what the rule packs' retention rules
+    /// say not to keep; 0 turns them off in this instance [default: 3600].
+    #[arg(long, env = "CITYGATE_RETENTION_EVERY")]
+    pub retention_every: Option<u64>,
     /// Single sign-on: the OpenID Connect issuer URL (unset: single sign-on off).
     #[arg(long, env = "CITYGATE_OIDC_ISSUER")]
     pub oidc_issuer: Option<String>,
@@ -115,6 +119,10 @@ fn config(args: Args) -> anyhow::Result<Config> {
             .burst_per_account
             .or(file.burst_per_account)
             .unwrap_or(defaults.burst_per_account),
+        retention_every: args
+            .retention_every
+            .or(file.retention_every)
+            .unwrap_or(defaults.retention_every),
         oidc: citygate_server::config::OidcSettings {
             issuer: args.oidc_issuer.or(file.oidc_issuer),
             client_id: args.oidc_client_id.or(file.oidc_client_id),

@@ -105,6 +105,8 @@ struct PackFile {
     pack: PackHeader,
     #[serde(default)]
     provision: Vec<Spanned<ProvisionSource>>,
+    #[serde(default)]
+    retention: Vec<Spanned<crate::retention::RetentionSource>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -213,13 +215,20 @@ pub(crate) struct Loaded {
     pub(crate) text_index: usize,
 }
 
+/// One pack file, parsed.
+pub(crate) struct ParsedPack {
+    pub(crate) header: PackHeader,
+    pub(crate) provisions: Vec<Loaded>,
+    pub(crate) retention: Vec<crate::retention::RetentionRule>,
+}
+
 /// Parse one pack file. `pack` is the pack name (its folder), `file` its display path.
 pub(crate) fn parse_pack(
     pack: &str,
     file: &str,
     text: &str,
     text_index: usize,
-) -> Result<(PackHeader, Vec<Loaded>), LoadError> {
+) -> Result<ParsedPack, LoadError> {
     let parsed: PackFile = toml::from_str(text).map_err(|e| LoadError {
         file: file.to_string(),
         line: e.span().map_or(1, |s| line_of(text, s.start)),
@@ -268,27 +277,35 @@ pub(crate) fn parse_pack(
             text_index,
         });
     }
-    Ok((parsed.pack, out))
+    Ok(ParsedPack {
+        header: parsed.pack,
+        provisions: out,
+        retention: crate::retention::parse_retention(pack, file, text, parsed.retention)?,
+    })
+}
+
+/// Ids name provisions and retention rules in answers, the ledger and reviews.
+pub(crate) fn check_id(id: &str) -> Result<(), String> {
+    let id_ok = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if id_ok {
+        Ok(())
+    } else {
+        Err("`id` must be non-empty and use only letters, digits, `.`, `-`, `_`".into())
+    }
 }
 
 fn check_source(src: &ProvisionSource) -> Result<(), String> {
-    let id_ok = !src.id.is_empty()
-        && src
-            .id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if !id_ok {
-        return Err("`id` must be non-empty and use only letters, digits, `.`, `-`, `_`".into());
-    }
-    for (name, value) in [
-        ("citation", &src.citation),
-        ("excerpt", &src.excerpt),
-        ("explanation", &src.explanation),
-    ] {
-        if value.trim().is_empty() {
-            return Err(format!("`{name}` is empty: every provision carries it"));
-        }
-    }
+    check_common(Common {
+        id: &src.id,
+        texts: [&src.citation, &src.excerpt, &src.explanation],
+        from: src.from,
+        until: src.until,
+        when: &src.when,
+        kind: "provision",
+    })?;
     match (src.outcome, src.obligation) {
         (Outcome::Comply, None) => {
             return Err("`outcome = \"comply\"` needs `obligation = \"must\"` or `\"may\"`".into())
@@ -298,17 +315,43 @@ fn check_source(src: &ProvisionSource) -> Result<(), String> {
         }
         _ => {}
     }
-    if let (Some(f), Some(u)) = (src.from, src.until) {
-        if u <= f {
-            return Err("`until` must be after `from`".into());
-        }
-    }
     if let Some(p) = &src.prevails {
         if p.over.is_empty() || p.reason.trim().is_empty() {
             return Err("`prevails` needs a non-empty `over` list and a `reason`".into());
         }
     }
-    let problems = src.when.problems();
+    Ok(())
+}
+
+/// What provisions and retention rules both carry: an id, the law's text beside the
+/// condition, and dates.
+pub(crate) struct Common<'a> {
+    pub(crate) id: &'a str,
+    /// Citation, excerpt and explanation.
+    pub(crate) texts: [&'a str; 3],
+    pub(crate) from: Option<NaiveDate>,
+    pub(crate) until: Option<NaiveDate>,
+    pub(crate) when: &'a Condition,
+    /// "provision" or "retention rule", for messages.
+    pub(crate) kind: &'static str,
+}
+
+pub(crate) fn check_common(c: Common<'_>) -> Result<(), String> {
+    check_id(c.id)?;
+    for (name, value) in ["citation", "excerpt", "explanation"]
+        .into_iter()
+        .zip(c.texts)
+    {
+        if value.trim().is_empty() {
+            return Err(format!("`{name}` is empty: every {} carries it", c.kind));
+        }
+    }
+    if let (Some(f), Some(u)) = (c.from, c.until) {
+        if u <= f {
+            return Err("`until` must be after `from`".into());
+        }
+    }
+    let problems = c.when.problems();
     if !problems.is_empty() {
         return Err(format!("`when`: {}", problems.join("; ")));
     }

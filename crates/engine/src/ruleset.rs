@@ -93,6 +93,8 @@ pub struct RuleSet {
     pub headers: BTreeMap<String, PackHeader>,
     /// SHA-256 over the packs' files, sorted by path: names the law an answer used.
     pub hash: String,
+    /// Every retention rule, sorted by id.
+    pub retention: Vec<crate::retention::RetentionRule>,
 }
 
 /// The packs binding a jurisdiction, highest level first.
@@ -130,6 +132,7 @@ impl RuleSet {
         let mut hasher = Sha256::new();
         let mut loaded: Vec<Loaded> = Vec::new();
         let mut headers: BTreeMap<String, PackHeader> = BTreeMap::new();
+        let mut retention: Vec<crate::retention::RetentionRule> = Vec::new();
         for (i, p) in sorted.iter().enumerate() {
             if !known_packs.contains(&p.pack.as_str()) {
                 return Err(LoadError {
@@ -150,11 +153,13 @@ impl RuleSet {
             hasher.update([0]);
             hasher.update(p.text.as_bytes());
             hasher.update([0]);
-            let (header, provisions) = parse_pack(&p.pack, &p.file, &p.text, i)?;
-            headers.insert(p.file.clone(), header);
-            loaded.extend(provisions);
+            let parsed = parse_pack(&p.pack, &p.file, &p.text, i)?;
+            headers.insert(p.file.clone(), parsed.header);
+            loaded.extend(parsed.provisions);
+            retention.extend(parsed.retention);
         }
         loaded.sort_by(|a, b| a.provision.id.cmp(&b.provision.id));
+        retention.sort_by(|a, b| a.id.cmp(&b.id));
         let mut by_id = HashMap::new();
         for (i, l) in loaded.iter().enumerate() {
             if let Some(prev) = by_id.insert(l.provision.id.clone(), i) {
@@ -170,6 +175,7 @@ impl RuleSet {
             }
         }
         check_exception_targets(&loaded, &by_id, &sorted)?;
+        check_retention_ids(&retention, &loaded, &by_id)?;
         let provisions: Vec<Provision> = loaded.into_iter().map(|l| l.provision).collect();
         let mut chains = Vec::with_capacity(Jurisdiction::ALL.len());
         for j in Jurisdiction::ALL {
@@ -190,6 +196,7 @@ impl RuleSet {
             chains,
             headers,
             hash: hex(&hasher.finalize()),
+            retention,
         })
     }
 
@@ -203,6 +210,34 @@ impl RuleSet {
         // `load` builds one chain per jurisdiction, in `Jurisdiction::ALL` order.
         &self.chains[j.index() as usize]
     }
+}
+
+/// Retention rules share the provisions' id namespace: an id names one thing in reviews
+/// and in the ledger.
+fn check_retention_ids(
+    retention: &[crate::retention::RetentionRule],
+    loaded: &[Loaded],
+    by_id: &HashMap<String, usize>,
+) -> Result<(), LoadError> {
+    for (i, rule) in retention.iter().enumerate() {
+        let first = by_id
+            .get(&rule.id)
+            .map(|p| (&loaded[*p].provision.file, loaded[*p].provision.line))
+            .or_else(|| {
+                retention[..i]
+                    .iter()
+                    .find(|r| r.id == rule.id)
+                    .map(|r| (&r.file, r.line))
+            });
+        if let Some((file, line)) = first {
+            return Err(LoadError {
+                file: rule.file.clone(),
+                line: rule.line,
+                message: format!("duplicate id `{}` (first at {file}:{line})", rule.id),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -100,6 +100,15 @@ pub fn condition_words(c: &Condition) -> Vec<String> {
     out
 }
 
+fn dates_words(from: Option<chrono::NaiveDate>, until: Option<chrono::NaiveDate>) -> String {
+    match (from, until) {
+        (Some(f), Some(u)) => format!("from {f} until (not including) {u}"),
+        (Some(f), None) => format!("from {f}"),
+        (None, Some(u)) => format!("until (not including) {u}"),
+        (None, None) => "always".into(),
+    }
+}
+
 fn provision_md(rules: &RuleSet, j: Option<Jurisdiction>, p: &Provision, md: &mut String) {
     let _ = writeln!(md, "### `{}`: {}\n", p.id, p.citation);
     let outcome = match (p.outcome, p.obligation) {
@@ -113,13 +122,7 @@ fn provision_md(rules: &RuleSet, j: Option<Jurisdiction>, p: &Provision, md: &mu
         ),
         (o, _) => o.as_str().to_string(),
     };
-    let dates = match (p.from, p.until) {
-        (Some(f), Some(u)) => format!("from {f} until (not including) {u}"),
-        (Some(f), None) => format!("from {f}"),
-        (None, Some(u)) => format!("until (not including) {u}"),
-        (None, None) => "always".into(),
-    };
-    let _ = writeln!(md, "- **Outcome:** {outcome}  \n- **Source confidence:** {}  \n- **In force:** {dates}  \n- **Defined at:** {}:{}", p.confidence.label(), p.file, p.line);
+    let _ = writeln!(md, "- **Outcome:** {outcome}  \n- **Source confidence:** {}  \n- **In force:** {}  \n- **Defined at:** {}:{}", p.confidence.label(), dates_words(p.from, p.until), p.file, p.line);
     if let Some(s) = &p.source {
         let _ = writeln!(md, "- **Source:** {s}");
     }
@@ -214,7 +217,28 @@ pub fn render(rules: &RuleSet, jurisdiction: Option<Jurisdiction>) -> String {
             for p in in_file {
                 provision_md(rules, jurisdiction, p, &mut md);
             }
+            for r in rules.retention.iter().filter(|r| &r.file == file) {
+                retention_md(r, &mut md);
+            }
         }
     }
     md
+}
+
+fn retention_md(r: &crate::retention::RetentionRule, md: &mut String) {
+    let _ = writeln!(md, "### Retention `{}`: {}\n", r.id, r.citation);
+    let keep = match r.keep_days_after_close {
+        0 => "until the case closes (purged at the next retention run)".to_string(),
+        n => format!("{n} days after the case closes"),
+    };
+    let _ = writeln!(md, "- **Limits:** {}, kept at most {keep}  \n- **Source confidence:** {}  \n- **In force:** {}  \n- **Defined at:** {}:{}", r.what.as_str(), r.confidence.label(), dates_words(r.from, r.until), r.file, r.line);
+    if let Some(s) = &r.source {
+        let _ = writeln!(md, "- **Source:** {s}");
+    }
+    let _ = writeln!(md, "\n> {}\n", r.excerpt.replace('\n', "\n> "));
+    let _ = writeln!(md, "**Covers cases where (only when definitely known):**\n");
+    for line in condition_words(&r.when) {
+        let _ = writeln!(md, "- {line}");
+    }
+    let _ = writeln!(md, "\n**For staff:** {}\n", r.explanation);
 }

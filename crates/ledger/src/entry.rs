@@ -35,17 +35,21 @@ pub enum EventKind {
     RecordAccessed = 5,
     /// A person's private details were erased; `refers_to` names the entry.
     Erasure = 6,
+    /// A case's records were destroyed under a retention rule (the `provision`); the
+    /// ledger's own entries about the case stay.
+    RetentionPurge = 7,
 }
 
 impl EventKind {
     /// All kinds, for help texts and error messages.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::RequestReceived,
         EventKind::DecisionMade,
         EventKind::RecordsDisclosed,
         EventKind::RedactionApplied,
         EventKind::RecordAccessed,
         EventKind::Erasure,
+        EventKind::RetentionPurge,
     ];
 
     /// The snake_case name used in JSON and on the command line.
@@ -57,6 +61,7 @@ impl EventKind {
             EventKind::RedactionApplied => "redaction_applied",
             EventKind::RecordAccessed => "record_accessed",
             EventKind::Erasure => "erasure",
+            EventKind::RetentionPurge => "retention_purge",
         }
     }
 

@@ -4,6 +4,10 @@
 //! (defaults: 3000 documents, seed 2026, 7 runs; prints the median and the spread; a third
 //! argument keeps only the formats whose name starts with it). Runs on a
 //! one-thread rayon pool, so the figures are per core whatever the machine has.
+//! Besides wall-clock rates it prints rates by the thread's CPU time (Linux
+//! `/proc/thread-self/schedstat`), which time waiting for a core on a shared machine does not
+//! inflate. With `THROUGHPUT_DUMP=DIR` set, each format's output, log and review list are also written
+//! to DIR (to compare two builds byte for byte).
 
 use std::io::Cursor;
 use std::time::Instant;
@@ -51,8 +55,23 @@ fn inputs(docs: usize) -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
+/// Nanoseconds this thread has run on a CPU (None where the kernel does not say).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Redacts `input` once; returns the output and log sizes in bytes.
 fn run(redactor: &Redactor, name: &str, input: &[u8]) -> (usize, usize) {
+    let (out, sink) = redact(redactor, name, input);
+    (out.len(), sink.log.len())
+}
+
+fn redact(redactor: &Redactor, name: &str, input: &[u8]) -> (Vec<u8>, MemorySink) {
     let mut out = Vec::with_capacity(input.len());
     let mut sink = MemorySink::default();
     let r = if name == "text" {
@@ -87,7 +106,7 @@ fn run(redactor: &Redactor, name: &str, input: &[u8]) -> (usize, usize) {
     if let Err(e) = r {
         eprintln!("{name}: {e}");
     }
-    (out.len(), sink.log.len())
+    (out, sink)
 }
 
 fn main() {
@@ -113,6 +132,7 @@ fn main() {
             return;
         }
     };
+    let dump = std::env::var_os("THROUGHPUT_DUMP").map(std::path::PathBuf::from);
     println!("corpus: generate(seed 2026, {docs} docs); {runs} runs each; 1 thread");
     pool.install(|| {
         for (name, input) in inputs(docs) {
@@ -120,24 +140,47 @@ fn main() {
                 continue;
             }
             let mb = input.len() as f64 / 1e6;
+            if let Some(dir) = &dump {
+                let (out, sink) = redact(&redactor, name, &input);
+                let stem: String = name
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                for (suffix, bytes) in [("out", &out), ("log", &sink.log), ("review", &sink.review)] {
+                    if let Err(e) = std::fs::write(dir.join(format!("{stem}.{suffix}")), bytes) {
+                        eprintln!("{}: {e}", dir.display());
+                    }
+                }
+            }
             if runs == 0 {
                 println!("{name:<22} {mb:>7.2} MB");
                 continue;
             }
             // One warm-up run (page faults, lazy DFA cache).
             std::hint::black_box(run(&redactor, name, &input));
+            let mut cpu_rates = Vec::new();
             let mut rates: Vec<f64> = (0..runs)
                 .map(|_| {
+                    let cpu = thread_cpu_ns();
                     let t = Instant::now();
                     std::hint::black_box(run(&redactor, name, &input));
-                    mb / t.elapsed().as_secs_f64()
+                    let wall = t.elapsed().as_secs_f64();
+                    if let (Some(a), Some(b)) = (cpu, thread_cpu_ns()) {
+                        cpu_rates.push(mb / ((b.saturating_sub(a)).max(1) as f64 / 1e9));
+                    }
+                    mb / wall
                 })
                 .collect();
             rates.sort_by(|a, b| a.total_cmp(b));
+            cpu_rates.sort_by(|a, b| a.total_cmp(b));
             let median = rates[rates.len() / 2];
+            let cpu = cpu_rates
+                .get(cpu_rates.len() / 2)
+                .map(|r| format!("  cpu-time median {r:.1} MB/s"))
+                .unwrap_or_default();
             let (out, log) = run(&redactor, name, &input);
             println!(
-                "{name:<22} {mb:>7.2} MB  median {median:>7.1} MB/s  ({:.1}..{:.1})  output {:.2} MB, log {:.2} MB",
+                "{name:<22} {mb:>7.2} MB  median {median:>7.1} MB/s  ({:.1}..{:.1})  output {:.2} MB, log {:.2} MB{cpu}",
                 rates[0],
                 rates[rates.len() - 1],
                 out as f64 / 1e6,

@@ -100,6 +100,12 @@ impl LogEntry<'_> {
     /// Writes the entry as one JSON line, the same as serde would, without the generic
     /// serializer's per-field cost (the log can have more lines than the input).
     pub fn write_json_line<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        self.write_head(w)?;
+        self.write_tail(w)
+    }
+
+    /// The line up to the span (file, location, span): what differs from line to line.
+    pub(crate) fn write_head<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
         let json = write_json_str;
         w.write_all(b"{\"file\":")?;
         json(w, self.file)?;
@@ -143,7 +149,15 @@ impl LogEntry<'_> {
         write_u64(w, self.span[0] as u64)?;
         w.write_all(b",")?;
         write_u64(w, self.span[1] as u64)?;
-        w.write_all(b"],\"kind\":\"")?;
+        w.write_all(b"]")
+    }
+
+    /// The rest of the line (kind, exemption, action, detector, confidence, score, counsel
+    /// flag): the same for every redaction of one kind by one detector at one confidence, so a
+    /// batch of lines writes it once and copies it ([`TailKey`]).
+    pub(crate) fn write_tail<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        let json = write_json_str;
+        w.write_all(b",\"kind\":\"")?;
         w.write_all(self.kind.as_str().as_bytes())?;
         w.write_all(b"\",\"exemption\":")?;
         json(w, self.exemption)?;
@@ -170,6 +184,34 @@ impl LogEntry<'_> {
         } else {
             b",\"counsel_review\":false}\n"
         })
+    }
+}
+
+/// What [`LogEntry::write_tail`] depends on besides the exemption (compared by content where
+/// the tail is cached), to reuse a tail already written. The action and detector are static
+/// strings, compared by address and length: an equal string at another address only costs one
+/// more cached tail, never a wrong one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct TailKey {
+    kind: EntityKind,
+    action: (usize, usize),
+    detector: (usize, usize),
+    confidence: crate::entity::Confidence,
+    score: u32,
+    counsel: bool,
+}
+
+impl TailKey {
+    pub(crate) fn of(e: &LogEntry<'_>) -> Self {
+        let at = |s: &str| (s.as_ptr() as usize, s.len());
+        TailKey {
+            kind: e.kind,
+            action: at(e.action),
+            detector: at(e.detector),
+            confidence: e.confidence,
+            score: e.score.to_bits(),
+            counsel: e.counsel_review,
+        }
     }
 }
 

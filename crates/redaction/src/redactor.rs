@@ -209,22 +209,28 @@ impl Redactor {
             if rule.action == Action::Keep || f.start < pos || public {
                 continue;
             }
-            if applied.is_empty() && out.capacity() == 0 {
-                let labelled = matches!(rule.action, Action::Label | Action::DropColumn);
-                if labelled && f.start == 0 && f.end == text.len() {
-                    whole_label = Some(&rule.label);
+            let labelled = matches!(rule.action, Action::Label | Action::DropColumn);
+            if applied.is_empty() && labelled && f.start == 0 && f.end == text.len() {
+                // Most likely the only redaction: the label is borrowed, no string is built
+                // unless another redaction follows.
+                whole_label = Some(&rule.label);
+            } else {
+                if out.capacity() == 0 {
+                    out.reserve(text.len() + 16);
+                    if let Some(label) = whole_label {
+                        out.push_str(label);
+                    }
                 }
-                out.reserve(text.len() + 16);
-            }
-            out.push_str(&text[pos..f.start]);
-            match rule.action {
-                Action::Label | Action::DropColumn => out.push_str(&rule.label),
-                _ => out.push_str(&replacement(
-                    self.policy.rule(f.kind),
-                    f.kind,
-                    &text[f.start..f.end],
-                    self.key.as_ref(),
-                )),
+                out.push_str(&text[pos..f.start]);
+                match rule.action {
+                    Action::Label | Action::DropColumn => out.push_str(&rule.label),
+                    _ => out.push_str(&replacement(
+                        self.policy.rule(f.kind),
+                        f.kind,
+                        &text[f.start..f.end],
+                        self.key.as_ref(),
+                    )),
+                }
             }
             pos = f.end;
             applied.push(Applied {

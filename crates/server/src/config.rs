@@ -35,6 +35,9 @@ pub struct Config {
     pub burst_per_account: u32,
     /// Single sign-on through OpenID Connect; off unless its issuer is set.
     pub oidc: OidcSettings,
+    /// Seconds between retention runs (purges under the rule packs' retention rules); 0
+    /// turns the job off in this instance.
+    pub retention_every: u64,
 }
 
 /// Single sign-on settings as given (flags, environment, file); checked when the service
@@ -78,6 +81,7 @@ impl Config {
             rate_per_account: 100,
             burst_per_account: 1000,
             oidc: OidcSettings::default(),
+            retention_every: 3600,
         }
     }
 
@@ -160,4 +164,6 @@ pub struct FileConfig {
     pub oidc_role_map: Option<String>,
     /// See [`OidcSettings::department_claim`].
     pub oidc_department_claim: Option<String>,
+    /// Seconds between retention runs; 0 turns the job off.
+    pub retention_every: Option<u64>,
 }

@@ -65,6 +65,9 @@ pub enum ApiError {
     /// The body is well-formed but cannot be used (an unreadable document).
     #[error("{0}")]
     Unprocessable(String),
+    /// It existed and was destroyed under a retention rule (the message names the rule).
+    #[error("{0}")]
+    Gone(String),
 }
 
 impl ApiError {
@@ -96,6 +99,7 @@ impl ApiError {
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unsupported(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            ApiError::Gone(_) => (StatusCode::GONE, "gone"),
         }
     }
 }

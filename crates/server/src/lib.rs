@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod policy;
 pub mod ratelimit;
+pub mod retention;
 pub mod rotate;
 pub mod routes;
 pub mod state;
@@ -97,6 +98,7 @@ pub struct Server {
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
     pages: Option<axum::Router>,
+    retention_every: u64,
 }
 
 /// Builds routes served beside the API over the same state: the staff pages
@@ -253,6 +255,7 @@ impl Server {
             setup_token,
             backend,
             pages: None,
+            retention_every: config.retention_every,
         })
     }
 
@@ -270,6 +273,13 @@ impl Server {
         ))
     }
 
+    /// Answers with `rules` instead of the embedded rule packs (a test's packs, or packs
+    /// under review). Call before [`Server::with_pages`], whose pages share the state.
+    pub fn with_rules(mut self, rules: RuleSet) -> Self {
+        self.state.rules = Arc::new(rules);
+        self
+    }
+
     /// Serves `pages` beside the API.
     pub fn with_pages(mut self, pages: Pages) -> Self {
         self.pages = Some(pages(self.state.clone()));
@@ -282,6 +292,14 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let app = self.app();
+        // Dropped with this function: the job stops when the service does, between purges
+        // or inside one (each is ledger-first and one transaction, so nothing is half done).
+        let _retention = (self.retention_every > 0).then(|| {
+            AbortOnDrop(tokio::spawn(retention::run_every(
+                self.state.clone(),
+                Duration::from_secs(self.retention_every),
+            )))
+        });
         axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -289,6 +307,19 @@ impl Server {
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(io("server failed"))
+    }
+
+    /// The shared state (tests and benchmarks drive jobs with it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub cases_opened: AtomicU64,
     /// Case steps (sign-off, resolution, action, disclosure) recorded by this instance.
     pub case_steps: AtomicU64,
+    /// Retention purges done by this instance.
+    pub retention_purges: AtomicU64,
 }
 
 impl Metrics {
@@ -46,9 +48,12 @@ impl Metrics {
             "# HELP citygate_cases_opened_total Cases opened (each logged to the ledger first).\n\
              # TYPE citygate_cases_opened_total counter\ncitygate_cases_opened_total {}\n\
              # HELP citygate_case_steps_total Case steps recorded (each logged to the ledger first).\n\
-             # TYPE citygate_case_steps_total counter\ncitygate_case_steps_total {}\n",
+             # TYPE citygate_case_steps_total counter\ncitygate_case_steps_total {}\n\
+             # HELP citygate_retention_purges_total Purges under retention rules (each logged to the ledger first).\n\
+             # TYPE citygate_retention_purges_total counter\ncitygate_retention_purges_total {}\n",
             self.cases_opened.load(Ordering::Relaxed),
-            self.case_steps.load(Ordering::Relaxed)
+            self.case_steps.load(Ordering::Relaxed),
+            self.retention_purges.load(Ordering::Relaxed)
         );
         out
     }

@@ -1,15 +1,14 @@
 //! Single sign-on through OpenID Connect (optional, off unless an issuer is configured).
 //!
-//! `GET /auth/oidc/login` starts the authorization code flow with PKCE; the state, nonce
-//! and PKCE verifier stay on the server (single use, ten minutes), tied to the browser that
-//! started the flow by a short-lived cookie. `GET /auth/oidc/callback` exchanges the code
+//! `GET /auth/oidc/login` starts the authorization code flow with PKCE; the state (hashed),
+//! nonce and PKCE verifier (sealed) stay in the store (single use, ten minutes), so the
+//! provider's redirect back may reach any instance, tied to the browser that started the
+//! flow by a short-lived cookie. `GET /auth/oidc/callback` exchanges the code
 //! and has the `openidconnect` crate check the ID token (signature against the issuer's
 //! JWKS, issuer, audience, expiry, nonce). The issuer and subject then find, or create, the
 //! local account; its role and department follow the claims at every login, and a login
 //! whose claims map to no role is refused.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
@@ -44,8 +43,10 @@ pub const LOGIN_PATH: &str = "/auth/oidc/login";
 pub const CALLBACK_PATH: &str = "/auth/oidc/callback";
 /// How long a started sign-in may take at the provider.
 const FLOW_TTL: Duration = Duration::from_secs(600);
-/// Sign-ins pending at once; past this, new ones wait (bounds memory under a flood).
-const MAX_PENDING: usize = 10_000;
+/// Sign-ins pending at once; past this, new ones wait (bounds the table under a flood).
+const MAX_PENDING: i64 = 10_000;
+/// Sealing context of a pending flow's PKCE verifier.
+const VERIFIER_CONTEXT: &str = "oidc/pending/verifier";
 /// How long the provider's metadata and keys are used before they are fetched again
 /// (key rotation at the provider reaches us within this time).
 const METADATA_TTL: Duration = Duration::from_secs(3600);
@@ -246,20 +247,11 @@ type OidcClient = Client<
     EndpointMaybeSet,
 >;
 
-/// A sign-in started and not yet finished.
-struct Pending {
-    browser_hash: Vec<u8>,
-    pkce_verifier: String,
-    nonce: String,
-    started: Instant,
-}
-
 /// Single sign-on at run time: the settings, the provider's metadata, pending sign-ins.
 pub struct Oidc {
     config: OidcConfig,
     http: reqwest::Client,
     client: tokio::sync::Mutex<Option<(Instant, OidcClient)>>,
-    pending: Mutex<HashMap<String, Pending>>,
 }
 
 /// Why a sign-in failed; the page says little, the log names the step (never the person).
@@ -371,7 +363,6 @@ impl Oidc {
             config,
             http,
             client: tokio::sync::Mutex::new(None),
-            pending: Mutex::new(HashMap::new()),
         }
     }
 
@@ -407,22 +398,62 @@ impl Oidc {
         *cached = Some((Instant::now(), client.clone()));
         Ok(client)
     }
+}
 
-    fn remember(&self, state: String, pending: Pending) -> Result<(), Refusal> {
-        let mut map = self.pending.lock().map_err(|_| Refusal::Internal)?;
-        map.retain(|_, p| p.started.elapsed() < FLOW_TTL);
-        if map.len() >= MAX_PENDING {
-            return Err(Refusal::Busy);
+fn ttl_secs() -> i64 {
+    FLOW_TTL.as_secs() as i64
+}
+
+/// Keeps a started sign-in in the store, where every instance finds it.
+async fn remember(
+    state: &AppState,
+    flow_state: &str,
+    browser_hash: Vec<u8>,
+    verifier: &str,
+    nonce: &str,
+) -> Result<(), Refusal> {
+    let now = crate::now();
+    let state_hash = auth::secret_hash(flow_state);
+    let pending = citygate_store::OidcPending {
+        verifier: state.vault.seal(VERIFIER_CONTEXT, verifier.as_bytes()),
+        state_hash,
+        browser_hash,
+        nonce: nonce.to_owned(),
+        started_at: now,
+    };
+    match state
+        .store
+        .put_oidc_pending(&pending, now - ttl_secs(), MAX_PENDING)
+        .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Refusal::Busy),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a pending sign-on");
+            Err(Refusal::Internal)
         }
-        map.insert(state, pending);
-        Ok(())
     }
+}
 
-    /// Takes (so it cannot be used twice) the live pending sign-in with this state.
-    fn take(&self, state: &str) -> Option<Pending> {
-        let mut map = self.pending.lock().ok()?;
-        map.remove(state).filter(|p| p.started.elapsed() < FLOW_TTL)
-    }
+/// A live pending sign-in, taken from the store so it cannot be used twice: its browser
+/// hash, PKCE verifier and nonce.
+async fn take(state: &AppState, flow_state: &str) -> Result<(Vec<u8>, String, String), Refusal> {
+    let pending = state
+        .store
+        .take_oidc_pending(&auth::secret_hash(flow_state), crate::now() - ttl_secs())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot read a pending sign-on");
+            Refusal::Internal
+        })?
+        .ok_or(Refusal::Flow)?;
+    let verifier = state
+        .vault
+        .open(VERIFIER_CONTEXT, &pending.verifier)
+        .ok()
+        .and_then(|v| String::from_utf8(v).ok())
+        .ok_or(Refusal::Internal)?;
+    Ok((pending.browser_hash, verifier, pending.nonce))
 }
 
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -472,15 +503,14 @@ async fn start(state: &AppState, oidc: &Oidc) -> Result<Response, Refusal> {
         .set_pkce_challenge(challenge)
         .url();
     let browser = auth::random_secret();
-    oidc.remember(
-        csrf.secret().clone(),
-        Pending {
-            browser_hash: auth::secret_hash(&browser),
-            pkce_verifier: verifier.secret().clone(),
-            nonce: nonce.secret().clone(),
-            started: Instant::now(),
-        },
-    )?;
+    remember(
+        state,
+        csrf.secret(),
+        auth::secret_hash(&browser),
+        verifier.secret(),
+        nonce.secret(),
+    )
+    .await?;
     let mut response =
         (StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string())]).into_response();
     if let Ok(v) = flow_cookie(&browser, FLOW_TTL.as_secs(), state.secure_cookies).parse() {
@@ -526,13 +556,10 @@ async fn finish(
     headers: &HeaderMap,
     q: Callback,
 ) -> Result<Response, Refusal> {
-    let pending = q
-        .state
-        .as_deref()
-        .and_then(|s| oidc.take(s))
-        .ok_or(Refusal::Flow)?;
+    let flow_state = q.state.as_deref().ok_or(Refusal::Flow)?;
+    let (browser_hash, pkce_verifier, nonce) = take(state, flow_state).await?;
     let browser = cookie_value(headers, FLOW_COOKIE).ok_or(Refusal::Flow)?;
-    if auth::secret_hash(&browser) != pending.browser_hash {
+    if auth::secret_hash(&browser) != browser_hash {
         return Err(Refusal::Flow);
     }
     if q.error.is_some() {
@@ -543,7 +570,7 @@ async fn finish(
     let tokens = client
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|_| Refusal::Unavailable)?
-        .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier))
+        .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier))
         .request_async(&oidc.http)
         .await
         .map_err(|e| {
@@ -560,7 +587,7 @@ async fn finish(
     let id_token = tokens.id_token().ok_or(Refusal::Token)?;
     let verifier = client.id_token_verifier();
     let claims = id_token
-        .claims(&verifier, &Nonce::new(pending.nonce))
+        .claims(&verifier, &Nonce::new(nonce))
         .map_err(|e| {
             // The check that failed, not the token's content.
             tracing::warn!(check = %kind_of(&e), "ID token rejected");

@@ -95,6 +95,7 @@ mod tests {
             signed_off_by: None,
             resolution: None,
             version: 0,
+            retention: Default::default(),
         }
     }
 

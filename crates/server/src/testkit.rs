@@ -24,6 +24,8 @@ pub struct TestServer {
     pub data_dir: PathBuf,
     /// The configuration it runs with (start another instance on the same store with it).
     pub config: Config,
+    /// The running service's state (to drive its jobs, such as retention, from a test).
+    pub state: crate::state::AppState,
     _dir: Option<tempfile::TempDir>,
     schema: Option<String>,
     stop: Option<oneshot::Sender<()>>,
@@ -106,6 +108,21 @@ impl TestServer {
         Ok(s)
     }
 
+    /// Starts on SQLite in a fresh temporary directory, answering with `rules`.
+    pub async fn sqlite_with_rules(
+        rules: citygate_engine::RuleSet,
+    ) -> Result<TestServer, ServeError> {
+        let dir = tempfile::tempdir().map_err(|source| ServeError::Io {
+            what: "tempdir".into(),
+            source,
+        })?;
+        let config = Self::config(&dir.path().join("data"), None);
+        let server = Server::bind(&config).await?.with_rules(rules);
+        let mut s = Self::run(server, config)?;
+        s._dir = Some(dir);
+        Ok(s)
+    }
+
     /// Starts with an explicit configuration, serving `pages` (if any) beside the API.
     pub async fn start_with(
         config: Config,
@@ -115,9 +132,14 @@ impl TestServer {
         if let Some(pages) = pages {
             server = server.with_pages(pages);
         }
+        Self::run(server, config)
+    }
+
+    fn run(server: Server, config: Config) -> Result<TestServer, ServeError> {
         let (stop, stopped) = oneshot::channel::<()>();
         let addr = server.local_addr;
         let setup_token = server.setup_token.clone();
+        let state = server.state().clone();
         let task = tokio::spawn(server.run(async {
             let _ = stopped.await;
         }));
@@ -127,6 +149,7 @@ impl TestServer {
             setup_token,
             data_dir: config.data_dir.clone(),
             config,
+            state,
             _dir: None,
             schema: None,
             stop: Some(stop),

@@ -18,21 +18,12 @@ async fn upload_raw(
     content_type: &str,
     bytes: Vec<u8>,
 ) -> (StatusCode, Value) {
-    let mut req = who
-        .http
-        .post(format!("{}/api/v1/cases/{case}/documents", who.base))
-        .header("content-type", content_type)
-        .body(bytes);
-    if let Some(csrf) = &who.csrf {
-        req = req.header("x-csrf-token", csrf);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    who.post_bytes(
+        &format!("/api/v1/cases/{case}/documents"),
+        content_type,
+        bytes,
     )
+    .await
 }
 
 async fn upload_multipart(
@@ -81,17 +72,6 @@ async fn download(who: &Api, case: &str, n: &str) -> (StatusCode, Option<String>
     (status, content_type, resp.bytes().await.unwrap().to_vec())
 }
 
-async fn ledger_size(who: &Api) -> u64 {
-    let resp = who
-        .http
-        .get(format!("{}/api/v1/ledger/checkpoint", who.base))
-        .send()
-        .await
-        .unwrap();
-    let text = resp.text().await.unwrap();
-    text.lines().nth(1).unwrap().parse().unwrap()
-}
-
 /// A one-page PDF with a text layer (Helvetica), built with correct xref offsets.
 fn pdf_with_text(lines: &[&str]) -> Vec<u8> {
     let mut content = String::from("BT /F1 11 Tf 50 750 Td 14 TL\n");
@@ -138,7 +118,7 @@ async fn upload_is_read_logged_first_sealed_and_read_back_with_access_recorded()
     let mut server = TestServer::sqlite().await.unwrap();
     let staff = staff(&server).await;
     let case = open_case(&staff.desk, "in_person", ice_detainer()).await;
-    let before = ledger_size(&staff.desk).await;
+    let before = staff.desk.ledger_size().await;
 
     // Raw body: the reader finds the detainer.
     let (status, first) = upload_raw(
@@ -162,7 +142,7 @@ async fn upload_is_read_logged_first_sealed_and_read_back_with_access_recorded()
     );
     // One ledger entry per upload, and the case's event names it.
     let index = first["document"]["ledger_index"].as_i64().unwrap();
-    assert_eq!(ledger_size(&staff.desk).await, before + 1);
+    assert_eq!(staff.desk.ledger_size().await, before + 1);
     assert_eq!(index as u64, before);
 
     // Multipart, a court paper as a PDF with a text layer (through pdftotext).
@@ -180,7 +160,7 @@ async fn upload_is_read_logged_first_sealed_and_read_back_with_access_recorded()
     assert_eq!(second["document"]["n"], 2);
     assert_eq!(second["document"]["format"], "pdf");
     assert_eq!(second["document"]["kind"], "judicial_warrant", "{second}");
-    assert_eq!(ledger_size(&staff.desk).await, before + 2);
+    assert_eq!(staff.desk.ledger_size().await, before + 2);
 
     // The case lists both uploads as events with their ledger indexes, and the reading
     // (with the file name) in the event details for those who see personal data.
@@ -298,7 +278,7 @@ async fn refused_uploads_log_nothing_and_say_why() {
     let mut server = TestServer::sqlite().await.unwrap();
     let staff = staff(&server).await;
     let case = open_case(&staff.desk, "in_person", ice_detainer()).await;
-    let before = ledger_size(&staff.desk).await;
+    let before = staff.desk.ledger_size().await;
     let detainer = DETAINER.as_bytes().to_vec();
     let cases: Vec<(&Api, &str, Vec<u8>, u16)> = vec![
         (&staff.desk, "text/plain", Vec::new(), 400),
@@ -376,7 +356,7 @@ async fn refused_uploads_log_nothing_and_say_why() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Nothing was logged for any refused upload, and the service still serves.
-    assert_eq!(ledger_size(&staff.desk).await, before);
+    assert_eq!(staff.desk.ledger_size().await, before);
     let (status, list) = staff
         .desk
         .get(&format!("/api/v1/cases/{case}/documents"))

@@ -153,6 +153,32 @@ async fn personal_data_stays_out_of_logs_and_database_files() {
         .await;
     assert_eq!(status, StatusCode::OK);
 
+    // A public-records release of a record carrying the marker, in its text and its file
+    // name: redacted in a scratch folder that is gone before the answer is sent.
+    let c = open_case(&staff.records, "records_portal", public_records()).await;
+    let record = format!(
+        "Arrest report\nNarrative: {} was seen at the corner.\n",
+        m("record")
+    );
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}.txt\"\r\n\r\n{record}\r\n--{boundary}--\r\n",
+        m("recordname")
+    );
+    let resp = staff
+        .records
+        .http
+        .post(format!("{}/api/v1/cases/{c}/releases", staff.records.base))
+        .header("x-csrf-token", staff.records.csrf.clone().unwrap())
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(multipart)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+
     // Hostile and malformed input carrying the marker: refused without echoing it.
     let hostile = [
         (

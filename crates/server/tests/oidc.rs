@@ -277,24 +277,26 @@ async fn start_idp() -> Shared {
     idp
 }
 
+fn settings(idp: &Idp) -> OidcSettings {
+    OidcSettings {
+        issuer: Some(idp.issuer.clone()),
+        client_id: Some(CLIENT_ID.into()),
+        client_secret: Some(CLIENT_SECRET.into()),
+        role_claim: Some("roles".into()),
+        role_map: Some(
+            "CityGate.Desk=desk,CityGate.Supervisor=supervisor,CityGate.Admin=admin".into(),
+        ),
+        department_claim: Some("org.dept".into()),
+        ..OidcSettings::default()
+    }
+}
+
 async fn start(idp: &Idp) -> TestServer {
     logs();
-    let issuer = idp.issuer.clone();
-    TestServer::sqlite_configured(move |c| {
-        c.oidc = OidcSettings {
-            issuer: Some(issuer),
-            client_id: Some(CLIENT_ID.into()),
-            client_secret: Some(CLIENT_SECRET.into()),
-            role_claim: Some("roles".into()),
-            role_map: Some(
-                "CityGate.Desk=desk,CityGate.Supervisor=supervisor,CityGate.Admin=admin".into(),
-            ),
-            department_claim: Some("org.dept".into()),
-            ..OidcSettings::default()
-        };
-    })
-    .await
-    .unwrap()
+    let oidc = settings(idp);
+    TestServer::sqlite_configured(move |c| c.oidc = oidc)
+        .await
+        .unwrap()
 }
 
 /// A browser: keeps cookies, follows nothing by itself.
@@ -497,4 +499,53 @@ async fn off_by_default() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     server.stop().await.unwrap();
+}
+
+/// Behind a balancer the provider's redirect back may reach another instance: the flow
+/// is in the shared database, so it finishes there, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_started_on_one_instance_finishes_on_another() {
+    let idp = start_idp().await;
+    logs();
+    let Some(first) = TestServer::postgres().await else {
+        eprintln!(
+            "skipped: no PostgreSQL at {}",
+            citygate_server::testkit::TEST_POSTGRES
+        );
+        return;
+    };
+    let mut first = first.unwrap();
+    let mut config = TestServer::config_for_another_instance(&first);
+    config.data_dir = first.data_dir.join("a");
+    config.oidc = settings(&idp);
+    let mut a = TestServer::start(config).await.unwrap();
+    let mut config = TestServer::config_for_another_instance(&first);
+    config.data_dir = first.data_dir.join("b");
+    config.oidc = OidcSettings {
+        // One public address for every instance, as behind a balancer.
+        redirect_url: Some(format!("{}/auth/oidc/callback", a.base_url)),
+        ..settings(&idp)
+    };
+    let mut b = TestServer::start(config).await.unwrap();
+
+    let browser = browser();
+    let back = to_callback(&browser, &a).await;
+    let on_b = back.replacen(&a.base_url, &b.base_url, 1);
+    assert_ne!(on_b, back);
+    let resp = browser.get(&on_b).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let me = browser
+        .get(format!("{}/api/v1/me", b.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    // Used once: the same callback on the first instance is refused.
+    assert_eq!(
+        browser.get(&back).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+    first.stop().await.unwrap();
 }

@@ -16,16 +16,14 @@ use sqlx::Row as _;
 const DETAINER: &str = include_str!("../../../testdata/documents/i247a_detainer.txt");
 
 async fn upload(who: &Api, case: &str, bytes: Vec<u8>) {
-    let mut req = who
-        .http
-        .post(format!("{}/api/v1/cases/{case}/documents", who.base))
-        .header("content-type", "text/plain")
-        .body(bytes);
-    if let Some(csrf) = &who.csrf {
-        req = req.header("x-csrf-token", csrf);
-    }
-    let resp = req.send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
+    let (status, body) = who
+        .post_bytes(
+            &format!("/api/v1/cases/{case}/documents"),
+            "text/plain",
+            bytes,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 async fn download(who: &Api, case: &str, n: i64) -> Vec<u8> {

@@ -16,9 +16,9 @@ mod sqlite;
 pub use model::DocumentRecord;
 pub use model::{
     AccessEntry, AccessGrant, Account, AccountUpdate, ApiToken, CaseChange, CaseEvent, CaseFilter,
-    CaseRecord, NewAccount, Role, Session,
+    CaseRecord, CaseRetention, NewAccount, Purge, Role, Session,
 };
-pub use model::{Resealed, SealedColumn, SealedRef, SealedValue};
+pub use model::{OidcPending, Resealed, SealedColumn, SealedRef, SealedValue};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -103,6 +103,11 @@ pub trait Store: Send + Sync {
     /// Applies `change` and its event if the case is still at the expected version;
     /// [`StoreError::Stale`] otherwise. Returns the updated case.
     async fn change_case(&self, id: &str, change: &CaseChange) -> Result<CaseRecord, StoreError>;
+    /// Cases whose retention purge is due at `now`, earliest due first, up to `limit`.
+    async fn retention_due(&self, now: i64, limit: i64) -> Result<Vec<CaseRecord>, StoreError>;
+    /// Destroys what `purge` names and stores its event, in one transaction, if the case is
+    /// still at the expected version; [`StoreError::Stale`] otherwise. Returns the case.
+    async fn purge_case(&self, id: &str, purge: &Purge) -> Result<CaseRecord, StoreError>;
     /// A case's events, in order.
     async fn case_events(&self, id: &str) -> Result<Vec<CaseEvent>, StoreError>;
 
@@ -168,6 +173,21 @@ pub trait Store: Send + Sync {
         issuer: &str,
         subject: &str,
     ) -> Result<Option<Account>, StoreError>;
+    /// Stores a sign-on flow in progress, first dropping those started before
+    /// `expired_before`; `false` (nothing stored) if `max` flows are already pending.
+    async fn put_oidc_pending(
+        &self,
+        pending: &OidcPending,
+        expired_before: i64,
+        max: i64,
+    ) -> Result<bool, StoreError>;
+    /// Takes (deletes and returns, so it is used once) the flow with this state hash, if it
+    /// started at or after `expired_before`.
+    async fn take_oidc_pending(
+        &self,
+        state_hash: &[u8],
+        expired_before: i64,
+    ) -> Result<Option<OidcPending>, StoreError>;
     /// Creates an account linked to this OpenID Connect identity, in one transaction;
     /// [`StoreError::Conflict`] if the username or the identity is taken.
     async fn create_oidc_account(

@@ -157,6 +157,41 @@ pub struct CaseRecord {
     pub resolution: Option<String>,
     /// Bumped by every change; changes name the version they expect.
     pub version: i64,
+    /// What the retention rules let the city keep, and what was purged.
+    pub retention: CaseRetention,
+}
+
+/// A case's retention: the limits that covered it when it opened and where their purges stand.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct CaseRetention {
+    /// The limits, as JSON (rule ids, what they limit, days after close): no personal data.
+    #[sqlx(rename = "retention")]
+    pub schedule: String,
+    /// UNIX seconds the case closed.
+    pub closed_at: Option<i64>,
+    /// UNIX seconds the next purge is due; `None` when none is pending.
+    pub retention_due: Option<i64>,
+    /// When the case's documents were destroyed.
+    pub documents_purged_at: Option<i64>,
+    /// When the case's personal data (documents included) was destroyed.
+    pub details_purged_at: Option<i64>,
+}
+
+/// What a retention run destroys in one case, applied only if the case is still at
+/// `expected_version`.
+#[derive(Debug, Clone)]
+pub struct Purge {
+    /// The version read before deciding the purge was due.
+    pub expected_version: i64,
+    /// Destroy the documents' bytes (their records stay: what the reader found, when).
+    pub documents: bool,
+    /// Destroy the personal data: the sealed case fields, the events' details and the
+    /// documents' bytes.
+    pub details: bool,
+    /// When the next purge is due, if one remains.
+    pub next_due: Option<i64>,
+    /// The event row (its `seq` is assigned by the store).
+    pub event: CaseEvent,
 }
 
 /// One state change of a case, with the ledger entry logged for it first.
@@ -191,6 +226,10 @@ pub struct CaseChange {
     pub signed_off_by: Option<i64>,
     /// Counsel's resolution, if this change records one.
     pub resolution: Option<String>,
+    /// When the case closed, if this change closes it (kept from the first close).
+    pub closed_at: Option<i64>,
+    /// When the first retention purge falls due, if this change closes a case with limits.
+    pub retention_due: Option<i64>,
     /// The event row (its `seq` is assigned by the store).
     pub event: CaseEvent,
 }
@@ -266,6 +305,8 @@ pub struct DocumentRecord {
     pub confidence: String,
     /// The reader was unsure: the engine must refer.
     pub uncertain: bool,
+    /// When its bytes were destroyed under a retention rule.
+    pub purged_at: Option<i64>,
 }
 
 /// A column holding values sealed by the server (for re-sealing under a new key).
@@ -328,4 +369,19 @@ pub struct Resealed {
     pub old: Vec<u8>,
     /// The new value.
     pub new: Vec<u8>,
+}
+
+/// A single sign-on (OpenID Connect) flow started and not yet finished.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OidcPending {
+    /// SHA-256 of the flow's `state` parameter.
+    pub state_hash: Vec<u8>,
+    /// SHA-256 of the flow cookie of the browser that started it.
+    pub browser_hash: Vec<u8>,
+    /// The PKCE verifier, sealed by the server.
+    pub verifier: Vec<u8>,
+    /// The nonce the ID token must carry.
+    pub nonce: String,
+    /// UNIX seconds.
+    pub started_at: i64,
 }

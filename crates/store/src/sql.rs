@@ -50,6 +50,8 @@ pub(crate) struct CaseRow {
     signed_off_by: Option<i64>,
     resolution: Option<String>,
     version: i64,
+    #[sqlx(flatten)]
+    retention: crate::model::CaseRetention,
 }
 
 impl From<CaseRow> for CaseRecord {
@@ -70,6 +72,7 @@ impl From<CaseRow> for CaseRecord {
             signed_off_by: r.signed_off_by,
             resolution: r.resolution,
             version: r.version,
+            retention: r.retention,
         }
     }
 }
@@ -124,7 +127,8 @@ pub(crate) const ACCOUNT_COLUMNS: &str =
     "id, username, role, department, password_hash, disabled, created_at";
 pub(crate) const CASE_COLUMNS: &str = "id, created_at, created_by, department, channel, status, \
      outcome, rules_hash, answer_json, requires_signoff, personal, action, signed_off_by, \
-     resolution, version";
+     resolution, version, retention, closed_at, retention_due, documents_purged_at, \
+     details_purged_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct DocumentRow {
@@ -138,6 +142,7 @@ pub(crate) struct DocumentRow {
     kind: Option<String>,
     confidence: String,
     uncertain: bool,
+    purged_at: Option<i64>,
 }
 
 impl From<DocumentRow> for DocumentRecord {
@@ -153,6 +158,7 @@ impl From<DocumentRow> for DocumentRecord {
             kind: r.kind,
             confidence: r.confidence,
             uncertain: r.uncertain,
+            purged_at: r.purged_at,
         }
     }
 }
@@ -165,7 +171,8 @@ pub(crate) struct DocumentContentRow {
 }
 
 pub(crate) const DOCUMENT_COLUMNS: &str =
-    "case_id, n, ledger_index, uploaded_by, at, size, format, kind, confidence, uncertain";
+    "case_id, n, ledger_index, uploaded_by, at, size, format, kind, confidence, uncertain, \
+     purged_at";
 
 /// Maps a uniqueness violation to [`StoreError::Conflict`].
 pub(crate) fn conflict_or(e: sqlx::Error) -> StoreError {
@@ -431,6 +438,7 @@ macro_rules! impl_store {
                 let row: Option<$crate::sql::CaseRow> = sqlx::query_as(&format!(
                     "UPDATE cases SET status = $1, action = COALESCE($2, action), \
                      signed_off_by = COALESCE($3, signed_off_by), resolution = COALESCE($4, resolution), \
+                     closed_at = COALESCE(closed_at, $7), retention_due = COALESCE($8, retention_due), \
                      version = version + 1 WHERE id = $5 AND version = $6 RETURNING {}",
                     $crate::sql::CASE_COLUMNS
                 ))
@@ -440,6 +448,8 @@ macro_rules! impl_store {
                 .bind(&ch.resolution)
                 .bind(id)
                 .bind(ch.expected_version)
+                .bind(ch.closed_at)
+                .bind(ch.retention_due)
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(row) = row else {
@@ -451,6 +461,94 @@ macro_rules! impl_store {
                         .fetch_one(&mut *tx)
                         .await?;
                 insert_event(&mut tx, &ch.event, seq).await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn retention_due(
+                &self,
+                now: i64,
+                limit: i64,
+            ) -> Result<Vec<$crate::CaseRecord>, $crate::StoreError> {
+                let rows: Vec<$crate::sql::CaseRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM cases WHERE retention_due IS NOT NULL AND retention_due <= $1 \
+                     ORDER BY retention_due, id LIMIT $2",
+                    $crate::sql::CASE_COLUMNS
+                ))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn purge_case(
+                &self,
+                id: &str,
+                p: &$crate::Purge,
+            ) -> Result<$crate::CaseRecord, $crate::StoreError> {
+                let at = p.event.at;
+                let mut tx = self.writer.begin().await?;
+                let bumped = sqlx::query(
+                    "UPDATE cases SET version = version + 1, retention_due = $1 WHERE id = $2 AND version = $3",
+                )
+                .bind(p.next_due)
+                .bind(id)
+                .bind(p.expected_version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if bumped == 0 {
+                    return Err($crate::StoreError::Stale);
+                }
+                // The bytes are overwritten, not only unlinked: with SQLite's secure_delete
+                // the freed pages are zeroed too.
+                let empty: &[u8] = &[];
+                if p.documents || p.details {
+                    sqlx::query(
+                        "UPDATE case_documents SET content = $1, purged_at = $2 WHERE case_id = $3 AND purged_at IS NULL",
+                    )
+                    .bind(empty)
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    // What the reader found on the papers goes with them.
+                    sqlx::query("UPDATE case_events SET personal = NULL WHERE case_id = $1 AND kind = 'document'")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE cases SET documents_purged_at = COALESCE(documents_purged_at, $1) WHERE id = $2")
+                        .bind(at)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if p.details {
+                    sqlx::query("UPDATE cases SET personal = $1, details_purged_at = COALESCE(details_purged_at, $2) WHERE id = $3")
+                        .bind(empty)
+                        .bind(at)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE case_events SET personal = NULL WHERE case_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let (seq,): (i64,) =
+                    sqlx::query_as("SELECT COALESCE(MAX(seq) + 1, 0) FROM case_events WHERE case_id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                insert_event(&mut tx, &p.event, seq).await?;
+                let row: $crate::sql::CaseRow = sqlx::query_as(&format!(
+                    "SELECT {} FROM cases WHERE id = $1",
+                    $crate::sql::CASE_COLUMNS
+                ))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
                 tx.commit().await?;
                 Ok(row.into())
             }
@@ -572,7 +670,7 @@ macro_rules! impl_store {
                 insert_event(&mut tx, e, seq).await?;
                 let row: $crate::sql::DocumentRow = sqlx::query_as(&format!(
                     "INSERT INTO case_documents ({}, content) \
-                     SELECT $1, COALESCE(MAX(n) + 1, 1), $2, $3, $4, $5, $6, $7, $8, $9, $10 \
+                     SELECT $1, COALESCE(MAX(n) + 1, 1), $2, $3, $4, $5, $6, $7, $8, $9, CAST(NULL AS BIGINT), $10 \
                      FROM case_documents WHERE case_id = $1 RETURNING {}",
                     $crate::sql::DOCUMENT_COLUMNS,
                     $crate::sql::DOCUMENT_COLUMNS
@@ -636,7 +734,8 @@ macro_rules! impl_store {
                 // Row order by primary key, so a resumed listing neither skips nor repeats.
                 let rows: Vec<(String, i64, i64, Vec<u8>)> = sqlx::query_as(&format!(
                     "SELECT {case}, {item}, {ledger}, {value} FROM {table} \
-                     WHERE {value} IS NOT NULL AND substr({value}, 1, {len}) <> $1 AND {cursor} \
+                     WHERE {value} IS NOT NULL AND length({value}) > 0 \
+                     AND substr({value}, 1, {len}) <> $1 AND {cursor} \
                      ORDER BY {case}, {item} LIMIT $4",
                     case = if table == "cases" { "id" } else { "case_id" },
                     len = prefix.len().max(1),
@@ -688,7 +787,7 @@ macro_rules! impl_store {
                     let (table, _, _, value, _) = $crate::sql::sealed_column(column);
                     let (n,): (i64,) = sqlx::query_as(&format!(
                         "SELECT COUNT(*) FROM {table} WHERE {value} IS NOT NULL \
-                         AND substr({value}, 1, {len}) <> $1",
+                         AND length({value}) > 0 AND substr({value}, 1, {len}) <> $1",
                         len = prefix.len().max(1),
                     ))
                     .bind(prefix)
@@ -714,6 +813,55 @@ macro_rules! impl_store {
                 .fetch_optional(&self.pool)
                 .await?;
                 row.map(TryInto::try_into).transpose()
+            }
+
+            async fn put_oidc_pending(
+                &self,
+                p: &$crate::OidcPending,
+                expired_before: i64,
+                max: i64,
+            ) -> Result<bool, $crate::StoreError> {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query("DELETE FROM oidc_pending WHERE started_at < $1")
+                    .bind(expired_before)
+                    .execute(&mut *tx)
+                    .await?;
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM oidc_pending")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if n >= max {
+                    tx.commit().await?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO oidc_pending (state_hash, browser_hash, verifier, nonce, started_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&p.state_hash)
+                .bind(&p.browser_hash)
+                .bind(&p.verifier)
+                .bind(&p.nonce)
+                .bind(p.started_at)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::sql::conflict_or)?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn take_oidc_pending(
+                &self,
+                state_hash: &[u8],
+                expired_before: i64,
+            ) -> Result<Option<$crate::OidcPending>, $crate::StoreError> {
+                let row: Option<$crate::OidcPending> = sqlx::query_as(
+                    "DELETE FROM oidc_pending WHERE state_hash = $1 \
+                     RETURNING state_hash, browser_hash, verifier, nonce, started_at",
+                )
+                .bind(state_hash)
+                .fetch_optional(&self.writer)
+                .await?;
+                Ok(row.filter(|p| p.started_at >= expired_before))
             }
 
             async fn create_oidc_account(
@@ -801,7 +949,8 @@ async fn insert_case_rows(
     opened: &$crate::model::CaseEvent,
 ) -> Result<(), $crate::StoreError> {
     sqlx::query(&format!(
-        "INSERT INTO cases ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        "INSERT INTO cases ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $16, $17, $18, $19, $20)",
         $crate::sql::CASE_COLUMNS
     ))
     .bind(&c.id)
@@ -819,6 +968,11 @@ async fn insert_case_rows(
     .bind(c.signed_off_by)
     .bind(&c.resolution)
     .bind(c.version)
+    .bind(&c.retention.schedule)
+    .bind(c.retention.closed_at)
+    .bind(c.retention.retention_due)
+    .bind(c.retention.documents_purged_at)
+    .bind(c.retention.details_purged_at)
     .execute(&mut **tx)
     .await
     .map_err($crate::sql::conflict_or)?;

@@ -37,6 +37,7 @@ fn case(id: &str, by: i64, dept: &str, channel: &str) -> CaseRecord {
         signed_off_by: None,
         resolution: None,
         version: 0,
+        retention: Default::default(),
     }
 }
 
@@ -254,6 +255,8 @@ async fn cases_events_and_access(store: &dyn Store) {
         action: None,
         signed_off_by: Some(other.id),
         resolution: None,
+        closed_at: None,
+        retention_due: None,
         event: CaseEvent {
             personal: Some(vec![4, 5]),
             ..event("c1", "signed_off", 8, other.id)
@@ -436,6 +439,7 @@ fn document(case_id: &str, ledger_index: i64, by: i64, kind: Option<&str>) -> Do
         kind: kind.map(Into::into),
         confidence: "high".into(),
         uncertain: kind.is_none(),
+        purged_at: None,
     }
 }
 
@@ -526,6 +530,8 @@ async fn documents(store: &dyn Store) {
         action: None,
         signed_off_by: None,
         resolution: None,
+        closed_at: None,
+        retention_due: None,
         event: event("d1", "action", 46, desk.id),
     };
     assert!(matches!(
@@ -580,7 +586,204 @@ async fn suite(store: &dyn Store) {
     cases_events_and_access(store).await;
     concurrent_cases(store).await;
     documents(store).await;
+    retention(store).await;
+    oidc_pending(store).await;
     sealed_columns(store).await;
+}
+
+/// Sign-on flows in progress: taken once, expired ones dropped, at most `max` pending.
+async fn oidc_pending(store: &dyn Store) {
+    let flow = |state: &[u8], at: i64| citygate_store::OidcPending {
+        state_hash: state.to_vec(),
+        browser_hash: b"browser".to_vec(),
+        verifier: b"sealed verifier".to_vec(),
+        nonce: "n".into(),
+        started_at: at,
+    };
+    assert!(store
+        .put_oidc_pending(&flow(b"a", 100), 0, 3)
+        .await
+        .unwrap());
+    assert!(store
+        .put_oidc_pending(&flow(b"b", 200), 0, 3)
+        .await
+        .unwrap());
+    assert!(store
+        .put_oidc_pending(&flow(b"c", 300), 0, 3)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .put_oidc_pending(&flow(b"d", 300), 0, 3)
+            .await
+            .unwrap(),
+        "full"
+    );
+    assert_eq!(
+        store.take_oidc_pending(b"b", 0).await.unwrap(),
+        Some(flow(b"b", 200))
+    );
+    assert_eq!(
+        store.take_oidc_pending(b"b", 0).await.unwrap(),
+        None,
+        "used once"
+    );
+    // Expired: not handed out, and dropped by the next flow.
+    assert_eq!(store.take_oidc_pending(b"a", 150).await.unwrap(), None);
+    assert!(
+        store
+            .put_oidc_pending(&flow(b"d", 400), 350, 2)
+            .await
+            .unwrap(),
+        "c expired"
+    );
+    assert_eq!(store.take_oidc_pending(b"c", 0).await.unwrap(), None);
+    assert_eq!(
+        store.take_oidc_pending(b"d", 350).await.unwrap(),
+        Some(flow(b"d", 400))
+    );
+}
+
+/// Closing sets when the first purge is due; a purge destroys documents (bytes only) or
+/// the details (case fields, event details, documents), once, stale versions refused.
+async fn retention(store: &dyn Store) {
+    let desk = store
+        .create_account(&account("ret", Role::Desk, "clerk"))
+        .await
+        .unwrap();
+    let schedule = r#"[{"rule":"t.documents","what":"documents","keep_days_after_close":0}]"#;
+    let mut opened = case("r1", desk.id, "clerk", "in_person");
+    opened.retention.schedule = schedule.into();
+    store
+        .insert_case(&opened, &event("r1", "opened", 60, desk.id))
+        .await
+        .unwrap();
+    let doc = store
+        .add_document(
+            &document("r1", 61, desk.id, Some("subpoena")),
+            b"sealed paper",
+            &CaseEvent {
+                personal: Some(vec![7, 7]),
+                ..event("r1", "document", 61, desk.id)
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.case("r1").await.unwrap().unwrap().retention.schedule,
+        schedule
+    );
+    assert!(
+        store
+            .retention_due(i64::MAX, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.id != "r1"),
+        "open cases are never due"
+    );
+    let close = CaseChange {
+        expected_version: 1,
+        status: "closed".into(),
+        action: Some("declined".into()),
+        signed_off_by: None,
+        resolution: None,
+        closed_at: Some(5_000),
+        retention_due: Some(5_000),
+        event: CaseEvent {
+            personal: Some(vec![8]),
+            ..event("r1", "action", 62, desk.id)
+        },
+    };
+    let closed = store.change_case("r1", &close).await.unwrap();
+    assert_eq!(
+        (closed.retention.closed_at, closed.retention.retention_due),
+        (Some(5_000), Some(5_000))
+    );
+    assert!(store.retention_due(4_999, 10).await.unwrap().is_empty());
+    let due = store.retention_due(5_000, 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["r1"]
+    );
+
+    let purge = citygate_store::Purge {
+        expected_version: closed.version,
+        documents: true,
+        details: false,
+        next_due: Some(9_000),
+        event: CaseEvent {
+            at: 5_001,
+            ..event("r1", "purged", 63, 0)
+        },
+    };
+    let after = store.purge_case("r1", &purge).await.unwrap();
+    assert!(matches!(
+        store.purge_case("r1", &purge).await,
+        Err(StoreError::Stale)
+    ));
+    assert_eq!(
+        (
+            after.retention.documents_purged_at,
+            after.retention.details_purged_at,
+            after.retention.retention_due
+        ),
+        (Some(5_001), None, Some(9_000))
+    );
+    assert_eq!(after.personal, vec![1, 2, 3], "the details stay");
+    let (record, content) = store.document_content("r1", doc.n).await.unwrap().unwrap();
+    assert_eq!((record.purged_at, content.len()), (Some(5_001), 0));
+    assert!(store.retention_due(5_001, 10).await.unwrap().is_empty());
+    let personal: Vec<Option<Vec<u8>>> = store
+        .case_events("r1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.personal)
+        .collect();
+    assert_eq!(
+        personal,
+        [None, None, Some(vec![8]), None],
+        "what the reader found goes with the papers"
+    );
+
+    let details = citygate_store::Purge {
+        expected_version: after.version,
+        documents: false,
+        details: true,
+        next_due: None,
+        event: CaseEvent {
+            at: 9_001,
+            ..event("r1", "purged", 64, 0)
+        },
+    };
+    let gone = store.purge_case("r1", &details).await.unwrap();
+    assert!(gone.personal.is_empty());
+    assert_eq!(
+        (
+            gone.retention.documents_purged_at,
+            gone.retention.details_purged_at,
+            gone.retention.retention_due
+        ),
+        (Some(5_001), Some(9_001), None),
+        "the first purge time is kept"
+    );
+    let events = store.case_events("r1").await.unwrap();
+    assert!(
+        events.iter().all(|e| e.personal.is_none()),
+        "event details destroyed"
+    );
+    assert_eq!(
+        events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        ["opened", "document", "action", "purged", "purged"]
+    );
+    assert!(store
+        .retention_due(i64::MAX, 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.id != "r1"));
 }
 
 /// Listing every sealed value in pages, and replacing them only where unchanged (key
@@ -681,7 +884,7 @@ async fn sqlite_store() {
     let store = SqliteStore::open(&dir.path().join("citygate.sqlite"))
         .await
         .unwrap();
-    assert_eq!(store.count_accounts().await.unwrap(), 7);
+    assert_eq!(store.count_accounts().await.unwrap(), 8);
 }
 
 const PG_URL: &str = "postgres://root@127.0.0.1:5432/test";

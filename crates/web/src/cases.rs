@@ -147,6 +147,9 @@ pub(crate) async fn show(
     for actor in case.events.iter().map(|e| e.actor).chain([case.created_by]) {
         if let std::collections::btree_map::Entry::Vacant(slot) = names.entry(actor) {
             let name = match web.state.store.account(actor).await {
+                _ if actor == citygate_server::retention::SYSTEM_ACTOR => {
+                    web.texts.get(staff.lang, "actor-system")
+                }
                 Ok(Some(a)) => a.username,
                 _ => format!("#{actor}"),
             };

@@ -660,6 +660,8 @@ struct CasePage<'a> {
     facts: Vec<Fieldline>,
     personal: Vec<Fieldline>,
     personal_hidden: bool,
+    /// Why the personal details are not shown.
+    hidden_key: &'static str,
     say: String,
     actions: Vec<String>,
     citations: Vec<Cite>,
@@ -756,6 +758,12 @@ pub(crate) fn case_page(
             json_text(&a["law_date"])
         ),
     });
+    if let Some(value) = retention_words(t, lang, &case.retention) {
+        facts.push(Fieldline {
+            label: t.get(lang, "case-retention"),
+            value,
+        });
+    }
     let personal = case
         .personal
         .as_ref()
@@ -830,6 +838,11 @@ pub(crate) fn case_page(
         facts,
         personal,
         personal_hidden: case.personal.is_none(),
+        hidden_key: if case.retention.details_purged_at.is_some() {
+            "case-personal-purged"
+        } else {
+            "case-personal-hidden"
+        },
         say: json_text(&a["say"]),
         actions: a["actions"]
             .as_array()
@@ -847,6 +860,42 @@ pub(crate) fn case_page(
         can_disclose: may_act && case.action.as_deref() == Some("complied"),
     }
     .render()
+}
+
+/// What the retention rules let the city keep of this case, and what was destroyed.
+fn retention_words(
+    t: &Texts,
+    lang: Lang,
+    r: &citygate_server::routes::cases::RetentionView,
+) -> Option<String> {
+    if r.limits.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = r
+        .limits
+        .iter()
+        .map(|l| {
+            let what = t.get(lang, &format!("retention-{}", l.what.as_str()));
+            let keep = match l.keep_days_after_close {
+                0 => t.get(lang, "retention-until-close"),
+                n => format!("{n} {}", t.get(lang, "retention-days-after-close")),
+            };
+            let purged = match l.what {
+                citygate_engine::Kept::Documents => r.documents_purged_at.or(r.details_purged_at),
+                citygate_engine::Kept::Details => r.details_purged_at,
+            };
+            match purged {
+                Some(at) => format!(
+                    "{what}: {keep} ({}: {}) · {}",
+                    l.rule,
+                    t.get(lang, "retention-purged"),
+                    when(at)
+                ),
+                None => format!("{what}: {keep} ({})", l.rule),
+            }
+        })
+        .collect();
+    Some(words.join("; "))
 }
 
 fn confidence_label(wire: &serde_json::Value) -> &'static str {

@@ -974,3 +974,42 @@ async fn the_answer_prints_a_letter_citing_the_law() {
         assert_eq!(status, 200, "{asset}");
     }
 }
+
+#[tokio::test]
+async fn a_case_shows_what_is_kept_and_what_the_retention_job_destroyed() {
+    let site = Site::start().await;
+    let desk = site.login("desk").await;
+    let boss = site.login("boss").await;
+    let (first, answers) = scenario("ICE subpoena for ID records");
+    let (html, _, _) = flow(&site, &desk, first, answers, None).await;
+    let case = record(&site, &desk, &html, "Agent Marker").await;
+    let page = site.get(&desk, &case).await;
+    assert!(
+        page.contains("Papers: until the case closes (chicago.citykey.documents-not-kept)"),
+        "{page}"
+    );
+    let (status, _) = step(&site, &boss, &case, "signoff", &[("note", "")]).await;
+    assert_eq!(status, 303);
+    let (status, _) = step(
+        &site,
+        &desk,
+        &case,
+        "action",
+        &[("outcome", "declined"), ("note", "")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let purged = citygate_server::retention::run_once(&site.server.state, citygate_server::now())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(purged.len(), 1, "{purged:?}");
+    let page = site.get(&desk, &case).await;
+    for text in [
+        "Papers destroyed (retention)",
+        "citygate (retention schedule)",
+        "(chicago.citykey.documents-not-kept: destroyed)",
+        "Agent Marker",
+    ] {
+        assert!(page.contains(text), "{text}: {page}");
+    }
+}

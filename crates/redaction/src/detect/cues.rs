@@ -181,7 +181,10 @@ pub(crate) fn sentence_end(bytes: &[u8], from: usize) -> usize {
     while i < limit && matches!(bytes[i], b'.' | b' ' | b':' | b'#') {
         i += 1;
     }
-    for p in memchr::memmem::find_iter(&bytes[i..limit], b". ") {
+    // Each ". ": a dot with a space after it inside the window (a substring searcher costs more
+    // to build than this short scan).
+    let window = bytes.get(i..limit).unwrap_or_default();
+    for p in memchr::memchr_iter(b'.', window).filter(|&p| window.get(p + 1) == Some(&b' ')) {
         let dot = i + p;
         // "no. ", "lic. ", "Mr. ", "J. ": an abbreviation, not the end of the sentence.
         let word = bytes[..dot]

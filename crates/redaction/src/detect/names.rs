@@ -252,9 +252,75 @@ const PLACE_WORDS: &[&str] = &[
     "market",
 ];
 
-/// The name gazetteer: folded lower-case token → flags.
+/// The name gazetteer: folded lower-case token → flags, in an open-addressing table built
+/// once. Every word of a text near a capitalised word is looked up (in ALL-CAPS reports, every
+/// word), so a look-up is one multiply-hash of the key's first and last eight bytes, a probe of
+/// a small slot array (4 bytes a slot: it stays in cache) that turns most unknown words away by
+/// a tag, and, for a candidate, one entry compared as one integer (keys up to eight bytes) or one
+/// short memcmp.
 pub struct Gazetteer {
-    flags: FnvMap<Vec<u8>, u16>,
+    /// 0 = empty; otherwise the hash's tag above `shift` and the entry's index + 1 below.
+    slots: Vec<u32>,
+    /// Per key: its [`head`], its range in `bytes`, its flags.
+    entries: Vec<(u64, u32, u16, u16)>,
+    bytes: Vec<u8>,
+    shift: u32,
+    mask: usize,
+}
+
+/// Up to eight bytes as one little-endian word (zero-padded).
+#[inline]
+fn word8(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = bytes.len().min(8);
+    w[..n].copy_from_slice(&bytes[..n]);
+    u64::from_le_bytes(w)
+}
+
+/// 0x20 in each of the first `n` (at most eight) bytes: OR-ed into ASCII letters, apostrophes
+/// and hyphens, it lower-cases them as [`fold`] does.
+#[inline]
+fn lower_mask(n: usize) -> u64 {
+    if n >= 8 {
+        0x2020_2020_2020_2020
+    } else {
+        0x2020_2020_2020_2020 & ((1u64 << (8 * n)) - 1)
+    }
+}
+
+/// The folded key's [`head`] and hash: from its first and last eight bytes (`first`, `last`,
+/// already folded) and its length.
+#[inline]
+fn head_and_hash(first: u64, last: u64, n: usize) -> (u64, u64) {
+    let h = first ^ ((n as u64) << 56);
+    (
+        h,
+        (h ^ last.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    )
+}
+
+/// [`head_and_hash`] of a folded key.
+fn key_head_hash(key: &[u8]) -> (u64, u64) {
+    let n = key.len();
+    head_and_hash(word8(key), word8(&key[n.saturating_sub(8)..]), n)
+}
+
+/// [`head_and_hash`] of the folded key of a plain token (see [`Token::plain`]), without
+/// folding it.
+#[inline]
+fn plain_head_hash(word: &[u8]) -> (u64, u64) {
+    let n = word.len();
+    let m = n.min(8);
+    head_and_hash(
+        word8(word) | lower_mask(m),
+        word8(&word[n - m..]) | lower_mask(m),
+        n,
+    )
+}
+
+/// True when the plain token `word` folds to `key`.
+fn plain_eq(word: &[u8], key: &[u8]) -> bool {
+    word.len() == key.len() && word.iter().zip(key).all(|(w, k)| (w | 0x20) == *k)
 }
 
 fn add_list(map: &mut FnvMap<Vec<u8>, u16>, list: &str, flag: u16) {
@@ -266,6 +332,79 @@ fn add_list(map: &mut FnvMap<Vec<u8>, u16>, list: &str, flag: u16) {
         let mut buf = [0u8; 48];
         if let Some(key) = fold(w, &mut buf) {
             *map.entry(key.to_vec()).or_insert(0) |= flag;
+        }
+    }
+}
+
+impl Gazetteer {
+    fn from_entries(entries: &FnvMap<Vec<u8>, u16>) -> Self {
+        let cap = (entries.len() * 2).next_power_of_two().max(16);
+        // Bits for an entry's index + 1; the rest of the slot holds a tag of the hash.
+        let shift = (usize::BITS - entries.len().leading_zeros()).clamp(1, 31);
+        let mut g = Gazetteer {
+            slots: vec![0; cap],
+            entries: Vec::with_capacity(entries.len()),
+            bytes: Vec::new(),
+            shift,
+            mask: cap - 1,
+        };
+        for (key, &flags) in entries {
+            let (h, hash) = key_head_hash(key);
+            let mut i = (hash >> 32) as usize & g.mask;
+            while g.slots[i] != 0 {
+                i = (i + 1) & g.mask;
+            }
+            let from = g.bytes.len() as u32;
+            g.bytes.extend_from_slice(key);
+            g.entries.push((h, from, key.len() as u16, flags));
+            g.slots[i] = ((hash as u32) >> shift << shift) | g.entries.len() as u32;
+        }
+        g
+    }
+
+    /// Flags of the key with this head and hash (0 when unknown); `same` compares a stored
+    /// key longer than eight bytes (shorter ones are told apart by their head and length).
+    #[inline]
+    fn probe(&self, (h, hash): (u64, u64), n: usize, same: impl Fn(&[u8]) -> bool) -> u16 {
+        let mut i = (hash >> 32) as usize & self.mask;
+        let tag = (hash as u32) >> self.shift;
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                return 0;
+            }
+            if slot >> self.shift == tag {
+                let index = (slot & ((1 << self.shift) - 1)) as usize;
+                if let Some(&(sh, from, len, flags)) = self.entries.get(index.wrapping_sub(1)) {
+                    if sh == h
+                        && usize::from(len) == n
+                        && (n <= 8
+                            || self
+                                .bytes
+                                .get(from as usize..from as usize + n)
+                                .is_some_and(&same))
+                    {
+                        return flags;
+                    }
+                }
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Flags of a folded key (0 when unknown).
+    fn get(&self, key: &[u8]) -> u16 {
+        self.probe(key_head_hash(key), key.len(), |k| k == key)
+    }
+
+    /// Flags of a token of `text` (the same as [`Self::lookup`] of its text).
+    #[inline]
+    fn lookup_token(&self, text: &str, t: &Token) -> u16 {
+        let word = &text.as_bytes()[t.start..t.end];
+        if t.plain {
+            self.probe(plain_head_hash(word), word.len(), |k| plain_eq(word, k))
+        } else {
+            self.lookup(&text[t.start..t.end])
         }
     }
 }
@@ -319,15 +458,13 @@ impl Gazetteer {
                 }
             }
         }
-        Gazetteer { flags }
+        Gazetteer::from_entries(&flags)
     }
 
     /// Flags of a token (0 when unknown).
     fn lookup(&self, token: &str) -> u16 {
         let mut buf = [0u8; 48];
-        fold(token, &mut buf)
-            .and_then(|k| self.flags.get(k).copied())
-            .unwrap_or(0)
+        fold(token, &mut buf).map_or(0, |k| self.get(k))
     }
 
     /// True when the token is a first name or surname in the lists.
@@ -354,12 +491,12 @@ impl Gazetteer {
 
     /// Number of distinct entries.
     pub fn len(&self) -> usize {
-        self.flags.len()
+        self.entries.len()
     }
 
     /// True when empty (never for the shipped lists).
     pub fn is_empty(&self) -> bool {
-        self.flags.is_empty()
+        self.entries.is_empty()
     }
 }
 
@@ -434,56 +571,106 @@ pub struct Token {
     pub comma_after: bool,
     /// This word starts a sentence or a line.
     pub sentence_start: bool,
+    /// The word is ASCII letters, apostrophes and hyphens only (no initial's dot): its folded
+    /// key is its bytes lower-cased, and look-ups need not fold it first.
+    pub plain: bool,
 }
+
+/// Byte classes for the tokenizer (one table look-up per byte instead of several compares).
+const WORD: u8 = 1;
+const MARK: u8 = 2;
+const UPPER_B: u8 = 4;
+const LOWER_B: u8 = 8;
+const HIGH: u8 = 16;
+
+const fn byte_classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_uppercase() {
+            WORD | UPPER_B
+        } else if c.is_ascii_lowercase() {
+            WORD | LOWER_B
+        } else if c >= 0x80 {
+            WORD | HIGH
+        } else if matches!(
+            c,
+            b'.' | b'!' | b'?' | b'\n' | b'\r' | b':' | b';' | b'|' | b'\t'
+        ) {
+            MARK
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+}
+
+static CLASS: [u8; 256] = byte_classes();
 
 /// Splits a text into words: letters (any script), with inner apostrophes and hyphens.
 pub fn tokenize(text: &str, out: &mut Vec<Token>) {
     out.clear();
     let bytes = text.as_bytes();
+    let n = bytes.len();
     let mut i = 0;
     let mut sentence_start = true;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if !(b.is_ascii_alphabetic() || b >= 0x80) {
-            if matches!(
-                b,
-                b'.' | b'!' | b'?' | b'\n' | b'\r' | b':' | b';' | b'|' | b'\t'
-            ) {
+    while i < n {
+        let first = CLASS[usize::from(bytes[i])];
+        if first & WORD == 0 {
+            if first & MARK != 0 {
                 sentence_start = true;
             }
             i += 1;
             continue;
         }
         let start = i;
-        while i < bytes.len() {
+        // Classes of the word's bytes after the first: its shape without a second pass.
+        let mut rest = 0u8;
+        i += 1;
+        while i < n {
             let c = bytes[i];
-            let inner_mark = (c == b'\'' || c == b'-')
-                && i + 1 < bytes.len()
-                && (bytes[i + 1].is_ascii_alphabetic() || bytes[i + 1] >= 0x80);
-            if c.is_ascii_alphabetic() || c >= 0x80 || inner_mark {
+            let class = CLASS[usize::from(c)];
+            if class & WORD != 0 {
+                rest |= class;
+                i += 1;
+            } else if (c == b'\'' || c == b'-')
+                && i + 1 < n
+                && CLASS[usize::from(bytes[i + 1])] & WORD != 0
+            {
                 i += 1;
             } else {
                 break;
             }
         }
         // Non-ASCII runs may end mid-character only if the text is not UTF-8, which &str excludes.
-        let word = &text[start..i];
         let mut end = i;
         // Letters glued to digits ("DR1VING", "B2") are OCR noise or codes, not names.
         let glued = (start > 0 && bytes[start - 1].is_ascii_digit())
-            || (i < bytes.len() && bytes[i].is_ascii_digit());
-        let shape = if glued { Shape::Lower } else { shape_of(word) };
-        if shape == Shape::Initial && i < bytes.len() && bytes[i] == b'.' {
+            || (i < n && bytes[i].is_ascii_digit());
+        let shape = if glued {
+            Shape::Lower
+        } else if (first | rest) & HIGH != 0 {
+            shape_of(&text[start..i])
+        } else if first & UPPER_B == 0 {
+            Shape::Lower
+        } else {
+            match (rest & UPPER_B != 0, rest & LOWER_B != 0) {
+                (false, false) => Shape::Initial,
+                (true, false) => Shape::Upper,
+                _ => Shape::Title,
+            }
+        };
+        if shape == Shape::Initial && i < n && bytes[i] == b'.' {
             end = i + 1;
         }
         let mut j = end;
-        while j < bytes.len() && (bytes[j] == b' ') {
+        while j < n && bytes[j] == b' ' {
             j += 1;
         }
-        let space_after =
-            j > end && j < bytes.len() && (bytes[j].is_ascii_alphabetic() || bytes[j] >= 0x80);
-        let comma_after =
-            end < bytes.len() && bytes[end] == b',' && bytes.get(end + 1) == Some(&b' ');
+        let space_after = j > end && j < n && CLASS[usize::from(bytes[j])] & WORD != 0;
+        let comma_after = end < n && bytes[end] == b',' && bytes.get(end + 1) == Some(&b' ');
         out.push(Token {
             start,
             end,
@@ -491,6 +678,7 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
             space_after,
             comma_after,
             sentence_start,
+            plain: (first | rest) & HIGH == 0 && end == i && end - start <= 48,
         });
         sentence_start = false;
         i = end;
@@ -595,7 +783,7 @@ impl NameDetector {
         flags.extend((0..tokens.len()).map(|k| {
             let near = cap(k) || cap(k + 1) || (k > 0 && cap(k - 1)) || cap(k + 2);
             if near {
-                self.gazetteer.lookup(&text[tokens[k].start..tokens[k].end])
+                self.gazetteer.lookup_token(text, &tokens[k])
             } else {
                 0
             }
@@ -847,6 +1035,14 @@ fn person(start: usize, end: usize, confidence: Confidence) -> Finding {
 pub struct NameKeys {
     bytes: Vec<u8>,
     keys: Vec<(u64, u32, u32)>,
+    /// One bit per key's head hash: most words of a text are no key and are turned away here,
+    /// without a pass over the keys.
+    filter: [u64; 4],
+}
+
+fn filter_bit(h: u64) -> (usize, u64) {
+    let b = h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
+    ((b >> 6) as usize, 1 << (b & 63))
 }
 
 fn head(key: &[u8]) -> u64 {
@@ -861,6 +1057,7 @@ impl NameKeys {
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.keys.clear();
+        self.filter = [0; 4];
     }
 
     /// True when no key was added.
@@ -874,12 +1071,34 @@ impl NameKeys {
         }
         let from = self.bytes.len() as u32;
         self.bytes.extend_from_slice(key);
-        self.keys.push((head(key), from, self.bytes.len() as u32));
+        let h = head(key);
+        let (w, bit) = filter_bit(h);
+        self.filter[w] |= bit;
+        self.keys.push((h, from, self.bytes.len() as u32));
+    }
+
+    /// True when the folded key of the plain token `word` was added (see [`Token::plain`]).
+    fn contains_plain(&self, word: &[u8]) -> bool {
+        let m = word.len().min(8);
+        let h = (word8(word) | lower_mask(m)) ^ ((word.len() as u64) << 56);
+        let (w, bit) = filter_bit(h);
+        if self.filter[w] & bit == 0 {
+            return false;
+        }
+        self.keys.iter().any(|&(kh, a, b)| {
+            kh == h
+                && (b - a) as usize == word.len()
+                && (word.len() <= 8 || plain_eq(word, &self.bytes[a as usize..b as usize]))
+        })
     }
 
     /// True when `key` (folded) was added.
     pub fn contains(&self, key: &[u8]) -> bool {
         let h = head(key);
+        let (w, bit) = filter_bit(h);
+        if self.filter[w] & bit == 0 {
+            return false;
+        }
         self.keys.iter().any(|&(kh, a, b)| {
             kh == h
                 && (b - a) as usize == key.len()
@@ -913,6 +1132,18 @@ pub fn find_mentions(text: &str, tokens: &[Token], keys: &NameKeys, out: &mut Ve
         if !capitalised(t) || t.shape == Shape::Initial {
             continue;
         }
+        if t.plain {
+            if keys.contains_plain(&text.as_bytes()[t.start..t.end]) {
+                out.push(Finding {
+                    start: t.start,
+                    end: t.end,
+                    kind: EntityKind::Person,
+                    detector: "propagation.person",
+                    confidence: Confidence::Likely,
+                });
+            }
+            continue;
+        }
         let mut buf = [0u8; 48];
         if let Some(k) = fold(&text[t.start..t.end], &mut buf) {
             if keys.contains(k) {
@@ -925,5 +1156,69 @@ pub fn find_mentions(text: &str, tokens: &[Token], keys: &NameKeys, out: &mut Ve
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The look-up of a token without folding it first gives what folding gives.
+    #[test]
+    fn token_lookup_matches_folded_lookup() {
+        let g = Gazetteer::shipped();
+        let texts = [
+            "ARRESTEE: GARCIA, JUAN C. DOB 01/02/1980 Mr. O'Brien-Smith met Ms. Peña",
+            "Witness Zofia Wiśniewski and MCDONALD, mcdonald, McDonald, de la Cruz",
+            "Xiuying H. Tang; Abdulrahman Al-Sayed; Deshawn Thomas; Itzel Tlapanco",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "the of and Washington Christopher Alexandria Maximiliano J K",
+        ];
+        for text in texts {
+            let mut tokens = Vec::new();
+            tokenize(text, &mut tokens);
+            for t in &tokens {
+                let word = &text[t.start..t.end];
+                assert_eq!(g.lookup_token(text, t), g.lookup(word), "{word}");
+            }
+        }
+        // Every listed key is found again from a capitalised spelling.
+        for (head, from, len, flags) in g.entries.iter().copied() {
+            let key = &g.bytes[from as usize..from as usize + usize::from(len)];
+            let upper: String = String::from_utf8_lossy(key).to_ascii_uppercase();
+            assert_eq!(g.lookup(&upper), flags);
+            assert_eq!(head, key_head_hash(key).0);
+            let mut tokens = Vec::new();
+            tokenize(&upper, &mut tokens);
+            if let [t] = tokens.as_slice() {
+                assert_eq!(g.lookup_token(&upper, t), flags, "{upper}");
+            }
+        }
+    }
+
+    /// Mentions of plain tokens are found as folding finds them.
+    #[test]
+    fn plain_mentions_match_folded_keys() {
+        let mut keys = NameKeys::default();
+        for k in ["garcia", "o'brien-smith", "wisniewski", "maximilianos"] {
+            keys.insert(k.as_bytes());
+        }
+        let text =
+            "GARCIA met Garcia, O'BRIEN-SMITH and Wiśniewski; MAXIMILIANOS, Maximiliano, GARCI";
+        let mut tokens = Vec::new();
+        tokenize(text, &mut tokens);
+        let mut found = Vec::new();
+        find_mentions(text, &tokens, &keys, &mut found);
+        let got: Vec<&str> = found.iter().map(|f| &text[f.start..f.end]).collect();
+        assert_eq!(
+            got,
+            [
+                "GARCIA",
+                "Garcia",
+                "O'BRIEN-SMITH",
+                "Wiśniewski",
+                "MAXIMILIANOS"
+            ]
+        );
     }
 }

@@ -36,6 +36,24 @@ fn push_escaped_key(pointer: &mut String, key: &str) {
     }
 }
 
+/// Appends the decimal digits of `i` (no string allocated per array element).
+fn push_index(pointer: &mut String, i: usize) {
+    let mut buf = [0u8; 20];
+    let mut n = i;
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &buf[at..] {
+        pointer.push(char::from(d));
+    }
+}
+
 fn role_of(r: Option<ColumnRole>) -> FieldRole {
     match r {
         Some(ColumnRole::Entity(kind)) => FieldRole::Whole(kind),
@@ -63,7 +81,7 @@ fn collect<'v>(
             for (i, item) in items.iter().enumerate() {
                 let len = pointer.len();
                 pointer.push('/');
-                pointer.push_str(&i.to_string());
+                push_index(pointer, i);
                 collect(item, pointer, inherited, out);
                 pointer.truncate(len);
             }

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::columns::ColumnClass;
 use crate::entity::EntityKind;
-use crate::log::{ColumnRunEntry, Location, LogEntry, ReviewEntry};
+use crate::log::{ColumnRunEntry, Location, LogEntry, ReviewEntry, TailKey};
 use crate::redactor::{RedactedField, Redactor};
 
 /// Longest line (text, JSON Lines) or record (CSV) accepted, in bytes.
@@ -179,6 +179,10 @@ impl CellRun {
 #[derive(Default)]
 pub struct LogBatch {
     log: Vec<u8>,
+    /// Line tails already written in this batch (most lines repeat one): key, then the ranges
+    /// in `tail_bytes` of the exemption it was written for and of the tail.
+    tails: Vec<(TailKey, [u32; 4])>,
+    tail_bytes: Vec<u8>,
     review: Vec<u8>,
     redactions: [u64; EntityKind::ALL.len()],
     review_candidates: u64,
@@ -195,12 +199,34 @@ impl LogBatch {
         field: &RedactedField<'_>,
         location: &dyn Fn(usize) -> Location<'l>,
     ) {
+        // A log line is about 220 bytes: grow once per field, not line by line.
+        self.log.reserve(field.applied.len() * 256);
         for a in &field.applied {
             self.redactions[a.kind as usize] += 1;
             self.counsel_flags += u64::from(a.counsel);
+            let entry = LogEntry::new(file, location(a.start), a, redactor.full_cite(a.kind));
             // Writing to a Vec cannot fail.
-            let _ = LogEntry::new(file, location(a.start), a, redactor.full_cite(a.kind))
-                .write_json_line(&mut self.log);
+            let _ = entry.write_head(&mut self.log);
+            let key = TailKey::of(&entry);
+            let bytes = &self.tail_bytes;
+            let cached = self.tails.iter().rev().find(|(k, [ea, eb, _, _])| {
+                *k == key && &bytes[*ea as usize..*eb as usize] == entry.exemption.as_bytes()
+            });
+            let (from, to) = match cached {
+                Some(&(_, [_, _, from, to])) => (from, to),
+                None => {
+                    let ea = self.tail_bytes.len() as u32;
+                    self.tail_bytes
+                        .extend_from_slice(entry.exemption.as_bytes());
+                    let from = self.tail_bytes.len() as u32;
+                    let _ = entry.write_tail(&mut self.tail_bytes);
+                    let to = self.tail_bytes.len() as u32;
+                    self.tails.push((key, [ea, from, from, to]));
+                    (from, to)
+                }
+            };
+            self.log
+                .extend_from_slice(&self.tail_bytes[from as usize..to as usize]);
         }
         for f in &field.review {
             self.review_candidates += 1;
@@ -345,4 +371,39 @@ pub(crate) fn read_bounded<R: Read>(
         });
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+
+    /// A batch's lines (tails cached and copied) are the lines each entry writes alone.
+    #[test]
+    fn batched_lines_equal_single_lines() {
+        let redactor = Redactor::new(Policy::shipped("foia-general").unwrap()).unwrap();
+        let text = "ARRESTEE: GARCIA, JUAN  DOB: 01/02/1980  SSN: 123-45-6789\n\
+                    Phone 312-555-0100, cell (708) 662-8528; Mr. Garcia lives at 4823 N Kostner Dr.\n\
+                    SSN 234-56-7890, passport no. C12345678, card 4111 1111 1111 1111";
+        let field = redactor.redact_text(text);
+        assert!(field.applied.len() > 5);
+        let location = |pos: usize| Location::Line {
+            line: 1 + text[..pos].matches('\n').count() as u64,
+        };
+        let mut batch = LogBatch::default();
+        batch.field(&redactor, "r\"1.txt", text, &field, &location);
+        batch.field(&redactor, "r\"1.txt", text, &field, &location);
+        let mut want = Vec::new();
+        for _ in 0..2 {
+            for a in &field.applied {
+                LogEntry::new("r\"1.txt", location(a.start), a, redactor.full_cite(a.kind))
+                    .write_json_line(&mut want)
+                    .unwrap();
+            }
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&batch.log),
+            String::from_utf8_lossy(&want)
+        );
+    }
 }

@@ -148,9 +148,40 @@ pub struct CaseView {
     pub version: i64,
     /// The steps, with their ledger indexes.
     pub events: Vec<EventView>,
-    /// Personal data, for those who may see it (each read is recorded).
+    /// What the retention rules let the city keep, and what was destroyed.
+    pub retention: RetentionView,
+    /// Personal data, for those who may see it (each read is recorded); absent once
+    /// destroyed under a retention rule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub personal: Option<CasePersonal>,
+}
+
+/// A case's retention: the limits that covered it when it opened, and the purges.
+#[derive(Serialize, ToSchema)]
+pub struct RetentionView {
+    /// The limits: rule id, what it limits (documents or details), days after close.
+    #[schema(value_type = Vec<Object>)]
+    pub limits: Vec<citygate_engine::Retention>,
+    /// UNIX seconds the case closed (the periods run from then).
+    pub closed_at: Option<i64>,
+    /// UNIX seconds the next purge is due, if one is pending.
+    pub next_purge_at: Option<i64>,
+    /// When the documents' bytes were destroyed.
+    pub documents_purged_at: Option<i64>,
+    /// When the case's personal data was destroyed.
+    pub details_purged_at: Option<i64>,
+}
+
+impl RetentionView {
+    fn of(r: &citygate_store::CaseRetention) -> Result<Self, ApiError> {
+        Ok(RetentionView {
+            limits: serde_json::from_str(&r.schedule).map_err(|_| ApiError::Internal)?,
+            closed_at: r.closed_at,
+            next_purge_at: r.retention_due,
+            documents_purged_at: r.documents_purged_at,
+            details_purged_at: r.details_purged_at,
+        })
+    }
 }
 
 /// A case in a listing (no personal data, no events).
@@ -404,6 +435,7 @@ fn view(
         resolution: case.resolution,
         version: case.version,
         events,
+        retention: RetentionView::of(&case.retention)?,
         personal,
     })
 }
@@ -460,6 +492,8 @@ pub async fn create(
     let outcome = answer.outcome.as_str().to_owned();
     let rules_hash = answer.rules_hash.to_owned();
     let answer_json = serde_json::to_value(&answer).map_err(|_| ApiError::Internal)?;
+    let limits = state.rules.retention_for(&request, today);
+    let schedule = serde_json::to_string(&limits).map_err(|_| ApiError::Internal)?;
     let requires_signoff = request
         .requester
         .as_ref()
@@ -509,6 +543,10 @@ pub async fn create(
         signed_off_by: None,
         resolution: None,
         version: 0,
+        retention: citygate_store::CaseRetention {
+            schedule,
+            ..Default::default()
+        },
     };
     let opened = CaseEvent {
         case_id: id.clone(),
@@ -579,7 +617,7 @@ pub async fn get(
     }
     let (case, visibility) = load(&state, &caller, &id).await?;
     let events = state.store.case_events(&case.id).await?;
-    if visibility != Visibility::Full {
+    if visibility != Visibility::Full || case.retention.details_purged_at.is_some() {
         let events = event_views(&state, events, false)?;
         return Ok(axum::Json(view(case, events, None)?));
     }
@@ -598,14 +636,15 @@ pub async fn get(
 }
 
 /// One state change: ledger first, then the store (refused if the case moved meanwhile).
-struct Step<'a> {
-    kind: &'static str,
-    ledger_kind: EventKind,
-    status: &'a str,
-    action: Option<String>,
-    signed_off_by: Option<i64>,
-    resolution: Option<String>,
-    details: Option<serde_json::Value>,
+pub(crate) struct Step<'a> {
+    pub(crate) kind: &'static str,
+    pub(crate) ledger_kind: EventKind,
+    pub(crate) status: &'a str,
+    pub(crate) action: Option<String>,
+    pub(crate) signed_off_by: Option<i64>,
+    pub(crate) resolution: Option<String>,
+    /// Personal details of the step (sealed in the case event, never in the ledger).
+    pub(crate) details: Option<serde_json::Value>,
 }
 
 async fn apply(
@@ -614,34 +653,61 @@ async fn apply(
     case: CaseRecord,
     step: Step<'_>,
 ) -> Result<axum::Json<CaseView>, ApiError> {
+    apply_logged(state, caller, case, step, serde_json::Map::new()).await
+}
+
+/// [`apply`], with `codes` (ids, counts, digests: never personal data) added to the
+/// ledger event's details.
+pub(crate) async fn apply_logged(
+    state: &AppState,
+    caller: &Caller,
+    case: CaseRecord,
+    step: Step<'_>,
+    codes: serde_json::Map<String, serde_json::Value>,
+) -> Result<axum::Json<CaseView>, ApiError> {
+    if case.retention.details_purged_at.is_some() {
+        return Err(purged(&case));
+    }
     let answer: serde_json::Value =
         serde_json::from_str(&case.answer_json).map_err(|_| ApiError::Internal)?;
-    let event = ledger_event(
+    let mut event = ledger_event(
         step.ledger_kind,
         &ledger_provision(&answer),
         &case.id,
         step.kind,
         caller.account.id,
     );
+    if let Some(serde_json::Value::Object(details)) = event.details.as_mut() {
+        details.extend(codes);
+    }
     let ledger_index = log_first(state, event).await?;
     let personal = step
         .details
         .as_ref()
         .map(|d| seal_json(state, &event_context(&case.id, ledger_index), d))
         .transpose()?;
+    let now = crate::now();
+    let closes = step.status == CLOSED && case.retention.closed_at.is_none();
+    let retention_due = if closes {
+        crate::retention::first_due(&case.retention.schedule, now)?
+    } else {
+        None
+    };
     let change = CaseChange {
         expected_version: case.version,
         status: step.status.to_owned(),
         action: step.action,
         signed_off_by: step.signed_off_by,
         resolution: step.resolution,
+        closed_at: closes.then_some(now),
+        retention_due,
         event: CaseEvent {
             case_id: case.id.clone(),
             seq: 0,
             kind: step.kind.into(),
             ledger_index,
             actor: caller.account.id,
-            at: crate::now(),
+            at: now,
             personal,
         },
     };
@@ -658,6 +724,16 @@ async fn apply(
 fn note_details(note: Option<String>) -> Result<Option<serde_json::Value>, ApiError> {
     check_optional("note", &note, MAX_NOTE)?;
     Ok(note.map(|n| serde_json::json!({ "note": n })))
+}
+
+/// A case whose personal data was destroyed under a retention rule takes no more steps:
+/// a step would record new personal data the schedule says not to keep.
+pub(crate) fn purged(case: &CaseRecord) -> ApiError {
+    ApiError::Conflict(format!(
+        "the case's details were destroyed under its retention rules on {}; nothing more can be recorded on it",
+        chrono::DateTime::from_timestamp(case.retention.details_purged_at.unwrap_or(0), 0)
+            .map_or_else(String::new, |t| t.format("%Y-%m-%d").to_string())
+    ))
 }
 
 fn wrong_state(case: &CaseRecord, wanted: &str) -> ApiError {

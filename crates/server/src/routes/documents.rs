@@ -119,6 +119,13 @@ impl DocumentReader {
         Ok(FileReading::from_pages("document", format, pages))
     }
 
+    /// The private scratch directory (created 0700 if missing), for other work on
+    /// residents' files that needs them on disk for a moment (releases).
+    pub fn scratch(&self) -> std::io::Result<&FsPath> {
+        create_private_dir(&self.scratch)?;
+        Ok(&self.scratch)
+    }
+
     fn scratch_file(&self, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
         create_private_dir(&self.scratch)?;
         let mut file = tempfile::Builder::new()
@@ -198,6 +205,8 @@ pub struct DocumentInfo {
     pub confidence: String,
     /// The reader is unsure: the engine must refer.
     pub uncertain: bool,
+    /// When its bytes were destroyed under a retention rule (what it was stays).
+    pub purged_at: Option<i64>,
 }
 
 impl From<DocumentRecord> for DocumentInfo {
@@ -212,6 +221,7 @@ impl From<DocumentRecord> for DocumentInfo {
             kind: d.kind,
             confidence: d.confidence,
             uncertain: d.uncertain,
+            purged_at: d.purged_at,
         }
     }
 }
@@ -250,7 +260,7 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 }
 
 /// The document's bytes and, from multipart, its file name.
-async fn body_bytes(
+pub(crate) async fn body_bytes(
     state: &AppState,
     request: Request,
 ) -> Result<(Bytes, Option<String>), ApiError> {
@@ -327,6 +337,15 @@ pub async fn upload(
     if !policy::may_act(&caller.account, &case) {
         return Err(ApiError::NotFound("no such case, or not one you may see"));
     }
+    if case.retention.details_purged_at.is_some() {
+        return Err(crate::routes::cases::purged(&case));
+    }
+    if case.retention.documents_purged_at.is_some() {
+        return Err(ApiError::Conflict(
+            "this case's documents were destroyed under its retention rules; it takes no new ones"
+                .into(),
+        ));
+    }
     let (bytes, filename) = body_bytes(&state, request).await?;
     if bytes.is_empty() {
         return Err(ApiError::field("body", "the document is empty"));
@@ -401,6 +420,7 @@ pub async fn upload(
         kind,
         confidence,
         uncertain: reading.uncertain,
+        purged_at: None,
     };
     let event = CaseEvent {
         case_id: case.id.clone(),
@@ -465,7 +485,7 @@ pub async fn list(
     responses((status = 200, description = "the document's bytes, with its type",
                  content(("application/pdf"), ("image/png"), ("image/jpeg"), ("image/tiff"), ("text/plain"))),
               (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-              (status = 404, body = crate::error::ErrorBody)))]
+              (status = 404, body = crate::error::ErrorBody), (status = 410, body = crate::error::ErrorBody)))]
 pub async fn content(
     State(state): State<AppState>,
     caller: Caller,
@@ -487,6 +507,12 @@ pub async fn content(
         .document_content(&case.id, n)
         .await?
         .ok_or_else(missing)?;
+    if let Some(at) = document.purged_at {
+        return Err(ApiError::Gone(format!(
+            "document {n} was destroyed under the case's retention rules on {}; what it was is still listed",
+            chrono::DateTime::from_timestamp(at, 0).map_or_else(String::new, |t| t.format("%Y-%m-%d").to_string())
+        )));
+    }
     // Recorded before the data leaves: a read that cannot be logged does not happen.
     let entry = AccessEntry {
         id: 0,

@@ -6,6 +6,7 @@ pub mod documents;
 pub mod grants;
 pub mod ledger;
 pub mod public;
+pub mod releases;
 pub mod session;
 
 use axum::extract::DefaultBodyLimit;
@@ -48,6 +49,7 @@ use crate::state::AppState;
         documents::upload,
         documents::list,
         documents::content,
+        releases::release,
     ),
     components(schemas(crate::error::ErrorBody))
 )]
@@ -93,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ledger/receipts/{index}", get(ledger::receipt))
         .route("/api/v1/ledger/tile/{*path}", get(ledger::tile))
         .merge(documents::routes())
+        .merge(releases::routes())
         .fallback(|| async { ApiError::NotFound("no such route; see /api/openapi.json") })
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -56,6 +56,42 @@ impl Api {
         )
     }
 
+    /// POSTs `body` as it is, with `content_type` (uploads, releases).
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(csrf) = &self.csrf {
+            req = req.header("x-csrf-token", csrf);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// The ledger's size, from its public signed checkpoint.
+    pub async fn ledger_size(&self) -> u64 {
+        let resp = self
+            .http
+            .get(format!("{}/api/v1/ledger/checkpoint", self.base))
+            .send()
+            .await
+            .unwrap();
+        let text = resp.text().await.unwrap();
+        text.lines().nth(1).unwrap().parse().unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.send(Method::GET, path, None).await
     }
