@@ -122,6 +122,9 @@ pub trait Store: Send + Sync {
 
     /// A setting (agency settings, letter templates, account preferences), if set.
     async fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Every setting whose key starts with `prefix`, by key (one query for a group).
+    async fn settings_with_prefix(&self, prefix: &str)
+        -> Result<Vec<(String, String)>, StoreError>;
     /// Sets a setting, replacing any earlier value.
     async fn put_setting(&self, key: &str, value: &str, now: i64) -> Result<(), StoreError>;
 

@@ -599,6 +599,21 @@ macro_rules! impl_store {
                 Ok(row.map(|(v,)| v))
             }
 
+            async fn settings_with_prefix(
+                &self,
+                prefix: &str,
+            ) -> Result<Vec<(String, String)>, $crate::StoreError> {
+                // substr counts characters in both databases; so does chars().count().
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT key, value FROM settings WHERE substr(key, 1, CAST($2 AS INTEGER)) = $1 ORDER BY key",
+                )
+                .bind(prefix)
+                .bind(prefix.chars().count() as i64)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows)
+            }
+
             async fn put_setting(&self, key: &str, value: &str, now: i64) -> Result<(), $crate::StoreError> {
                 sqlx::query(
                     "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \

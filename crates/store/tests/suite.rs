@@ -425,6 +425,26 @@ async fn settings(store: &dyn Store) {
         Some("es")
     );
     assert_eq!(store.setting("account/2/lang").await.unwrap(), None);
+    store
+        .put_setting("agency.address", "121 N LaSalle", 3)
+        .await
+        .unwrap();
+    store
+        .put_setting("agencyx", "not in the group", 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.settings_with_prefix("agency.").await.unwrap(),
+        vec![
+            ("agency.address".to_owned(), "121 N LaSalle".to_owned()),
+            ("agency.name".to_owned(), "Ciudad de Chicago".to_owned()),
+        ]
+    );
+    assert!(store
+        .settings_with_prefix("nothing.")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 fn document(case_id: &str, ledger_index: i64, by: i64, kind: Option<&str>) -> DocumentRecord {

@@ -28,6 +28,8 @@ impl Default for Settings {
     }
 }
 
+/// Every agency setting's key starts with this (read in one query).
+const PREFIX: &str = "agency.";
 const JURISDICTION: &str = "agency.jurisdiction";
 const PHONE: &str = "agency.law_department_phone";
 const NAME: &str = "agency.name";
@@ -42,21 +44,20 @@ impl Settings {
     /// The settings as stored, with defaults for what was never set.
     pub async fn load(store: &dyn Store) -> Result<Settings, StoreError> {
         let mut s = Settings::default();
-        if let Some(j) = store.setting(JURISDICTION).await? {
-            // A value no longer in the vocabulary falls back to the default rather than
-            // locking everyone out of the app.
-            if let Some(j) = Jurisdiction::ALL.iter().find(|x| x.as_str() == j) {
-                s.jurisdiction = *j;
+        for (key, value) in store.settings_with_prefix(PREFIX).await? {
+            match key.as_str() {
+                // A value no longer in the vocabulary falls back to the default rather
+                // than locking everyone out of the app.
+                JURISDICTION => {
+                    if let Some(j) = Jurisdiction::ALL.iter().find(|x| x.as_str() == value) {
+                        s.jurisdiction = *j;
+                    }
+                }
+                PHONE => s.law_department_phone = value,
+                NAME => s.agency_name = value,
+                ADDRESS => s.agency_address = value,
+                _ => {}
             }
-        }
-        if let Some(v) = store.setting(PHONE).await? {
-            s.law_department_phone = v;
-        }
-        if let Some(v) = store.setting(NAME).await? {
-            s.agency_name = v;
-        }
-        if let Some(v) = store.setting(ADDRESS).await? {
-            s.agency_address = v;
         }
         Ok(s)
     }
