@@ -59,6 +59,16 @@ impl Format {
     }
 }
 
+/// The released file's name for an input named `name`: the same, except that a PDF's
+/// release is its redacted text layer, so it is named as text.
+pub fn output_name(name: &str, format: Format) -> String {
+    if format == Format::Pdf {
+        format!("{name}.txt")
+    } else {
+        name.to_string()
+    }
+}
+
 /// Errors of a release (per file or for the whole folder).
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -240,12 +250,7 @@ impl Release {
             .ok_or_else(|| ReleaseError::UnsupportedType(input.display().to_string()))?;
         let format = Format::of(input)
             .ok_or_else(|| ReleaseError::UnsupportedType(input.display().to_string()))?;
-        // A PDF's release is its redacted text layer, so it is named as text.
-        let out_name = if format == Format::Pdf {
-            format!("{name}.txt")
-        } else {
-            name.to_string()
-        };
+        let out_name = output_name(name, format);
         let target = self.out_dir.join(&out_name);
         if [LOG_FILE, SUMMARY_FILE].contains(&name) {
             return Err(ReleaseError::Conflict(format!(

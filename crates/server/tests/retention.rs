@@ -25,35 +25,34 @@ fn citykey_subpoena() -> Value {
 /// Counsel declines (when referred), a supervisor signs off (when required), and the desk
 /// records the decline: the case closes.
 async fn close(staff: &Staff, case: &str) -> Value {
-    let (_, seen) = staff.desk.get(&format!("/api/v1/cases/{case}")).await;
-    if seen["status"] == "awaiting_counsel" {
-        let (status, body) = staff
-            .counsel
-            .post(
-                &format!("/api/v1/cases/{case}/resolution"),
-                &json!({"outcome": "decline"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, mut seen) = staff.desk.get(&format!("/api/v1/cases/{case}")).await;
+    // Each step answers with the case, whose status says which step comes next.
+    let steps = [
+        (
+            "awaiting_counsel",
+            &staff.counsel,
+            "resolution",
+            json!({"outcome": "decline"}),
+        ),
+        ("awaiting_signoff", &staff.supervisor, "signoff", json!({})),
+        (
+            "awaiting_action",
+            &staff.desk,
+            "action",
+            json!({"action": "declined"}),
+        ),
+    ];
+    for (waiting, who, step, body) in steps {
+        if seen["status"] == waiting {
+            let (status, answer) = who
+                .post(&format!("/api/v1/cases/{case}/{step}"), &body)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            seen = answer;
+        }
     }
-    let (_, seen) = staff.desk.get(&format!("/api/v1/cases/{case}")).await;
-    if seen["status"] == "awaiting_signoff" {
-        let (status, body) = staff
-            .supervisor
-            .post(&format!("/api/v1/cases/{case}/signoff"), &json!({}))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
-    let (status, body) = staff
-        .desk
-        .post(
-            &format!("/api/v1/cases/{case}/action"),
-            &json!({"action": "declined"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["status"], "closed");
-    body
+    assert_eq!(seen["status"], "closed");
+    seen
 }
 
 fn event_kinds(case: &Value) -> Vec<String> {

@@ -199,20 +199,10 @@ macro_rules! impl_store {
                 &self,
                 a: &$crate::NewAccount,
             ) -> Result<$crate::Account, $crate::StoreError> {
-                let row: $crate::sql::AccountRow = sqlx::query_as(&format!(
-                    "INSERT INTO accounts (username, role, department, password_hash, disabled, created_at) \
-                     VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING {}",
-                    $crate::sql::ACCOUNT_COLUMNS
-                ))
-                .bind(&a.username)
-                .bind(a.role.as_str())
-                .bind(&a.department)
-                .bind(&a.password_hash)
-                .bind(a.created_at)
-                .fetch_one(&self.writer)
-                .await
-                .map_err($crate::sql::conflict_or)?;
-                row.try_into()
+                let mut tx = self.writer.begin().await?;
+                let account = insert_account(&mut tx, a).await?;
+                tx.commit().await?;
+                Ok(account)
             }
 
             async fn account(&self, id: i64) -> Result<Option<$crate::Account>, $crate::StoreError> {
@@ -300,21 +290,9 @@ macro_rules! impl_store {
                 if taken == 0 || existing > 0 {
                     return Ok(None);
                 }
-                let row: $crate::sql::AccountRow = sqlx::query_as(&format!(
-                    "INSERT INTO accounts (username, role, department, password_hash, disabled, created_at) \
-                     VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING {}",
-                    $crate::sql::ACCOUNT_COLUMNS
-                ))
-                .bind(&a.username)
-                .bind(a.role.as_str())
-                .bind(&a.department)
-                .bind(&a.password_hash)
-                .bind(a.created_at)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err($crate::sql::conflict_or)?;
+                let account = insert_account(&mut tx, a).await?;
                 tx.commit().await?;
-                Ok(Some(row.try_into()?))
+                Ok(Some(account))
             }
 
             async fn create_session(&self, s: &$crate::Session) -> Result<(), $crate::StoreError> {
@@ -455,12 +433,7 @@ macro_rules! impl_store {
                 let Some(row) = row else {
                     return Err($crate::StoreError::Stale);
                 };
-                let (seq,): (i64,) =
-                    sqlx::query_as("SELECT COALESCE(MAX(seq) + 1, 0) FROM case_events WHERE case_id = $1")
-                        .bind(id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                insert_event(&mut tx, &ch.event, seq).await?;
+                append_event(&mut tx, &ch.event).await?;
                 tx.commit().await?;
                 Ok(row.into())
             }
@@ -536,12 +509,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                let (seq,): (i64,) =
-                    sqlx::query_as("SELECT COALESCE(MAX(seq) + 1, 0) FROM case_events WHERE case_id = $1")
-                        .bind(id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                insert_event(&mut tx, &p.event, seq).await?;
+                append_event(&mut tx, &p.event).await?;
                 let row: $crate::sql::CaseRow = sqlx::query_as(&format!(
                     "SELECT {} FROM cases WHERE id = $1",
                     $crate::sql::CASE_COLUMNS
@@ -677,12 +645,7 @@ macro_rules! impl_store {
                 if bumped == 0 {
                     return Ok(None);
                 }
-                let (seq,): (i64,) =
-                    sqlx::query_as("SELECT COALESCE(MAX(seq) + 1, 0) FROM case_events WHERE case_id = $1")
-                        .bind(&d.case_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                insert_event(&mut tx, e, seq).await?;
+                append_event(&mut tx, e).await?;
                 let row: $crate::sql::DocumentRow = sqlx::query_as(&format!(
                     "INSERT INTO case_documents ({}, content) \
                      SELECT $1, COALESCE(MAX(n) + 1, 1), $2, $3, $4, $5, $6, $7, $8, $9, CAST(NULL AS BIGINT), $10 \
@@ -886,20 +849,7 @@ macro_rules! impl_store {
                 a: &$crate::NewAccount,
             ) -> Result<$crate::Account, $crate::StoreError> {
                 let mut tx = self.writer.begin().await?;
-                let row: $crate::sql::AccountRow = sqlx::query_as(&format!(
-                    "INSERT INTO accounts (username, role, department, password_hash, disabled, created_at) \
-                     VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING {}",
-                    $crate::sql::ACCOUNT_COLUMNS
-                ))
-                .bind(&a.username)
-                .bind(a.role.as_str())
-                .bind(&a.department)
-                .bind(&a.password_hash)
-                .bind(a.created_at)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err($crate::sql::conflict_or)?;
-                let account: $crate::Account = row.try_into()?;
+                let account = insert_account(&mut tx, a).await?;
                 sqlx::query(
                     "INSERT INTO oidc_links (issuer, subject, account_id, created_at) VALUES ($1, $2, $3, $4)",
                 )
@@ -992,6 +942,41 @@ async fn insert_case_rows(
     .await
     .map_err($crate::sql::conflict_or)?;
     insert_event(tx, opened, 0).await
+}
+
+/// Inserts an account; [`StoreError::Conflict`] if the username is taken.
+async fn insert_account(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    a: &$crate::model::NewAccount,
+) -> Result<$crate::model::Account, $crate::StoreError> {
+    let row: $crate::sql::AccountRow = sqlx::query_as(&format!(
+        "INSERT INTO accounts (username, role, department, password_hash, disabled, created_at) \
+         VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING {}",
+        $crate::sql::ACCOUNT_COLUMNS
+    ))
+    .bind(&a.username)
+    .bind(a.role.as_str())
+    .bind(&a.department)
+    .bind(&a.password_hash)
+    .bind(a.created_at)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err($crate::sql::conflict_or)?;
+    row.try_into()
+}
+
+/// Appends an event after the case's last (the caller holds the case row, so the
+/// number cannot collide).
+async fn append_event(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    e: &$crate::model::CaseEvent,
+) -> Result<(), $crate::StoreError> {
+    let (seq,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(MAX(seq) + 1, 0) FROM case_events WHERE case_id = $1")
+            .bind(&e.case_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    insert_event(tx, e, seq).await
 }
 
 async fn insert_event(

@@ -16,7 +16,9 @@ use axum::Router;
 use base64::Engine as _;
 use citygate_ledger::EventKind;
 use citygate_redaction::policy::{DEFAULT_POLICY, SHIPPED};
-use citygate_redaction::release::{Format, Release, LOG_FILE, SUMMARY_FILE, SUPPORTED};
+use citygate_redaction::release::{
+    output_name, Format, Release, LOG_FILE, SUMMARY_FILE, SUPPORTED,
+};
 use citygate_redaction::{Policy, Redactor};
 use citygate_store::Role;
 use rand::RngCore as _;
@@ -154,6 +156,8 @@ fn redact(scratch: &Path, policy: Policy, name: &str, bytes: &[u8]) -> Result<Re
         .prefix("release-")
         .tempdir_in(scratch)
         .map_err(internal("create"))?;
+    // `record_name` admitted only names of a known format.
+    let format = Format::of(Path::new(name)).ok_or(ApiError::Internal)?;
     let input: PathBuf = dir.path().join("in").join(name);
     let out = dir.path().join("out");
     std::fs::create_dir_all(dir.path().join("in")).map_err(internal("create"))?;
@@ -189,11 +193,7 @@ fn redact(scratch: &Path, policy: Policy, name: &str, bytes: &[u8]) -> Result<Re
         tracing::error!(error = %e, "release finish");
         ApiError::Internal
     })?;
-    let file = if report.format == "pdf" {
-        format!("{name}.txt")
-    } else {
-        name.to_owned()
-    };
+    let file = output_name(name, format);
     let content = std::fs::read(out.join(&file)).map_err(internal("read"))?;
     let log_text = std::fs::read_to_string(out.join(LOG_FILE)).map_err(internal("read"))?;
     let log = log_text
