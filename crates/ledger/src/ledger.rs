@@ -43,9 +43,22 @@ pub enum LedgerError {
     Closed,
 }
 
+/// Called once, on the sequencer thread, with an entry's durable index or why it was not
+/// recorded. It must not block: it hands the answer on (to a channel, a future).
+pub type AppendDone = Box<dyn FnOnce(Result<u64, LedgerError>) + Send>;
+
+/// Why [`Ledger::try_submit`] did not queue an entry.
+pub enum SubmitRefused {
+    /// The queue is full: the entry and its callback, to submit again (e.g. with
+    /// [`Ledger::submit`] from a thread that may wait).
+    Full(NewEntry, AppendDone),
+    /// The sequencer has stopped.
+    Closed,
+}
+
 struct Request {
     entry: NewEntry,
-    reply: mpsc::SyncSender<Result<u64, String>>,
+    done: AppendDone,
 }
 
 struct Inner {
@@ -119,16 +132,35 @@ impl Ledger {
 
     /// Appends an already sealed entry; returns its durable index.
     pub fn append_sealed(&self, entry: NewEntry) -> Result<u64, LedgerError> {
-        let queue = self.queue.as_ref().ok_or(LedgerError::Closed)?;
         let (reply, answer) = mpsc::sync_channel(1);
+        self.submit(
+            entry,
+            Box::new(move |result| {
+                let _ = reply.send(result);
+            }),
+        )?;
+        answer.recv().map_err(|_| LedgerError::Closed)?
+    }
+
+    /// Queues `entry` for the next group commit, waiting while the queue is full, and
+    /// returns; the sequencer calls `done` once the entry is durable (or refused).
+    pub fn submit(&self, entry: NewEntry, done: AppendDone) -> Result<(), LedgerError> {
+        let queue = self.queue.as_ref().ok_or(LedgerError::Closed)?;
         queue
-            .send(Request { entry, reply })
-            .map_err(|_| LedgerError::Closed)?;
-        match answer.recv() {
-            Ok(Ok(index)) => Ok(index),
-            Ok(Err(msg)) => Err(LedgerError::AppendFailed(msg)),
-            Err(_) => Err(LedgerError::Closed),
-        }
+            .send(Request { entry, done })
+            .map_err(|_| LedgerError::Closed)
+    }
+
+    /// Queues `entry` without ever waiting, for callers whose thread must not block (an
+    /// async task completes a future in `done`, so no thread sits waiting for the sync).
+    pub fn try_submit(&self, entry: NewEntry, done: AppendDone) -> Result<(), SubmitRefused> {
+        let queue = self.queue.as_ref().ok_or(SubmitRefused::Closed)?;
+        queue
+            .try_send(Request { entry, done })
+            .map_err(|e| match e {
+                mpsc::TrySendError::Full(r) => SubmitRefused::Full(r.entry, r.done),
+                mpsc::TrySendError::Disconnected(_) => SubmitRefused::Closed,
+            })
     }
 
     /// Erases the private record of entry `index` (details and nonce) and logs an erasure
@@ -282,19 +314,17 @@ fn sequence(inner: &Mutex<Inner>, requests: &Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        let (entries, replies): (Vec<NewEntry>, Vec<_>) =
-            batch.into_iter().map(|r| (r.entry, r.reply)).unzip();
+        let (entries, callbacks): (Vec<NewEntry>, Vec<AppendDone>) =
+            batch.into_iter().map(|r| (r.entry, r.done)).unzip();
         let result = inner
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .append(&entries);
-        for (i, reply) in replies.into_iter().enumerate() {
-            let answer = match &result {
+        for (i, done) in callbacks.into_iter().enumerate() {
+            done(match &result {
                 Ok(start) => Ok(start + i as u64),
-                Err(e) => Err(e.to_string()),
-            };
-            // A writer that gave up waiting is not an error for the others.
-            let _ = reply.send(answer);
+                Err(e) => Err(LedgerError::AppendFailed(e.to_string())),
+            });
         }
     }
 }

@@ -22,7 +22,7 @@ pub mod verify;
 pub mod witness;
 
 pub use entry::{Event, EventKind, NewEntry, Opening, PrivateRecord, PublicLeaf};
-pub use ledger::{Ledger, LedgerError};
+pub use ledger::{AppendDone, Ledger, LedgerError, SubmitRefused};
 pub use merkle::{leaf_hash, node_hash, Hash, MerkleTree};
 pub use store::{KeyStore, LedgerStore, PostgresStore, SqliteStore, StoreError};
 pub use verify::{verify_consistency, verify_inclusion, ProofError};

@@ -7,7 +7,8 @@
 //! Besides wall-clock rates it prints rates by the thread's CPU time (Linux
 //! `/proc/thread-self/schedstat`), which time waiting for a core on a shared machine does not
 //! inflate. With `THROUGHPUT_DUMP=DIR` set, each format's output, log and review list are also written
-//! to DIR (to compare two builds byte for byte).
+//! to DIR (to compare two builds byte for byte; the log with its file header line, as a release
+//! writes it).
 
 use std::io::Cursor;
 use std::time::Instant;
@@ -142,11 +143,21 @@ fn main() {
             let mb = input.len() as f64 / 1e6;
             if let Some(dir) = &dump {
                 let (out, sink) = redact(&redactor, name, &input);
+                // The log as a release writes it: the file's header line, then its lines.
+                let mut log = Vec::new();
+                let format = match name {
+                    "text" => "text",
+                    "jsonl" => "jsonl",
+                    _ => "csv",
+                };
+                citygate_redaction::log::write_file_header(&mut log, &redactor, name, format)
+                    .ok();
+                log.extend_from_slice(&sink.log);
                 let stem: String = name
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                     .collect();
-                for (suffix, bytes) in [("out", &out), ("log", &sink.log), ("review", &sink.review)] {
+                for (suffix, bytes) in [("out", &out), ("log", &log), ("review", &sink.review)] {
                     if let Err(e) = std::fs::write(dir.join(format!("{stem}.{suffix}")), bytes) {
                         eprintln!("{}: {e}", dir.display());
                     }

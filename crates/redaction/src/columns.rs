@@ -223,7 +223,8 @@ pub fn classify_header_cached(header: &str) -> ColumnRole {
     use std::cell::RefCell;
     use std::collections::HashMap;
     thread_local! {
-        static CACHE: RefCell<HashMap<Box<str>, ColumnRole>> = RefCell::new(HashMap::new());
+        static CACHE: RefCell<HashMap<Box<str>, ColumnRole, KeyHash>> =
+            RefCell::new(HashMap::default());
     }
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
@@ -238,6 +239,40 @@ pub fn classify_header_cached(header: &str) -> ColumnRole {
         cache.insert(header.into(), role);
         role
     })
+}
+
+/// A cheap hash for the header cache (the keys are a document's own JSON keys, looked up once per
+/// key per record; SipHash's flooding resistance buys nothing in a per-thread cache that is
+/// cleared at 4,096 entries).
+#[derive(Default, Clone, Copy)]
+struct KeyHash;
+
+impl std::hash::BuildHasher for KeyHash {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+/// FNV-1a over 8-byte words, with a final mix.
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0 ^ u64::from_le_bytes(w)).wrapping_mul(0x0100_0000_01b3);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        let h = self.0;
+        (h ^ (h >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
+    }
 }
 
 /// The field hint the detectors get for a cell of a column with this header.

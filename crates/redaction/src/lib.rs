@@ -9,7 +9,7 @@
 //! a neural model (the detector chain has room for one).
 //!
 //! Entry points: [`Redactor::new`] with a [`Policy`], then [`Redactor::redact_text`] /
-//! [`Redactor::redact_record`], or [`release::redact_file`] for files.
+//! [`Redactor::redact_record`], or [`release::Release`] for files.
 
 pub mod columns;
 pub mod corpus;

@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::detect::{
-    resolve_overlaps, scratch_start, with_scratch, DetectError, DetectorChain, FieldHint,
+    findings_buffer, recycle_findings, resolve_overlaps, scratch_start, with_scratch, DetectError,
+    DetectorChain, FieldHint, Scratch,
 };
 use crate::entity::{Confidence, EntityKind, Finding};
 use crate::operator::{label, replacement, PseudonymKey};
@@ -139,6 +140,14 @@ impl Redactor {
             .unwrap_or_default()
     }
 
+    /// What every redaction of `kind` gets under this policy: action, full exemption cite and
+    /// counsel flag (the redaction log states them once per file, in its header line).
+    pub fn kind_rule(&self, kind: EntityKind) -> Option<(Action, &str, bool)> {
+        self.kinds
+            .get(kind as usize)
+            .map(|k| (k.action, k.cite.as_str(), k.counsel))
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -151,20 +160,32 @@ impl Redactor {
 
     /// Detections for a record, after propagation (no redaction applied).
     pub fn detect_record(&self, fields: &[(&str, FieldRole)]) -> Vec<Vec<Finding>> {
-        with_scratch(|scratch| {
-            scratch_start(scratch, fields.len());
-            let mut per_field: Vec<Vec<Finding>> = fields
-                .iter()
-                .enumerate()
-                .map(|(i, (text, role))| match role {
-                    FieldRole::Whole(kind) => whole_finding(text, *kind),
-                    FieldRole::Scan(hint) => self.chain.detect_in(text, *hint, i, scratch),
-                })
-                .collect();
-            let texts: Vec<&str> = fields.iter().map(|(t, _)| *t).collect();
-            self.chain.propagate_in(&texts, &mut per_field, scratch);
-            per_field
-        })
+        with_scratch(|scratch| self.detect_with(fields, scratch))
+    }
+
+    /// [`Self::detect_record`] with this thread's scratch buffers (findings vectors come from
+    /// its spares).
+    fn detect_with(
+        &self,
+        fields: &[(&str, FieldRole)],
+        scratch: &mut Scratch,
+    ) -> Vec<Vec<Finding>> {
+        scratch_start(scratch, fields.len());
+        let mut per_field: Vec<Vec<Finding>> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, (text, role))| match role {
+                FieldRole::Whole(kind) => {
+                    let mut found = findings_buffer(scratch);
+                    whole_finding(text, *kind, &mut found);
+                    found
+                }
+                FieldRole::Scan(hint) => self.chain.detect_in(text, *hint, i, scratch),
+            })
+            .collect();
+        let texts: Vec<&str> = fields.iter().map(|(t, _)| *t).collect();
+        self.chain.propagate_in(&texts, &mut per_field, scratch);
+        per_field
     }
 
     /// Redacts a free-text document (one record, one field).
@@ -180,23 +201,36 @@ impl Redactor {
     /// Redacts the fields of one record together (names and identifiers found in one field are
     /// redacted in the others).
     pub fn redact_record<'a>(&'a self, fields: &[(&'a str, FieldRole)]) -> Vec<RedactedField<'a>> {
-        let found = self.detect_record(fields);
-        fields
-            .iter()
-            .zip(found)
-            .map(|((text, _), f)| self.apply(text, f))
-            .collect()
+        with_scratch(|scratch| {
+            let found = self.detect_with(fields, scratch);
+            let redacted = fields
+                .iter()
+                .zip(&found)
+                .map(|((text, _), f)| self.apply_slice(text, f))
+                .collect();
+            // The findings vectors serve the next record's fields.
+            for f in found {
+                recycle_findings(scratch, f);
+            }
+            redacted
+        })
     }
 
     /// Applies the policy to one field's findings.
     pub fn apply<'a>(&'a self, text: &'a str, findings: Vec<Finding>) -> RedactedField<'a> {
+        self.apply_slice(text, &findings)
+    }
+
+    /// [`Self::apply`] on borrowed findings.
+    fn apply_slice<'a>(&'a self, text: &'a str, findings: &[Finding]) -> RedactedField<'a> {
         let mut out = String::new();
-        let mut applied = Vec::new();
+        // At most one per finding: no growth as they are pushed.
+        let mut applied = Vec::with_capacity(findings.len());
         let mut review = Vec::new();
         let mut pos = 0;
         // The label alone, when the field is one labelled value (most classified table cells).
         let mut whole_label: Option<&'a str> = None;
-        for f in findings {
+        for &f in findings {
             if f.confidence < self.policy.min_confidence {
                 review.push(f);
                 continue;
@@ -216,7 +250,9 @@ impl Redactor {
                 whole_label = Some(&rule.label);
             } else {
                 if out.capacity() == 0 {
-                    out.reserve(text.len() + 16);
+                    // Labels are longer than most values they replace: room for that, so a
+                    // long field is not copied again as it grows.
+                    out.reserve(text.len() + text.len() / 8 + 32);
                     if let Some(label) = whole_label {
                         out.push_str(label);
                     }
@@ -260,19 +296,20 @@ impl Redactor {
     }
 }
 
-fn whole_finding(text: &str, kind: EntityKind) -> Vec<Finding> {
+/// The finding for a field that is one value of `kind` whole (its trimmed extent), into `out`.
+fn whole_finding(text: &str, kind: EntityKind, out: &mut Vec<Finding>) {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return Vec::new();
+        return;
     }
     let start = text.len() - text.trim_start().len();
-    vec![Finding {
+    out.push(Finding {
         start,
         end: start + trimmed.len(),
         kind,
         detector: "column",
         confidence: Confidence::VeryLikely,
-    }]
+    });
 }
 
 /// Re-exported for formats that merge findings themselves.

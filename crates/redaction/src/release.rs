@@ -1,5 +1,6 @@
 //! A release: redacts files into an output folder, each written atomically (temporary file, then
-//! rename), with one redaction log and a summary for the whole release. A file that fails leaves
+//! rename), with one redaction log (a header line per file, then its redactions; see
+//! [`crate::log`]) and a summary for the whole release. A file that fails leaves
 //! no output behind, only its error in the summary.
 
 use std::fs::{self, File};
@@ -285,6 +286,10 @@ impl Release {
         match result {
             Ok(report) => {
                 fs::rename(&out_tmp, &target).map_err(|e| io_err(&target, e))?;
+                // The file's header line (its name, and each kind's exemption, action and
+                // counsel flag), then its redaction lines.
+                crate::log::write_file_header(&mut self.log, redactor, name, &report.format)
+                    .map_err(|e| io_err(&self.log_tmp, e))?;
                 let mut part = File::open(&file_log_tmp).map_err(|e| io_err(&file_log_tmp, e))?;
                 std::io::copy(&mut part, &mut self.log).map_err(|e| io_err(&self.log_tmp, e))?;
                 let _ = fs::remove_file(&file_log_tmp);

@@ -119,25 +119,49 @@ fn log_cites_exemptions_and_never_holds_values() {
     let r = redactor("foia-general");
     release_one(&r, dir.path(), "booking.csv", BOOKING.as_bytes()).unwrap();
     let log = fs::read_to_string(dir.path().join("out").join(LOG_FILE)).unwrap();
+    let mut lines = log.lines();
+    // The file's header line: its name, and per kind the exemption, action and counsel flag.
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["log_format"], 2, "{log}");
+    assert_eq!(header["file"], "booking.csv");
+    assert_eq!(header["format"], "csv");
+    assert_eq!(header["policy"], "foia-general");
+    let kinds = header["kinds"].as_object().unwrap();
+    for (kind, rule) in kinds {
+        let cite = rule["exemption"].as_str().unwrap();
+        assert!(cite.starts_with("5 ILCS 140/7(1)("), "{kind}: {cite}");
+        let action = rule["action"].as_str().unwrap();
+        assert!(
+            ["label", "mask", "pseudonym", "generalise", "drop-column"].contains(&action),
+            "{kind}: {action}"
+        );
+    }
+    assert_eq!(kinds["PLACE_OF_BIRTH"]["counsel_review"], true);
+    assert_eq!(kinds["SSN"]["counsel_review"], false);
+    assert_eq!(kinds["SSN"]["action"], "label");
     // Every redacted cell is accounted for: a line per cell, or one line for a run of rows of a
-    // classified column ("cells", with its rows and count).
+    // classified column (with its rows and count).
     let mut cells = 0;
     let mut runs = 0;
-    for line in log.lines() {
+    for line in lines {
         let e: serde_json::Value = serde_json::from_str(line).unwrap();
-        let cite = e["exemption"].as_str().unwrap();
-        assert!(cite.starts_with("5 ILCS 140/7(1)("), "{cite}");
-        assert!(e["location"]["row"].as_u64().is_some());
-        if e["kind"] == "PLACE_OF_BIRTH" {
-            assert_eq!(e["counsel_review"], true);
-        }
-        if e["location"]["type"] == "cells" {
+        let kind = e["k"].as_str().unwrap();
+        assert!(kinds.contains_key(kind), "{line}");
+        assert!(e["col"].as_str().is_some(), "{line}");
+        assert!(
+            e["d"].as_str().is_some() && e["c"].as_str().is_some(),
+            "{line}"
+        );
+        // As the header says: no rule repeated on the line.
+        assert!(e.get("x").is_none() && e.get("a").is_none(), "{line}");
+        if let Some(rows) = e.get("rows") {
             runs += 1;
-            assert_eq!(e["location"]["rows"], serde_json::json!([1, 3]), "{line}");
-            assert_eq!(e["span"], "whole_cell");
-            cells += e["count"].as_u64().unwrap();
+            assert_eq!(rows, &serde_json::json!([1, 3]), "{line}");
+            assert_eq!(e["s"], "whole_cell");
+            cells += e["n"].as_u64().unwrap();
         } else {
-            assert_eq!(e["location"]["type"], "cell");
+            assert!(e["r"].as_u64().is_some(), "{line}");
+            assert_eq!(e["s"].as_array().map(Vec::len), Some(2), "{line}");
             cells += 1;
         }
     }
@@ -170,7 +194,16 @@ fn text_and_log_lines() {
     let out = release_one(&r, dir.path(), "n.txt", text.as_bytes()).unwrap();
     assert_eq!(out, "Report\n\nWitness [REDACTED 7(1)(c)] (cell [REDACTED 7(1)(b)]) said she is a [REDACTED 7(1)(c)].\n");
     let log = fs::read_to_string(dir.path().join("out").join(LOG_FILE)).unwrap();
-    assert!(log.lines().all(|l| l.contains("\"line\":3")), "{log}");
+    // The header names the file; each redaction line its line.
+    assert!(
+        log.lines().next().unwrap().contains("\"file\":\"n.txt\""),
+        "{log}"
+    );
+    assert!(
+        log.lines().skip(1).all(|l| l.starts_with("{\"l\":3,")),
+        "{log}"
+    );
+    assert_eq!(log.lines().count(), 4, "{log}");
 }
 
 #[test]
@@ -365,7 +398,7 @@ fn xlsx_round_trip() {
     );
     let log = fs::read_to_string(dir.path().join("out").join(LOG_FILE)).unwrap();
     assert!(
-        log.contains("\"sheet\":\"Bookings\"") && log.contains("\"cell\":\"C2\""),
+        log.contains("\"sh\":\"Bookings\"") && log.contains("\"cell\":\"C2\""),
         "{log}"
     );
 }
@@ -536,9 +569,10 @@ action = "keep"
     .unwrap();
     assert_eq!(out, "name,charge\nAna Lopez,THEFT\n");
     let log = fs::read_to_string(dir.path().join("out").join(LOG_FILE)).unwrap();
+    // The header states the rule; the cell's line names the column.
     assert!(
-        log.contains("\"action\":\"drop-column\"")
-            && log.contains("\"counsel_review\":true")
+        log.contains("\"PLACE_OF_BIRTH\":{\"exemption\":\"5 ILCS 140/7(1)(c)\",\"action\":\"drop-column\",\"counsel_review\":true}")
+            && log.contains("\"col\":\"country_of_birth\"")
             && !log.contains("Mexico"),
         "{log}"
     );

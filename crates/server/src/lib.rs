@@ -219,7 +219,7 @@ impl Server {
         };
         // Opened last: nothing fallible follows, so it is always dropped through the guard.
         let ledger = Arc::new(open_ledger(config).await?);
-        let state = AppState {
+        let state = AppState::new(state::Shared {
             store,
             ledger_guard: Arc::new(state::LedgerGuard::new(ledger.clone())),
             ledger,
@@ -246,7 +246,7 @@ impl Server {
             documents: Arc::new(routes::documents::DocumentReader::new(
                 config.data_dir.join("scratch"),
             )),
-        };
+        });
         Ok(Server {
             listener,
             state,
@@ -276,7 +276,7 @@ impl Server {
     /// Answers with `rules` instead of the embedded rule packs (a test's packs, or packs
     /// under review). Call before [`Server::with_pages`], whose pages share the state.
     pub fn with_rules(mut self, rules: RuleSet) -> Self {
-        self.state.rules = Arc::new(rules);
+        self.state.make_mut().rules = Arc::new(rules);
         self
     }
 

@@ -8,16 +8,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::state::AppState;
 
+/// Requests to one route template with one method and status: (method, status, count).
+type RouteCount = (Method, u16, u64);
+
 /// The service's counters.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// Route template → its counts; allocates only for a new combination.
+    requests: Mutex<BTreeMap<String, Vec<RouteCount>>>,
     /// Cases opened by this instance.
     pub cases_opened: AtomicU64,
     /// Case steps (sign-off, resolution, action, disclosure) recorded by this instance.
@@ -27,10 +31,19 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    fn count(&self, method: &str, route: &str, status: u16) {
+    fn count(&self, method: &Method, route: &str, status: u16) {
         let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry((method.to_owned(), route.to_owned(), status))
-            .or_insert(0) += 1;
+        let counts = match map.get_mut(route) {
+            Some(counts) => counts,
+            None => map.entry(route.to_owned()).or_default(),
+        };
+        match counts
+            .iter_mut()
+            .find(|(m, s, _)| m == method && *s == status)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => counts.push((method.clone(), status, 1)),
+        }
     }
 
     /// The Prometheus text exposition.
@@ -40,8 +53,12 @@ impl Metrics {
              # TYPE citygate_http_requests_total counter\n",
         );
         let map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        for ((method, route, status), n) in map.iter() {
-            let _ = writeln!(out, "citygate_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+        for (route, counts) in map.iter() {
+            let mut counts = counts.clone();
+            counts.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+            for (method, status, n) in counts {
+                let _ = writeln!(out, "citygate_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+            }
         }
         let _ = write!(
             out,
@@ -61,15 +78,14 @@ impl Metrics {
 
 /// Middleware counting every request under its route template.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    state
-        .metrics
-        .count(&method, &route, response.status().as_u16());
+    state.metrics.count(
+        &method,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        response.status().as_u16(),
+    );
     response
 }
 

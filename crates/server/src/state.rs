@@ -9,9 +9,33 @@ use citygate_store::Store;
 use crate::auth::Throttle;
 use crate::vault::Vault;
 
-/// Shared service state; cheap to clone.
+/// Shared service state: one reference count to clone and drop, however many parts it
+/// has (every request clones it several times, on every core).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+
+    /// The parts, to change before the state is shared (copied if it already is).
+    pub fn make_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Clone)]
+pub struct Shared {
     /// Cases, accounts, sessions, tokens, access log.
     pub store: Arc<dyn Store>,
     /// The tamper-evident ledger (synchronous; call it off the async threads).

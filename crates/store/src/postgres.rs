@@ -16,6 +16,9 @@ pub struct PostgresStore {
     pool: PgPool,
     /// The same pool: PostgreSQL handles concurrent writers itself.
     writer: PgPool,
+    /// New cases go to one task that commits everything queued in one transaction (one
+    /// WAL flush), then answers each caller: group commit, as on SQLite.
+    inserts: tokio::sync::mpsc::Sender<crate::sql::PendingInsert>,
 }
 
 impl PostgresStore {
@@ -54,6 +57,7 @@ impl PostgresStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Self {
             writer: pool.clone(),
+            inserts: start_group_commit(pool.clone()),
             pool,
         })
     }
@@ -63,10 +67,7 @@ impl PostgresStore {
         case: &CaseRecord,
         opened: &CaseEvent,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        insert_case_rows(&mut tx, case, opened).await?;
-        tx.commit().await?;
-        Ok(())
+        insert_queued(&self.inserts, case, opened).await
     }
 }
 

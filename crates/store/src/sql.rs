@@ -2,12 +2,12 @@
 //! (`$n` parameters, `RETURNING`, `ON CONFLICT`), so one macro implements [`Store`] for
 //! both pools and the two cannot drift apart.
 
-use crate::model::{AccessEntry, Account, CaseEvent, CaseRecord, DocumentRecord, Role};
+use crate::model::{AccessEntry, Account, CaseEvent, CaseRecord, DocumentRecord, Role, Session};
 use crate::StoreError;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct AccountRow {
-    id: i64,
+    pub(crate) id: i64,
     username: String,
     role: String,
     department: String,
@@ -31,6 +31,25 @@ impl TryFrom<AccountRow> for Account {
             created_at: r.created_at,
         })
     }
+}
+
+/// An API token with its account, from one query.
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenAccountRow {
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) label: String,
+    pub(crate) token_created_at: i64,
+    #[sqlx(flatten)]
+    pub(crate) account: AccountRow,
+}
+
+/// A session with its account, from one query.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionAccountRow {
+    #[sqlx(flatten)]
+    pub(crate) session: Session,
+    #[sqlx(flatten)]
+    pub(crate) account: AccountRow,
 }
 
 #[derive(sqlx::FromRow)]
@@ -125,6 +144,9 @@ impl From<AccessRow> for AccessEntry {
 
 pub(crate) const ACCOUNT_COLUMNS: &str =
     "id, username, role, department, password_hash, disabled, created_at";
+/// [`ACCOUNT_COLUMNS`] of an `accounts a` joined to another table.
+pub(crate) const JOINED_ACCOUNT_COLUMNS: &str =
+    "a.id, a.username, a.role, a.department, a.password_hash, a.disabled, a.created_at";
 pub(crate) const CASE_COLUMNS: &str = "id, created_at, created_by, department, channel, status, \
      outcome, rules_hash, answer_json, requires_signoff, personal, action, signed_off_by, \
      resolution, version, retention, closed_at, retention_due, documents_purged_at, \
@@ -180,6 +202,18 @@ pub(crate) fn conflict_or(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
         _ => StoreError::Database(e),
     }
+}
+
+/// Most case insertions committed in one transaction. Each case binds 27 values (20 for its
+/// row, 7 for its event), so a batch stays far below SQLite's 32,766 and PostgreSQL's 65,535
+/// bound parameters per statement.
+pub(crate) const MAX_BATCH: usize = 256;
+
+/// A case waiting for the group commit.
+pub(crate) struct PendingInsert {
+    pub(crate) case: CaseRecord,
+    pub(crate) opened: CaseEvent,
+    pub(crate) reply: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
 }
 
 /// Implements [`crate::Store`] for a type with `pool` (reads) and `writer` (writes) fields
@@ -313,19 +347,20 @@ macro_rules! impl_store {
                 hash: &[u8],
                 now: i64,
             ) -> Result<Option<($crate::Session, $crate::Account)>, $crate::StoreError> {
-                let row: Option<$crate::Session> = sqlx::query_as(
-                    "SELECT token_hash, account_id, csrf_token, expires_at FROM sessions \
-                     WHERE token_hash = $1 AND expires_at > $2",
-                )
+                // One query with its account: every request with a cookie asks this.
+                let row: Option<$crate::sql::SessionAccountRow> = sqlx::query_as(&format!(
+                    "SELECT s.token_hash, s.account_id, s.csrf_token, s.expires_at, {} \
+                     FROM sessions s JOIN accounts a ON a.id = s.account_id \
+                     WHERE s.token_hash = $1 AND s.expires_at > $2",
+                    $crate::sql::JOINED_ACCOUNT_COLUMNS
+                ))
                 .bind(hash)
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await?;
                 let Some(row) = row else { return Ok(None) };
-                match self.account(row.account_id).await? {
-                    Some(a) if !a.disabled => Ok(Some((row, a))),
-                    _ => Ok(None),
-                }
+                let account: $crate::Account = row.account.try_into()?;
+                Ok((!account.disabled).then_some((row.session, account)))
             }
 
             async fn delete_session(&self, hash: &[u8]) -> Result<(), $crate::StoreError> {
@@ -353,17 +388,25 @@ macro_rules! impl_store {
                 &self,
                 hash: &[u8],
             ) -> Result<Option<($crate::ApiToken, $crate::Account)>, $crate::StoreError> {
-                let row: Option<$crate::ApiToken> = sqlx::query_as(
-                    "SELECT token_hash, account_id, label, created_at FROM api_tokens WHERE token_hash = $1",
-                )
+                // One query with its account: every request with a bearer token asks this.
+                let row: Option<$crate::sql::TokenAccountRow> = sqlx::query_as(&format!(
+                    "SELECT t.token_hash, t.label, t.created_at AS token_created_at, {} \
+                     FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
+                     WHERE t.token_hash = $1",
+                    $crate::sql::JOINED_ACCOUNT_COLUMNS
+                ))
                 .bind(hash)
                 .fetch_optional(&self.pool)
                 .await?;
                 let Some(row) = row else { return Ok(None) };
-                match self.account(row.account_id).await? {
-                    Some(a) if !a.disabled => Ok(Some((row, a))),
-                    _ => Ok(None),
-                }
+                let token = $crate::ApiToken {
+                    token_hash: row.token_hash,
+                    account_id: row.account.id,
+                    label: row.label,
+                    created_at: row.token_created_at,
+                };
+                let account: $crate::Account = row.account.try_into()?;
+                Ok((!account.disabled).then_some((token, account)))
             }
 
             async fn insert_case(
@@ -908,40 +951,138 @@ pub(crate) fn sealed_column(
 /// store's module, where `DB` names its database.
 macro_rules! case_writers {
     () => {
-async fn insert_case_rows(
-    tx: &mut sqlx::Transaction<'_, DB>,
-    c: &$crate::model::CaseRecord,
+/// Starts the task that commits queued case insertions in groups; returns its queue.
+fn start_group_commit(writer: sqlx::Pool<DB>) -> tokio::sync::mpsc::Sender<$crate::sql::PendingInsert> {
+    let (inserts, queue) = tokio::sync::mpsc::channel($crate::sql::MAX_BATCH * 4);
+    tokio::spawn(insert_batches(writer, queue));
+    inserts
+}
+
+/// Queues a case for the group commit and waits until it is durable (or refused).
+async fn insert_queued(
+    inserts: &tokio::sync::mpsc::Sender<$crate::sql::PendingInsert>,
+    case: &$crate::model::CaseRecord,
     opened: &$crate::model::CaseEvent,
 ) -> Result<(), $crate::StoreError> {
-    sqlx::query(&format!(
-        "INSERT INTO cases ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16, $17, $18, $19, $20)",
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let pending = $crate::sql::PendingInsert {
+        case: case.clone(),
+        opened: opened.clone(),
+        reply,
+    };
+    let closed = || $crate::StoreError::Batch("the store is shutting down".into());
+    inserts.send(pending).await.map_err(|_| closed())?;
+    answer.await.map_err(|_| closed())?
+}
+
+async fn insert_batches(
+    writer: sqlx::Pool<DB>,
+    mut queue: tokio::sync::mpsc::Receiver<$crate::sql::PendingInsert>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < $crate::sql::MAX_BATCH {
+            match queue.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        match commit_batch(&writer, &batch).await {
+            Ok(results) => {
+                for (p, r) in batch.into_iter().zip(results) {
+                    let _ = p.reply.send(r);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for p in batch {
+                    let _ = p.reply.send(Err($crate::StoreError::Batch(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction (one sync) for the batch. First every row in two statements; if that
+/// is refused (a duplicate id), each case again in its own savepoint, so one refused case
+/// does not sink the others.
+async fn commit_batch(
+    writer: &sqlx::Pool<DB>,
+    batch: &[$crate::sql::PendingInsert],
+) -> Result<Vec<Result<(), $crate::StoreError>>, $crate::StoreError> {
+    let mut tx = writer.begin().await?;
+    if insert_many(&mut tx, batch).await.is_ok() {
+        tx.commit().await?;
+        return Ok(batch.iter().map(|_| Ok(())).collect());
+    }
+    tx.rollback().await?;
+    let mut tx = writer.begin().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for p in batch {
+        let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+        match insert_many(&mut savepoint, std::slice::from_ref(p)).await {
+            Ok(()) => {
+                savepoint.commit().await?;
+                results.push(Ok(()));
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                results.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Inserts the cases of `batch` and their opening events, one statement for each table.
+async fn insert_many(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    batch: &[$crate::sql::PendingInsert],
+) -> Result<(), $crate::StoreError> {
+    let mut cases = sqlx::QueryBuilder::<DB>::new(format!(
+        "INSERT INTO cases ({}) ",
         $crate::sql::CASE_COLUMNS
-    ))
-    .bind(&c.id)
-    .bind(c.created_at)
-    .bind(c.created_by)
-    .bind(&c.department)
-    .bind(&c.channel)
-    .bind(&c.status)
-    .bind(&c.outcome)
-    .bind(&c.rules_hash)
-    .bind(&c.answer_json)
-    .bind(c.requires_signoff)
-    .bind(&c.personal)
-    .bind(&c.action)
-    .bind(c.signed_off_by)
-    .bind(&c.resolution)
-    .bind(c.version)
-    .bind(&c.retention.schedule)
-    .bind(c.retention.closed_at)
-    .bind(c.retention.retention_due)
-    .bind(c.retention.documents_purged_at)
-    .bind(c.retention.details_purged_at)
-    .execute(&mut **tx)
-    .await
-    .map_err($crate::sql::conflict_or)?;
-    insert_event(tx, opened, 0).await
+    ));
+    cases.push_values(batch, |mut row, p| {
+        let c = &p.case;
+        row.push_bind(&c.id)
+            .push_bind(c.created_at)
+            .push_bind(c.created_by)
+            .push_bind(&c.department)
+            .push_bind(&c.channel)
+            .push_bind(&c.status)
+            .push_bind(&c.outcome)
+            .push_bind(&c.rules_hash)
+            .push_bind(&c.answer_json)
+            .push_bind(c.requires_signoff)
+            .push_bind(&c.personal)
+            .push_bind(&c.action)
+            .push_bind(c.signed_off_by)
+            .push_bind(&c.resolution)
+            .push_bind(c.version)
+            .push_bind(&c.retention.schedule)
+            .push_bind(c.retention.closed_at)
+            .push_bind(c.retention.retention_due)
+            .push_bind(c.retention.documents_purged_at)
+            .push_bind(c.retention.details_purged_at);
+    });
+    cases.build().execute(&mut **tx).await.map_err($crate::sql::conflict_or)?;
+    let mut events = sqlx::QueryBuilder::<DB>::new(
+        "INSERT INTO case_events (case_id, seq, kind, ledger_index, actor, at, personal) ",
+    );
+    events.push_values(batch, |mut row, p| {
+        let e = &p.opened;
+        row.push_bind(&e.case_id)
+            .push_bind(0_i64)
+            .push_bind(&e.kind)
+            .push_bind(e.ledger_index)
+            .push_bind(e.actor)
+            .push_bind(e.at)
+            .push_bind(&e.personal);
+    });
+    events.build().execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Inserts an account; [`StoreError::Conflict`] if the username is taken.

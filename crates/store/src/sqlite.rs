@@ -7,21 +7,12 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::model::{CaseEvent, CaseRecord};
 use crate::StoreError;
 
 type DB = Sqlite;
-
-/// Most case insertions committed in one transaction.
-const MAX_BATCH: usize = 256;
-
-struct PendingInsert {
-    case: CaseRecord,
-    opened: CaseEvent,
-    reply: oneshot::Sender<Result<(), StoreError>>,
-}
 
 /// A store in one SQLite file.
 pub struct SqliteStore {
@@ -31,7 +22,37 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// New cases go to one task that commits everything queued in one transaction (one
     /// fsync), then answers each caller: group commit, as the ledger does.
-    inserts: mpsc::Sender<PendingInsert>,
+    inserts: mpsc::Sender<crate::sql::PendingInsert>,
+    /// Copies the WAL into the database file every second (aborted with the store).
+    checkpointer: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.checkpointer.abort();
+    }
+}
+
+/// How often the WAL is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// SQLite's automatic checkpoint runs inside the commit that crosses its threshold, which
+/// then waits for the copy and the database file's sync: the slowest case creations under
+/// load (p99 doubled; BENCHMARKS, service). A passive checkpoint on a reading connection
+/// does the same work without holding up the writer. The WAL still restarts from its
+/// beginning once a checkpoint has caught up, so it does not grow without bound.
+async fn checkpoints(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a second");
+        }
+    }
 }
 
 impl SqliteStore {
@@ -44,7 +65,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
-            .pragma("secure_delete", "ON");
+            .pragma("secure_delete", "ON")
+            // Checkpoints run on a timer, off the commit path (see `checkpoints`).
+            .pragma("wal_autocheckpoint", "0");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -54,12 +77,13 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        let (inserts, queue) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(insert_batches(writer.clone(), queue));
+        let inserts = start_group_commit(writer.clone());
+        let checkpointer = tokio::spawn(checkpoints(pool.clone()));
         Ok(Self {
             pool,
             writer,
             inserts,
+            checkpointer,
         })
     }
 
@@ -68,66 +92,8 @@ impl SqliteStore {
         case: &CaseRecord,
         opened: &CaseEvent,
     ) -> Result<(), StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let pending = PendingInsert {
-            case: case.clone(),
-            opened: opened.clone(),
-            reply,
-        };
-        let closed = || StoreError::Batch("the store is shutting down".into());
-        self.inserts.send(pending).await.map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+        insert_queued(&self.inserts, case, opened).await
     }
-}
-
-async fn insert_batches(writer: SqlitePool, mut queue: mpsc::Receiver<PendingInsert>) {
-    while let Some(first) = queue.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
-        match commit_batch(&writer, &batch).await {
-            Ok(results) => {
-                for (p, r) in batch.into_iter().zip(results) {
-                    let _ = p.reply.send(r);
-                }
-            }
-            Err(e) => {
-                let message = e.to_string();
-                for p in batch {
-                    let _ = p.reply.send(Err(StoreError::Batch(message.clone())));
-                }
-            }
-        }
-    }
-}
-
-/// One transaction for the batch; each case in its own savepoint, so one refused case
-/// (a duplicate id) does not sink the others.
-async fn commit_batch(
-    writer: &SqlitePool,
-    batch: &[PendingInsert],
-) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-    let mut tx = writer.begin().await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for p in batch {
-        let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
-        match insert_case_rows(&mut savepoint, &p.case, &p.opened).await {
-            Ok(()) => {
-                savepoint.commit().await?;
-                results.push(Ok(()));
-            }
-            Err(e) => {
-                savepoint.rollback().await?;
-                results.push(Err(e));
-            }
-        }
-    }
-    tx.commit().await?;
-    Ok(results)
 }
 
 crate::sql::case_writers!();

@@ -23,6 +23,9 @@ pub enum StoreError {
     /// PostgreSQL failed.
     #[error("postgres: {0}")]
     Postgres(#[from] ::postgres::Error),
+    /// A thread of the store could not be started.
+    #[error("cannot start the store's {0} thread")]
+    Thread(&'static str),
     /// The stored data is not what the ledger wrote.
     #[error("store is corrupt: {0}")]
     Corrupt(String),

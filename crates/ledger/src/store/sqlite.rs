@@ -17,9 +17,55 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// short, because appends wait behind it.
 const SCRUB_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// How often the WAL is copied into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A ledger store in one SQLite file.
 pub struct SqliteStore {
+    /// Stopped first, so the appending connection is the last to close.
+    _checkpointer: Checkpointer,
     conn: Connection,
+}
+
+/// SQLite's automatic checkpoint runs inside the commit that crosses its threshold, so one
+/// group commit in a thousand also copied the WAL and synced the database file: the slowest
+/// appends (BENCHMARKS, service). This thread runs a passive checkpoint every second on a
+/// connection of its own instead, which never holds up an append.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("ledger-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    // A busy or failed checkpoint leaves the WAL as it is; the next tick
+                    // tries again.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|_| StoreError::Thread("WAL checkpoint"))?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 const SCHEMA: &str = "
@@ -35,9 +81,13 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "secure_delete", "ON")?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.execute_batch(SCHEMA)?;
-        let store = Self { conn };
+        let store = Self {
+            _checkpointer: Checkpointer::start(path)?,
+            conn,
+        };
         // Finish any scrub an earlier erasure could not complete, without waiting for
         // other processes: if they are busy, a later open or erasure does it.
         match store.truncate_wal(std::time::Duration::ZERO) {

@@ -106,16 +106,29 @@ fn plate_token(word: &[u8]) -> bool {
 pub struct MunicipalIdDetector {
     regex: meta::Regex,
     require_cue: bool,
+    /// The shortest match the pattern can have: shorter fields (most table cells) are not
+    /// searched.
+    min_len: usize,
 }
 
 impl MunicipalIdDetector {
     /// Compiles the policy's pattern (ASCII syntax).
     pub fn new(pattern: &str, require_cue: bool) -> Result<Self, DetectError> {
+        let config = syntax::Config::new().unicode(false).utf8(false);
         let regex = meta::Regex::builder()
-            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .syntax(config)
             .build(pattern)
             .map_err(|e| DetectError::Pattern(format!("municipal_id.pattern: {e}")))?;
-        Ok(MunicipalIdDetector { regex, require_cue })
+        // The same syntax the regex was built with; 0 (search everything) if it says nothing.
+        let min_len = regex_automata::util::syntax::parse_with(pattern, &config)
+            .ok()
+            .and_then(|hir| hir.properties().minimum_len())
+            .unwrap_or(0);
+        Ok(MunicipalIdDetector {
+            regex,
+            require_cue,
+            min_len,
+        })
     }
 }
 
@@ -125,6 +138,9 @@ impl Detector for MunicipalIdDetector {
     }
 
     fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
+        if text.len() < self.min_len {
+            return;
+        }
         let cues = ctx.cues();
         for m in self.regex.find_iter(Input::new(text)) {
             if m.is_empty() || !text.is_char_boundary(m.start()) || !text.is_char_boundary(m.end())

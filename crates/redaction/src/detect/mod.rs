@@ -80,6 +80,9 @@ pub struct Scratch {
     flags: Vec<u16>,
     keys: NameKeys,
     name_tokens: Vec<Token>,
+    /// Findings vectors of earlier records, emptied, for the next fields (a table row or a JSON
+    /// record has a vector per field; reusing them saves an allocation and a free each).
+    spare_findings: Vec<Vec<Finding>>,
 }
 
 impl Scratch {
@@ -108,6 +111,19 @@ impl Scratch {
 /// Prepares `scratch` for a record of `n` fields (tokens of the previous record are recycled).
 pub fn scratch_start(scratch: &mut Scratch, n: usize) {
     scratch.start_record(n);
+}
+
+/// An empty findings vector, reused when one is spare.
+pub fn findings_buffer(scratch: &mut Scratch) -> Vec<Finding> {
+    scratch.spare_findings.pop().unwrap_or_default()
+}
+
+/// Gives a findings vector back for reuse (bounded: a few thousand small vectors at most).
+pub fn recycle_findings(scratch: &mut Scratch, mut v: Vec<Finding>) {
+    if v.capacity() > 0 && v.capacity() <= 4096 && scratch.spare_findings.len() < 1024 {
+        v.clear();
+        scratch.spare_findings.push(v);
+    }
 }
 
 thread_local! {
@@ -193,7 +209,13 @@ impl DetectorChain {
         i: usize,
         scratch: &mut Scratch,
     ) -> Vec<Finding> {
-        let mut out = Vec::new();
+        // About one candidate per 64 bytes of report text: sized once, not grown push by push
+        // (a short field, often without any, allocates nothing until it has one).
+        let mut out = match scratch.spare_findings.pop() {
+            Some(v) => v,
+            None if text.len() >= 1024 => Vec::with_capacity((text.len() / 64).min(4096)),
+            None => Vec::new(),
+        };
         let mut ctx = std::mem::take(&mut scratch.ctx);
         self.fill_context(text, hint, &mut ctx);
         for d in &self.detectors {
@@ -243,10 +265,18 @@ impl DetectorChain {
         let mut keys = std::mem::take(&mut scratch.keys);
         keys.clear();
         let mut identifiers: Vec<(&str, EntityKind)> = Vec::new();
+        let mut person_values: Vec<&str> = Vec::new();
         for (text, found) in texts.iter().zip(per_field.iter()) {
             for f in found.iter().filter(|f| f.confidence >= Confidence::Likely) {
                 let value = &text[f.start..f.end];
                 if f.kind == EntityKind::Person {
+                    // The same name again adds no key (keys are a set): tokenized once. Only
+                    // the last few distinct names are compared, so a long record stays linear.
+                    let recent = &person_values[person_values.len().saturating_sub(32)..];
+                    if recent.contains(&value) {
+                        continue;
+                    }
+                    person_values.push(value);
                     names::name_keys(
                         value,
                         self.names.gazetteer(),
@@ -331,11 +361,21 @@ impl DetectorChain {
             }
             // Mentions already covered by a confident finding add nothing; the rest are merged
             // (a propagated mention also confirms a "possible" finding on the same span).
-            extra.retain(|e| {
-                !found.iter().any(|f| {
+            if !extra.is_empty() {
+                let covered = |e: &Finding, f: &Finding| {
                     f.start <= e.start && e.end <= f.end && f.confidence >= Confidence::Likely
-                })
-            });
+                };
+                if disjoint_sorted(found) {
+                    // Only the last finding starting at or before a mention can cover it; a
+                    // binary search instead of a pass over the field's findings per mention.
+                    extra.retain(|e| {
+                        let i = found.partition_point(|f| f.start <= e.start);
+                        !(i > 0 && covered(e, &found[i - 1]))
+                    });
+                } else {
+                    extra.retain(|e| !found.iter().any(|f| covered(e, f)));
+                }
+            }
             if !extra.is_empty() {
                 found.append(&mut extra);
                 *found = resolve_overlaps(std::mem::take(found));
@@ -343,6 +383,13 @@ impl DetectorChain {
         }
         scratch.keys = keys;
     }
+}
+
+/// True when `found` is sorted by start and its spans are non-empty and do not overlap (what
+/// [`resolve_overlaps`] returns): then a span is covered by one of them only if it is covered by
+/// the last one starting at or before it (every earlier one ends at or before that one starts).
+fn disjoint_sorted(found: &[Finding]) -> bool {
+    found.iter().all(|f| f.start < f.end) && found.windows(2).all(|w| w[0].end <= w[1].start)
 }
 
 /// A searcher for many identifier values at once.

@@ -346,6 +346,28 @@ fn classify_digits(
     None
 }
 
+/// Bytes at least one of which every pattern's match contains: an ASCII digit (every pattern
+/// but three), `@` (e-mail), `<` (MRZ line 1: `<<`), `:` (IPv6 of hex letters alone, "beef::1"
+/// has digits but "dead:beef:cafe" does not). A field with none of them (most table cells and
+/// JSON leaves: names, charges, words) cannot match, so the automaton is not run on it.
+static TRIGGER: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = b'0';
+    while b <= b'9' {
+        t[b as usize] = true;
+        b += 1;
+    }
+    t[b'@' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b':' as usize] = true;
+    t
+};
+
+/// False when no pattern of the table can match anywhere in `text` (see [`TRIGGER`]).
+fn may_match(text: &str) -> bool {
+    text.bytes().any(|b| TRIGGER[usize::from(b)])
+}
+
 impl Detector for PatternDetector {
     fn name(&self) -> &'static str {
         "pattern"
@@ -360,6 +382,9 @@ impl Detector for PatternDetector {
     /// Otherwise the full search's generic matches are exactly the words of that shape that no
     /// other match overlaps, and only those within reach of a passport cue can be kept.
     fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
+        if !may_match(text) {
+            return;
+        }
         let cues = ctx.cues();
         let passport_cues = cues.hits().iter().any(|h| h.cue == Cue::Passport);
         let fallback = |out: &mut Vec<Finding>| {
@@ -486,6 +511,72 @@ mod tests {
                     "{text}"
                 );
             }
+        }
+    }
+
+    /// A field without a trigger byte has no match in the full automaton (so skipping it changes
+    /// nothing): every pattern, on texts made of everything but those bytes.
+    #[test]
+    fn fields_without_trigger_bytes_never_match() {
+        let pd = PatternDetector::new().unwrap();
+        let full = pd.full().unwrap();
+        let others: String = (0u8..128)
+            .filter(|&b| !TRIGGER[usize::from(b)])
+            .map(char::from)
+            .collect();
+        let texts = [
+            others.clone(),
+            "dead:beef:cafe".replace(':', " "),
+            "P USAGARCIA JUAN jane.doe example.com PUSAGARCIA  JUAN".into(),
+            "January fifth, nineteen eighty; N Kostner Ave; DEAD BEEF CAFE; ABCDEFGH".into(),
+            others.chars().rev().collect(),
+        ];
+        for t in &texts {
+            assert!(!may_match(t), "{t}");
+            assert_eq!(full.find(t.as_str()), None, "{t}");
+            assert_eq!(full.find(format!("{t} {t}").as_str()), None, "{t}");
+        }
+        // The proof: in every pattern's syntax tree, each way to match passes a trigger byte.
+        for (pat, source) in pattern_table() {
+            let hir = regex_automata::util::syntax::parse_with(
+                &source,
+                &syntax::Config::new().unicode(false).utf8(false),
+            )
+            .unwrap();
+            assert!(
+                requires_trigger(&hir),
+                "{pat:?} can match without a trigger byte"
+            );
+        }
+        // Each trigger byte alone can start a match somewhere (the set is not larger than needed
+        // for the patterns it is named after).
+        for t in [
+            "123-45-6789",
+            "a@b.co",
+            "P<USAGARCIA<<JUAN",
+            "dead:beef:cafe",
+        ] {
+            assert!(may_match(t) && full.find(t).is_some(), "{t}");
+        }
+    }
+
+    /// True when every match of `hir` contains a byte of [`TRIGGER`].
+    fn requires_trigger(hir: &regex_syntax::hir::Hir) -> bool {
+        use regex_syntax::hir::{Class, HirKind};
+        match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => false,
+            HirKind::Literal(lit) => lit.0.iter().any(|&b| TRIGGER[usize::from(b)]),
+            HirKind::Class(Class::Bytes(c)) => c
+                .ranges()
+                .iter()
+                .all(|r| (r.start()..=r.end()).all(|b| TRIGGER[usize::from(b)])),
+            HirKind::Class(Class::Unicode(c)) => c.ranges().iter().all(|r| {
+                (u32::from(r.start())..=u32::from(r.end())).all(|b| b < 256 && TRIGGER[b as usize])
+            }),
+            HirKind::Repetition(r) => r.min >= 1 && requires_trigger(&r.sub),
+            HirKind::Capture(c) => requires_trigger(&c.sub),
+            HirKind::Concat(parts) => parts.iter().any(requires_trigger),
+            HirKind::Alternation(alts) => alts.iter().all(requires_trigger),
         }
     }
 

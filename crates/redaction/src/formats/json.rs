@@ -1,7 +1,7 @@
 //! JSON and JSON Lines, nested: keys classify their values like column headers (a value under
 //! `"ssn"` is an SSN whole; under `"narrative"` it is scanned); each JSON Lines line, or each
 //! element of a top-level JSON array, is one record for propagation. Key order in the output is
-//! sorted (serde_json without `preserve_order`); values and structure are unchanged.
+//! sorted, however serde_json was built (see `sort_keys`); values and structure are unchanged.
 
 use std::borrow::Cow;
 use std::io::{BufRead, Read, Write};
@@ -107,6 +107,23 @@ fn collect<'v>(
 }
 
 /// Puts the redacted texts back, visiting leaves in the order `collect` did.
+/// Sorts object keys if serde_json keeps them in input order. It sorts them itself unless a
+/// crate built in the same Cargo run turns on its `preserve_order` feature (the bench
+/// crate's Cedar does, under `cargo build --workspace`). Sorting here keeps the release and
+/// its log the same however the binary was built; the check costs one small map, once.
+fn sort_keys(value: &mut Value) {
+    static KEYS_IN_INPUT_ORDER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let in_input_order = *KEYS_IN_INPUT_ORDER.get_or_init(|| {
+        let mut probe = serde_json::Map::new();
+        probe.insert("b".into(), Value::Null);
+        probe.insert("a".into(), Value::Null);
+        probe.keys().next().is_some_and(|k| k == "b")
+    });
+    if in_input_order {
+        value.sort_all_objects();
+    }
+}
+
 fn replace(value: &mut Value, texts: &mut impl Iterator<Item = Option<String>>) {
     match value {
         Value::String(_) | Value::Number(_) => {
@@ -138,9 +155,21 @@ fn redact_value(
     prefix: &str,
     log: &mut LogBatch,
 ) {
+    // Records of one file are alike: sized from the last record on this thread, the buffers
+    // do not grow leaf by leaf.
+    thread_local! {
+        static SIZES: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    let (leaf_hint, pointer_hint) = SIZES.with(|s| s.get());
     let texts: Vec<Option<String>> = {
-        let mut leaves = Leaves::default();
-        collect(value, &mut prefix.to_string(), None, &mut leaves);
+        let mut leaves = Leaves {
+            pointers: String::with_capacity(pointer_hint),
+            items: Vec::with_capacity(leaf_hint),
+        };
+        let mut pointer = String::with_capacity(64);
+        pointer.push_str(prefix);
+        collect(value, &mut pointer, None, &mut leaves);
+        SIZES.with(|s| s.set((leaves.items.len(), leaves.pointers.len())));
         let fields: Vec<(&str, FieldRole)> = leaves
             .items
             .iter()
@@ -201,6 +230,7 @@ fn redact_line(
         return Ok(false);
     }
     let mut value: Value = serde_json::from_str(text).map_err(|e| json_error(file, line, &e))?;
+    sort_keys(&mut value);
     redact_value(redactor, &mut value, file, line, "", log);
     serde_json::to_writer(&mut *out, &value).map_err(|e| FormatError::io(file, e.into()))?;
     out.push(b'\n');
@@ -301,6 +331,7 @@ pub fn redact_document<R: Read, W: Write>(
         }
     })?;
     let mut doc: Value = serde_json::from_str(text).map_err(|e| json_error(file, 1, &e))?;
+    sort_keys(&mut doc);
     let mut report = FileReport {
         file: file.to_string(),
         format: "json".into(),

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::columns::ColumnClass;
 use crate::entity::EntityKind;
-use crate::log::{ColumnRunEntry, Location, LogEntry, ReviewEntry, TailKey};
+use crate::log::{ColumnRunEntry, Location, LogEntry, ReviewEntry};
 use crate::redactor::{RedactedField, Redactor};
 
 /// Longest line (text, JSON Lines) or record (CSV) accepted, in bytes.
@@ -174,14 +174,19 @@ impl CellRun {
     }
 }
 
+/// What a cached line tail depends on: kind, detector (address and length), confidence.
+type TailKey = (EntityKind, usize, usize, crate::entity::Confidence);
+
 /// Log and review lines and counts of some records, built where they are redacted (no
 /// allocation per line) and handed to the sink in input order.
 #[derive(Default)]
 pub struct LogBatch {
     log: Vec<u8>,
-    /// Line tails already written in this batch (most lines repeat one): key, then the ranges
-    /// in `tail_bytes` of the exemption it was written for and of the tail.
-    tails: Vec<(TailKey, [u32; 4])>,
+    /// Line tails (kind, detector, confidence) already written in this batch, most recent
+    /// last: key (kind, detector's address and length, confidence), range in `tail_bytes`.
+    /// Static detector names are compared by address: an equal name elsewhere only costs one
+    /// more cached tail, never a wrong one.
+    tails: Vec<(TailKey, [u32; 2])>,
     tail_bytes: Vec<u8>,
     review: Vec<u8>,
     redactions: [u64; EntityKind::ALL.len()],
@@ -199,30 +204,31 @@ impl LogBatch {
         field: &RedactedField<'_>,
         location: &dyn Fn(usize) -> Location<'l>,
     ) {
-        // A log line is about 220 bytes: grow once per field, not line by line.
-        self.log.reserve(field.applied.len() * 256);
+        // A log line is about 70 bytes: grow once per field, not line by line.
+        self.log.reserve(field.applied.len() * 96);
         for a in &field.applied {
             self.redactions[a.kind as usize] += 1;
             self.counsel_flags += u64::from(a.counsel);
-            let entry = LogEntry::new(file, location(a.start), a, redactor.full_cite(a.kind));
-            // Writing to a Vec cannot fail.
-            let _ = entry.write_head(&mut self.log);
-            let key = TailKey::of(&entry);
-            let bytes = &self.tail_bytes;
-            let cached = self.tails.iter().rev().find(|(k, [ea, eb, _, _])| {
-                *k == key && &bytes[*ea as usize..*eb as usize] == entry.exemption.as_bytes()
-            });
-            let (from, to) = match cached {
-                Some(&(_, [_, _, from, to])) => (from, to),
+            let entry = LogEntry::new(redactor, location(a.start), a, redactor.full_cite(a.kind));
+            entry.push_head(&mut self.log);
+            if entry.rule.is_some() {
+                entry.push_tail(&mut self.log);
+                continue;
+            }
+            let key = (
+                entry.kind,
+                entry.detector.as_ptr() as usize,
+                entry.detector.len(),
+                entry.confidence,
+            );
+            let [from, to] = match self.tails.iter().rev().find(|(k, _)| *k == key) {
+                Some(&(_, range)) => range,
                 None => {
-                    let ea = self.tail_bytes.len() as u32;
-                    self.tail_bytes
-                        .extend_from_slice(entry.exemption.as_bytes());
                     let from = self.tail_bytes.len() as u32;
-                    let _ = entry.write_tail(&mut self.tail_bytes);
-                    let to = self.tail_bytes.len() as u32;
-                    self.tails.push((key, [ea, from, from, to]));
-                    (from, to)
+                    entry.push_tail(&mut self.tail_bytes);
+                    let range = [from, self.tail_bytes.len() as u32];
+                    self.tails.push((key, range));
+                    range
                 }
             };
             self.log
@@ -246,29 +252,29 @@ impl LogBatch {
     }
 
     /// Adds one line for a run of whole-cell redactions of a table column.
-    pub(crate) fn column_run(
-        &mut self,
-        redactor: &Redactor,
-        file: &str,
-        column: &str,
-        run: &CellRun,
-    ) {
+    pub(crate) fn column_run(&mut self, redactor: &Redactor, column: &str, run: &CellRun) {
         let cells = run.rows[1] + 1 - run.rows[0];
         self.redactions[run.kind as usize] += cells;
         if run.counsel {
             self.counsel_flags += cells;
         }
+        let cite = redactor.full_cite(run.kind);
+        let rule = match redactor.kind_rule(run.kind) {
+            Some((action, header_cite, counsel))
+                if action == run.action && counsel == run.counsel && header_cite == cite =>
+            {
+                None
+            }
+            _ => Some((run.action.as_str(), cite, run.counsel)),
+        };
         // Writing to a Vec cannot fail.
         let _ = ColumnRunEntry {
-            file,
             column,
             rows: run.rows,
             kind: run.kind,
-            exemption: redactor.full_cite(run.kind),
-            action: run.action.as_str(),
             detector: run.detector,
             confidence: run.confidence,
-            counsel_review: run.counsel,
+            rule,
         }
         .write_json_line(&mut self.log);
     }
@@ -378,7 +384,8 @@ mod tests {
     use super::*;
     use crate::policy::Policy;
 
-    /// A batch's lines (tails cached and copied) are the lines each entry writes alone.
+    /// A batch's lines are the lines each entry writes alone, one per redaction, and name no
+    /// original value.
     #[test]
     fn batched_lines_equal_single_lines() {
         let redactor = Redactor::new(Policy::shipped("foia-general").unwrap()).unwrap();
@@ -396,7 +403,7 @@ mod tests {
         let mut want = Vec::new();
         for _ in 0..2 {
             for a in &field.applied {
-                LogEntry::new("r\"1.txt", location(a.start), a, redactor.full_cite(a.kind))
+                LogEntry::new(&redactor, location(a.start), a, redactor.full_cite(a.kind))
                     .write_json_line(&mut want)
                     .unwrap();
             }
@@ -405,5 +412,19 @@ mod tests {
             String::from_utf8_lossy(&batch.log),
             String::from_utf8_lossy(&want)
         );
+        let log = String::from_utf8(batch.log).unwrap();
+        assert_eq!(log.lines().count(), 2 * field.applied.len());
+        for (line, a) in log.lines().zip(field.applied.iter().cycle()) {
+            let e: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(e["s"], serde_json::json!([a.start, a.end]), "{line}");
+            assert_eq!(e["k"], a.kind.as_str(), "{line}");
+            assert!(
+                e.get("x").is_none(),
+                "the header states the exemption: {line}"
+            );
+        }
+        for secret in ["GARCIA", "123-45-6789", "Kostner", "C12345678"] {
+            assert!(!log.contains(secret), "{log}");
+        }
     }
 }

@@ -152,7 +152,7 @@ pub fn redact<R: Read, W: Write>(
                                 }
                                 (slot, cell) => {
                                     if let Some(run) = slot.take() {
-                                        log.column_run(redactor, file, &class.name, &run);
+                                        log.column_run(redactor, &class.name, &run);
                                     }
                                     *slot = cell;
                                     if cell.is_some() {
@@ -181,7 +181,7 @@ pub fn redact<R: Read, W: Write>(
                 }
                 for (run, class) in runs.iter().zip(&columns) {
                     if let Some(run) = run {
-                        log.column_run(redactor, file, &class.name, run);
+                        log.column_run(redactor, &class.name, run);
                     }
                 }
                 let out = writer

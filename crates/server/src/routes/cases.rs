@@ -5,7 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use citygate_engine::vocab::RequesterKind;
-use citygate_ledger::{Event, EventKind};
+use citygate_ledger::{Event, EventKind, SubmitRefused};
 use citygate_store::{AccessEntry, CaseChange, CaseEvent, CaseRecord, Role};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
@@ -326,12 +326,28 @@ pub(crate) fn event_context(case_id: &str, ledger_index: i64) -> String {
     format!("case/{case_id}/event/{ledger_index}")
 }
 
-/// Appends `event` to the ledger and waits for its durable index.
+/// Appends `event` to the ledger and waits for its durable index. The sequencer completes
+/// a future, so no thread waits for the sync; only when its queue is full does a blocking
+/// thread wait for room.
 pub(crate) async fn log_first(state: &AppState, event: Event) -> Result<i64, ApiError> {
-    let ledger = state.ledger.clone();
-    let index = tokio::task::spawn_blocking(move || ledger.append(&event))
+    let entry = event.seal().map_err(citygate_ledger::LedgerError::from)?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let done: citygate_ledger::AppendDone = Box::new(move |result| {
+        let _ = reply.send(result);
+    });
+    match state.ledger.try_submit(entry, done) {
+        Ok(()) => {}
+        Err(SubmitRefused::Full(entry, done)) => {
+            let ledger = state.ledger.clone();
+            tokio::task::spawn_blocking(move || ledger.submit(entry, done))
+                .await
+                .map_err(|_| ApiError::Internal)??;
+        }
+        Err(SubmitRefused::Closed) => return Err(citygate_ledger::LedgerError::Closed.into()),
+    }
+    let index = answer
         .await
-        .map_err(|_| ApiError::Internal)??;
+        .map_err(|_| ApiError::from(citygate_ledger::LedgerError::Closed))??;
     i64::try_from(index).map_err(|_| ApiError::Internal)
 }
 
@@ -483,7 +499,7 @@ pub async fn create(
     check_optional("requester.contact", &body.requester.contact, 200)?;
     check_optional("subject_name", &body.subject_name, 200)?;
     check_optional("notes", &body.notes, MAX_NOTE)?;
-    let request = engine_request(&body.request, "request")?;
+    let request = engine_request(&body.request.to_string(), "request")?;
     let today = chrono::Local::now().date_naive();
     let answer = state
         .rules

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use citygate_engine::vocab::Request;
 use utoipa::OpenApi as _;
 
@@ -42,9 +42,9 @@ pub async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], doc.as_str())
 }
 
-/// Parses an engine request given as JSON, naming bad fields under `prefix`.
-pub fn engine_request(value: &serde_json::Value, prefix: &str) -> Result<Request, ApiError> {
-    Request::from_json(&value.to_string()).map_err(|e| {
+/// Parses an engine request given as JSON text, naming bad fields under `prefix`.
+pub fn engine_request(json: &str, prefix: &str) -> Result<Request, ApiError> {
+    Request::from_json(json).map_err(|e| {
         let path = crate::error::safe_path(&e.field, &e.message);
         let field = if prefix.is_empty() {
             path
@@ -67,15 +67,14 @@ pub fn engine_request(value: &serde_json::Value, prefix: &str) -> Result<Request
               (status = 400, description = "A field is wrong; the message names it and the allowed values", body = crate::error::ErrorBody)))]
 pub async fn decide(
     State(state): State<AppState>,
-    Json(body): Json<serde_json::Value>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let request = engine_request(&body, "")?;
+    // Checked as JSON here, then parsed once, straight into the engine's request.
+    Json(body): Json<Box<serde_json::value::RawValue>>,
+) -> Result<Response, ApiError> {
+    let request = engine_request(body.get(), "")?;
     let today = chrono::Local::now().date_naive();
     let answer = state
         .rules
         .decide(&request, today)
         .map_err(|e| ApiError::field("date", e.to_string()))?;
-    serde_json::to_value(&answer)
-        .map(axum::Json)
-        .map_err(|_| ApiError::Internal)
+    Ok(axum::Json(&answer).into_response())
 }

@@ -79,8 +79,10 @@ pub struct ReleaseView {
     pub sha256_out: String,
     /// The released file, base64.
     pub content_base64: String,
-    /// The redaction log: one entry per redaction (where, what kind, which exemption,
-    /// which detector, confidence; never the original value), fit to attach to the response.
+    /// The redaction log (format 2): first the file's header entry (the file, the policy,
+    /// each kind's exemption, action and counsel flag, a legend of the keys), then one entry
+    /// per redaction (where, what kind, which detector, confidence; never the original
+    /// value), fit to attach to the response.
     #[schema(value_type = Vec<Object>)]
     pub log: Vec<serde_json::Value>,
 }
