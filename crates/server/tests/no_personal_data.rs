@@ -88,25 +88,16 @@ async fn personal_data_stays_out_of_logs_and_database_files() {
         "DEPARTMENT OF HOMELAND SECURITY\nIMMIGRATION DETAINER - NOTICE OF ACTION\nName of Alien: {}\nDHS Form I-247A (3/17)\n",
         m("document")
     );
-    let boundary = "pii-boundary";
-    let multipart = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}.txt\"\r\n\r\n{paper}\r\n--{boundary}--\r\n",
-        m("filename")
-    );
-    let resp = staff
+    let (content_type, multipart) = multipart_file(&format!("{}.txt", m("filename")), &paper);
+    let (status, _) = staff
         .desk
-        .http
-        .post(format!("{}/api/v1/cases/{a}/documents", staff.desk.base))
-        .header("x-csrf-token", staff.desk.csrf.clone().unwrap())
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
+        .post_bytes(
+            &format!("/api/v1/cases/{a}/documents"),
+            &content_type,
+            multipart,
         )
-        .body(multipart)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     let (_, listed) = staff
         .auditor
         .get(&format!("/api/v1/cases/{a}/documents"))
@@ -160,24 +151,16 @@ async fn personal_data_stays_out_of_logs_and_database_files() {
         "Arrest report\nNarrative: {} was seen at the corner.\n",
         m("record")
     );
-    let multipart = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}.txt\"\r\n\r\n{record}\r\n--{boundary}--\r\n",
-        m("recordname")
-    );
-    let resp = staff
+    let (content_type, multipart) = multipart_file(&format!("{}.txt", m("recordname")), &record);
+    let (status, _) = staff
         .records
-        .http
-        .post(format!("{}/api/v1/cases/{c}/releases", staff.records.base))
-        .header("x-csrf-token", staff.records.csrf.clone().unwrap())
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
+        .post_bytes(
+            &format!("/api/v1/cases/{c}/releases"),
+            &content_type,
+            multipart,
         )
-        .body(multipart)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
 
     // Hostile and malformed input carrying the marker: refused without echoing it.
     let hostile = [

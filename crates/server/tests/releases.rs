@@ -80,28 +80,16 @@ async fn a_record_is_redacted_logged_first_and_returned_with_its_log() {
     assert_eq!(status, StatusCode::OK);
 
     // A table under the arrest-report policy, by multipart with its own file name.
-    let boundary = "citygate-release";
-    let multipart = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"C:\\\\exports\\\\arrests.csv\"\r\n\r\n{TABLE}\r\n--{boundary}--\r\n"
-    );
-    let mut req = staff
+    let (content_type, multipart) = multipart_file("C:\\\\exports\\\\arrests.csv", TABLE);
+    let (status, body) = staff
         .records
-        .http
-        .post(format!(
-            "{}/api/v1/cases/{case}/releases?policy=arrest-report-2-15",
-            staff.records.base
-        ))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
+        .post_bytes(
+            &format!("/api/v1/cases/{case}/releases?policy=arrest-report-2-15"),
+            &content_type,
+            multipart,
         )
-        .body(multipart);
-    if let Some(csrf) = &staff.records.csrf {
-        req = req.header("x-csrf-token", csrf);
-    }
-    let resp = req.send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let body: Value = resp.json().await.unwrap();
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         (body["file"].as_str(), body["format"].as_str()),
         (Some("arrests.csv"), Some("csv"))

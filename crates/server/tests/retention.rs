@@ -64,6 +64,16 @@ fn event_kinds(case: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Uploads the test paper to `case`.
+async fn upload_paper(who: &Api, case: &str) -> (StatusCode, Value) {
+    who.post_bytes(
+        &format!("/api/v1/cases/{case}/documents"),
+        "text/plain",
+        PAPER,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn municipal_id_papers_are_destroyed_when_the_case_closes_and_the_case_stays() {
     let server = TestServer::sqlite_configured(|c| c.retention_every = 0)
@@ -73,14 +83,7 @@ async fn municipal_id_papers_are_destroyed_when_the_case_closes_and_the_case_sta
     let case = open_case(&staff.desk, "in_person", citykey_subpoena()).await;
     let control = open_case(&staff.desk, "in_person", ice_detainer()).await;
     for id in [&case, &control] {
-        let (status, body) = staff
-            .desk
-            .post_bytes(
-                &format!("/api/v1/cases/{id}/documents"),
-                "text/plain",
-                PAPER,
-            )
-            .await;
+        let (status, body) = upload_paper(&staff.desk, id).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let (_, opened) = staff.desk.get(&format!("/api/v1/cases/{case}")).await;
@@ -163,14 +166,7 @@ async fn municipal_id_papers_are_destroyed_when_the_case_closes_and_the_case_sta
         (Some(purged[0].ledger_index), Some(0))
     );
     assert_eq!(after["retention"]["next_purge_at"], Value::Null);
-    let (status, _) = staff
-        .desk
-        .post_bytes(
-            &format!("/api/v1/cases/{case}/documents"),
-            "text/plain",
-            PAPER,
-        )
-        .await;
+    let (status, _) = upload_paper(&staff.desk, &case).await;
     assert_eq!(
         status,
         StatusCode::CONFLICT,
@@ -224,14 +220,7 @@ async fn a_details_limit_destroys_the_personal_data_and_closes_the_case_to_new_s
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let case = body["id"].as_str().unwrap().to_owned();
-    let (status, body) = staff
-        .desk
-        .post_bytes(
-            &format!("/api/v1/cases/{case}/documents"),
-            "text/plain",
-            PAPER,
-        )
-        .await;
+    let (status, body) = upload_paper(&staff.desk, &case).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let closed = close(&staff, &case).await;
     let closed_at = closed["retention"]["closed_at"].as_i64().unwrap();
@@ -312,14 +301,7 @@ async fn the_service_runs_the_job_on_its_own() {
         .unwrap();
     let staff = staff(&server).await;
     let case = open_case(&staff.desk, "in_person", citykey_subpoena()).await;
-    let (status, _) = staff
-        .desk
-        .post_bytes(
-            &format!("/api/v1/cases/{case}/documents"),
-            "text/plain",
-            PAPER,
-        )
-        .await;
+    let (status, _) = upload_paper(&staff.desk, &case).await;
     assert_eq!(status, StatusCode::CREATED);
     close(&staff, &case).await;
     for _ in 0..100 {

@@ -1092,28 +1092,25 @@ impl NameKeys {
     fn contains_plain(&self, word: &[u8]) -> bool {
         let m = word.len().min(8);
         let h = (word8(word) | lower_mask(m)) ^ ((word.len() as u64) << 56);
-        let (w, bit) = filter_bit(h);
-        if self.filter.get(w).is_none_or(|f| f & bit == 0) {
-            return false;
-        }
-        self.keys.iter().any(|&(kh, a, b)| {
-            kh == h
-                && (b - a) as usize == word.len()
-                && (word.len() <= 8 || plain_eq(word, &self.bytes[a as usize..b as usize]))
-        })
+        self.has(h, word.len(), |key| plain_eq(word, key))
     }
 
     /// True when `key` (folded) was added.
     pub fn contains(&self, key: &[u8]) -> bool {
-        let h = head(key);
+        self.has(head(key), key.len(), |stored| stored == key)
+    }
+
+    /// True when a key with hash `h` and length `len` was added and, if it is longer than
+    /// the 8 bytes the hash holds, `same` accepts its bytes.
+    fn has(&self, h: u64, len: usize, same: impl Fn(&[u8]) -> bool) -> bool {
         let (w, bit) = filter_bit(h);
         if self.filter.get(w).is_none_or(|f| f & bit == 0) {
             return false;
         }
         self.keys.iter().any(|&(kh, a, b)| {
             kh == h
-                && (b - a) as usize == key.len()
-                && (key.len() <= 8 || &self.bytes[a as usize..b as usize] == key)
+                && (b - a) as usize == len
+                && (len <= 8 || same(&self.bytes[a as usize..b as usize]))
         })
     }
 }

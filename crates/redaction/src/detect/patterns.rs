@@ -184,14 +184,8 @@ impl PatternDetector {
                 continue;
             }
             let pat = self.pats[m.pattern().as_usize()];
-            if let Some((kind, confidence)) = self.classify(pat, text, start, end, cues) {
-                out.push(Finding {
-                    start,
-                    end,
-                    kind,
-                    detector: detector_id(kind),
-                    confidence,
-                });
+            if let Some(classified) = self.classify(pat, text, start, end, cues) {
+                out.push(finding(start, end, classified));
             }
         }
         true
@@ -429,20 +423,23 @@ impl Detector for PatternDetector {
         extra.sort_unstable();
         extra.dedup();
         for (start, end) in extra {
-            if let Some((kind, confidence)) =
-                self.classify(Pat::PassportGeneric, text, start, end, &cues)
-            {
-                out.push(Finding {
-                    start,
-                    end,
-                    kind,
-                    detector: detector_id(kind),
-                    confidence,
-                });
+            if let Some(classified) = self.classify(Pat::PassportGeneric, text, start, end, &cues) {
+                out.push(finding(start, end, classified));
             }
         }
         // In match order, as the single search gave them.
         out[from..].sort_by_key(|f| f.start);
+    }
+}
+
+/// A pattern's finding, under the detector of its kind.
+fn finding(start: usize, end: usize, (kind, confidence): (EntityKind, Confidence)) -> Finding {
+    Finding {
+        start,
+        end,
+        kind,
+        detector: detector_id(kind),
+        confidence,
     }
 }
 

@@ -190,6 +190,17 @@ pub async fn staff(server: &TestServer) -> Staff {
 }
 
 /// ICE detainer at the jail: decline, supervisor sign-off required.
+/// A multipart body with one `file` part named `filename`: (content type, body).
+pub fn multipart_file(filename: &str, content: &str) -> (String, String) {
+    let boundary = "citygate-test-boundary";
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\r\n{content}\r\n--{boundary}--\r\n"
+        ),
+    )
+}
+
 pub fn ice_detainer() -> Value {
     json!({"jurisdiction": "chicago", "act": "transfer_custody", "agency": {"kind": "corrections"},
            "requester": {"kind": "immigration_agency"}, "documents": [{"kind": "immigration_detainer"}],
