@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::detect::{
-    findings_buffer, recycle_findings, resolve_overlaps, scratch_start, with_scratch, DetectError,
-    DetectorChain, FieldHint, Scratch,
+    applied_buffer, findings_buffer, recycle_applied, recycle_findings, resolve_overlaps,
+    scratch_start, with_scratch, DetectError, DetectorChain, FieldHint, Scratch,
 };
 use crate::entity::{Confidence, EntityKind, Finding};
 use crate::operator::{label, replacement, PseudonymKey};
@@ -206,7 +206,11 @@ impl Redactor {
             let redacted = fields
                 .iter()
                 .zip(&found)
-                .map(|((text, _), f)| self.apply_slice(text, f))
+                .map(|((text, _), f)| {
+                    // At most one per finding: no growth as they are pushed.
+                    let applied = applied_buffer(scratch, f.len());
+                    self.apply_into(text, f, applied)
+                })
                 .collect();
             // The findings vectors serve the next record's fields.
             for f in found {
@@ -216,16 +220,30 @@ impl Redactor {
         })
     }
 
-    /// Applies the policy to one field's findings.
-    pub fn apply<'a>(&'a self, text: &'a str, findings: Vec<Finding>) -> RedactedField<'a> {
-        self.apply_slice(text, &findings)
+    /// Gives the fields of a redacted record back once they are written: their vectors serve
+    /// the next records on this thread (a table row has one per redacted cell; an allocation and
+    /// a free each, otherwise).
+    pub fn recycle(&self, fields: Vec<RedactedField<'_>>) {
+        with_scratch(|scratch| {
+            for f in fields {
+                recycle_applied(scratch, f.applied);
+            }
+        })
     }
 
-    /// [`Self::apply`] on borrowed findings.
-    fn apply_slice<'a>(&'a self, text: &'a str, findings: &[Finding]) -> RedactedField<'a> {
+    /// Applies the policy to one field's findings.
+    pub fn apply<'a>(&'a self, text: &'a str, findings: Vec<Finding>) -> RedactedField<'a> {
+        self.apply_into(text, &findings, Vec::with_capacity(findings.len()))
+    }
+
+    /// [`Self::apply`] on borrowed findings, pushing to `applied` (empty).
+    fn apply_into<'a>(
+        &'a self,
+        text: &'a str,
+        findings: &[Finding],
+        mut applied: Vec<Applied>,
+    ) -> RedactedField<'a> {
         let mut out = String::new();
-        // At most one per finding: no growth as they are pushed.
-        let mut applied = Vec::with_capacity(findings.len());
         let mut review = Vec::new();
         let mut pos = 0;
         // The label alone, when the field is one labelled value (most classified table cells).

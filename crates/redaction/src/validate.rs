@@ -3,10 +3,28 @@
 
 /// The ASCII digits of `s`, in order.
 pub fn digits(s: &str) -> Vec<u8> {
-    s.bytes()
-        .filter(u8::is_ascii_digit)
-        .map(|b| b - b'0')
-        .collect()
+    with_digits(s, <[u8]>::to_vec)
+}
+
+/// Calls `f` with the ASCII digits of `s` (values 0–9, in order), held on the stack when `s` is
+/// short, as every pattern match is: collecting them into a `Vec` cost an allocation, a regrowth
+/// and a free for each of the ~15,000 digit matches per 1.5 MB of reports.
+pub fn with_digits<T>(s: &str, f: impl FnOnce(&[u8]) -> T) -> T {
+    let mut stack = [0u8; 40];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = if s.len() <= stack.len() {
+        &mut stack
+    } else {
+        heap.resize(s.len(), 0);
+        &mut heap
+    };
+    // Never more digits than bytes of `s`, and `buf` holds at least that many.
+    let mut n = 0;
+    for (slot, d) in buf.iter_mut().zip(s.bytes().filter(u8::is_ascii_digit)) {
+        *slot = d - b'0';
+        n += 1;
+    }
+    f(&buf[..n])
 }
 
 fn number(ds: &[u8]) -> u32 {
@@ -140,15 +158,11 @@ pub fn illinois_dl(s: &str) -> bool {
     if !first.is_ascii_alphabetic() {
         return false;
     }
-    let ds = digits(s);
-    if !(11..=12).contains(&ds.len()) {
-        return false;
-    }
-    if ds[0..3].iter().any(|&d| d > 6) {
-        return false;
-    }
-    let ddd = number(&ds[8..11]);
-    matches!(ddd, 1..=372 | 601..=972)
+    with_digits(s, |ds| {
+        (11..=12).contains(&ds.len())
+            && ds[0..3].iter().all(|&d| d <= 6)
+            && matches!(number(&ds[8..11]), 1..=372 | 601..=972)
+    })
 }
 
 /// USCIS service-centre prefixes of receipt numbers.
@@ -186,6 +200,10 @@ mod tests {
 
     #[test]
     fn ssn_rules() {
+        assert_eq!(digits("a1-2 3\u{663}x45"), [1, 2, 3, 4, 5]);
+        let long = "9-".repeat(100);
+        assert_eq!(digits(&long), [9; 100]);
+        assert_eq!(with_digits("", <[u8]>::len), 0);
         assert!(ssn(&digits("512-44-9012")));
         assert!(!ssn(&digits("000-44-9012")));
         assert!(!ssn(&digits("666-44-9012")));

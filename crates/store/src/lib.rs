@@ -12,6 +12,7 @@ mod model;
 mod postgres;
 mod sql;
 mod sqlite;
+mod tokens;
 
 pub use model::DocumentRecord;
 pub use model::{
@@ -21,6 +22,7 @@ pub use model::{
 pub use model::{OidcPending, Resealed, SealedColumn, SealedRef, SealedValue};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use tokens::TOKEN_TTL;
 
 /// Errors from a store.
 #[derive(Debug, thiserror::Error)]

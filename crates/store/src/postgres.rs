@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{PgConnection, PgPool, Postgres};
 
 use crate::model::{CaseEvent, CaseRecord};
@@ -19,6 +19,8 @@ pub struct PostgresStore {
     /// New cases go to one task that commits everything queued in one transaction (one
     /// WAL flush), then answers each caller: group commit, as on SQLite.
     inserts: tokio::sync::mpsc::Sender<crate::sql::PendingInsert>,
+    /// Tokens recently looked up (see `tokens`).
+    tokens: crate::tokens::TokenCache,
 }
 
 impl PostgresStore {
@@ -49,7 +51,7 @@ impl PostgresStore {
 
     /// Connects with explicit options (e.g. a `search_path` to keep tests apart).
     pub async fn connect_with(options: PgConnectOptions) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
+        let pool = crate::sql::pool_options::<Postgres>()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
@@ -59,6 +61,7 @@ impl PostgresStore {
             writer: pool.clone(),
             inserts: start_group_commit(pool.clone()),
             pool,
+            tokens: Default::default(),
         })
     }
 

@@ -204,6 +204,28 @@ pub(crate) fn conflict_or(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// A pooled connection idle this long is checked before use: long enough that a busy
+/// service never pays for the check, short enough to notice a server restart or a firewall
+/// that dropped the connection before a query fails on it.
+const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Pool settings both stores share. By default sqlx pings every connection it hands out,
+/// which costs a round trip to PostgreSQL (or a hop to SQLite's worker thread) before every
+/// query; only connections idle for [`IDLE_BEFORE_PING`] are pinged here.
+pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < IDLE_BEFORE_PING {
+                    return Ok(true);
+                }
+                // A failed ping closes this connection; the pool opens another.
+                Ok(sqlx::Connection::ping(conn).await.is_ok())
+            })
+        })
+}
+
 /// Most case insertions committed in one transaction. Each case binds 27 values (20 for its
 /// row, 7 for its event), so a batch stays far below SQLite's 32,766 and PostgreSQL's 65,535
 /// bound parameters per statement.
@@ -292,6 +314,7 @@ macro_rules! impl_store {
                 .bind(id)
                 .fetch_optional(&self.writer)
                 .await?;
+                self.tokens.clear();
                 row.map(TryInto::try_into).transpose()
             }
 
@@ -388,6 +411,11 @@ macro_rules! impl_store {
                 &self,
                 hash: &[u8],
             ) -> Result<Option<($crate::ApiToken, $crate::Account)>, $crate::StoreError> {
+                let asked = std::time::Instant::now();
+                let generation = match self.tokens.get(hash, asked) {
+                    Ok(found) => return Ok((!found.1.disabled).then_some(found)),
+                    Err(generation) => generation,
+                };
                 // One query with its account: every request with a bearer token asks this.
                 let row: Option<$crate::sql::TokenAccountRow> = sqlx::query_as(&format!(
                     "SELECT t.token_hash, t.label, t.created_at AS token_created_at, {} \
@@ -406,7 +434,9 @@ macro_rules! impl_store {
                     created_at: row.token_created_at,
                 };
                 let account: $crate::Account = row.account.try_into()?;
-                Ok((!account.disabled).then_some((token, account)))
+                let found = (token, account);
+                self.tokens.put(generation, &found, asked);
+                Ok((!found.1.disabled).then_some(found))
             }
 
             async fn insert_case(

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::mpsc;
 
@@ -25,6 +25,8 @@ pub struct SqliteStore {
     inserts: mpsc::Sender<crate::sql::PendingInsert>,
     /// Copies the WAL into the database file every second (aborted with the store).
     checkpointer: tokio::task::JoinHandle<()>,
+    /// Tokens recently looked up (see `tokens`).
+    tokens: crate::tokens::TokenCache,
 }
 
 impl Drop for SqliteStore {
@@ -68,12 +70,12 @@ impl SqliteStore {
             .pragma("secure_delete", "ON")
             // Checkpoints run on a timer, off the commit path (see `checkpoints`).
             .pragma("wal_autocheckpoint", "0");
-        let writer = SqlitePoolOptions::new()
+        let writer = crate::sql::pool_options::<Sqlite>()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        let pool = SqlitePoolOptions::new()
+        let pool = crate::sql::pool_options::<Sqlite>()
             .max_connections(8)
             .connect_with(options)
             .await?;
@@ -84,6 +86,7 @@ impl SqliteStore {
             writer,
             inserts,
             checkpointer,
+            tokens: Default::default(),
         })
     }
 

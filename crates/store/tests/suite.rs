@@ -173,6 +173,37 @@ async fn sessions_and_tokens(store: &dyn Store) {
     );
 }
 
+/// Two instances on one database: an account disabled through one stops its tokens on
+/// the other within the cache's lifetime.
+async fn tokens_across_instances(one: &dyn Store, other: &dyn Store) {
+    let a = one
+        .create_account(&account("ivy", Role::Desk, "police"))
+        .await
+        .unwrap();
+    let t = ApiToken {
+        token_hash: vec![11; 32],
+        account_id: a.id,
+        label: "integration".into(),
+        created_at: 1,
+    };
+    one.create_token(&t).await.unwrap();
+    assert!(other.token(&t.token_hash).await.unwrap().is_some());
+    let disable = AccountUpdate {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    one.update_account(a.id, &disable).await.unwrap();
+    assert!(
+        one.token(&t.token_hash).await.unwrap().is_none(),
+        "at once where it changed"
+    );
+    tokio::time::sleep(citygate_store::TOKEN_TTL).await;
+    assert!(
+        other.token(&t.token_hash).await.unwrap().is_none(),
+        "within TOKEN_TTL elsewhere"
+    );
+}
+
 async fn cases_events_and_access(store: &dyn Store) {
     let desk = store
         .create_account(&account("dee", Role::Desk, "police"))
@@ -924,12 +955,15 @@ async fn postgres_store() {
         .execute(&mut admin)
         .await
         .unwrap();
-    let options: PgConnectOptions = PG_URL.parse().unwrap();
-    let store = PostgresStore::connect_with(options.options([("search_path", schema.as_str())]))
-        .await
-        .unwrap();
+    let options: PgConnectOptions = PG_URL
+        .parse::<PgConnectOptions>()
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    let store = PostgresStore::connect_with(options.clone()).await.unwrap();
     suite(&store).await;
-    drop(store);
+    let other = PostgresStore::connect_with(options).await.unwrap();
+    tokens_across_instances(&store, &other).await;
+    drop((store, other));
     sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
         .execute(&mut admin)
         .await

@@ -16,7 +16,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use ::postgres::{Client, NoTls, Transaction};
+use ::postgres::{Client, NoTls, SimpleQueryMessage, Statement, Transaction};
 
 use super::keys::{self, KeyStore};
 use super::{LedgerStore, StoreError};
@@ -24,6 +24,12 @@ use crate::entry::{NewEntry, PrivateRecord};
 
 /// Advisory lock key of the ledger's sequencer ("citygate" in ASCII).
 const SEQUENCER_LOCK: i64 = 0x6369_7479_6761_7465;
+
+/// Takes the sequencer lock, then reads the next index: two statements sent in one round
+/// trip. Each statement of a transaction at READ COMMITTED reads as of its own start, so the
+/// index is read after the lock is held. (The key is [`SEQUENCER_LOCK`].)
+const LOCK_AND_SIZE: &str = "SELECT pg_advisory_xact_lock(7163384747083789413); \
+     SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ledger_leaves (idx BIGINT PRIMARY KEY, leaf BYTEA NOT NULL);
@@ -39,6 +45,8 @@ const KEY_BINDING: &str = "key_store";
 /// A ledger store in a PostgreSQL database.
 pub struct PostgresStore {
     client: Client,
+    /// Every append runs these: prepared once, not once per statement sent.
+    inserts: Inserts,
     keys: Option<KeyStore>,
     /// Whether `keys` is known to be the ledger's bound key file (only then are keys written).
     bound: bool,
@@ -92,28 +100,40 @@ impl PostgresStore {
             }
         }
         tx.commit()?;
+        let inserts = Inserts {
+            leaves: client.prepare(
+                "INSERT INTO ledger_leaves (idx, leaf) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+            )?,
+            sealed: client.prepare(
+                "INSERT INTO ledger_sealed (idx, sealed) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+            )?,
+            private: client.prepare(
+                "INSERT INTO ledger_private (idx, nonce, details) \
+                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
+            )?,
+        };
         Ok(Self {
             client,
+            inserts,
             keys,
             bound,
         })
     }
 
+    /// Appends `entries` at index `start`, read under the sequencer lock by
+    /// [`lock_and_size`].
     fn insert(
         tx: &mut Transaction<'_>,
+        inserts: &Inserts,
         keys: Option<&KeyStore>,
+        start: i64,
         entries: &[NewEntry],
     ) -> Result<u64, StoreError> {
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])?;
-        let start: i64 = tx
-            .query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves", &[])?
-            .get(0);
         let idxs: Vec<i64> = (0..entries.len() as i64).map(|i| start + i).collect();
         let leaves: Vec<&[u8]> = entries.iter().map(|e| e.leaf.as_slice()).collect();
-        tx.execute(
-            "INSERT INTO ledger_leaves (idx, leaf) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-            &[&idxs, &leaves],
-        )?;
+        tx.execute(&inserts.leaves, &[&idxs, &leaves])?;
         if !entries.iter().any(|e| e.private.is_some()) {
             if let Some(keys) = keys {
                 // Clear slots an uncommitted append may have left at these indexes.
@@ -135,11 +155,7 @@ impl PostgresStore {
                     });
                     slots.push(key);
                 }
-                tx.execute(
-                    "INSERT INTO ledger_sealed (idx, sealed) \
-                     SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-                    &[&p_idx, &p_sealed],
-                )?;
+                tx.execute(&inserts.sealed, &[&p_idx, &p_sealed])?;
                 // The keys are durable before the commit, so no committed record lacks its key.
                 keys.put(start as u64, &slots)?;
             }
@@ -157,11 +173,7 @@ impl PostgresStore {
                         p_details.push(p.details.as_slice());
                     }
                 }
-                tx.execute(
-                    "INSERT INTO ledger_private (idx, nonce, details) \
-                     SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
-                    &[&p_idx, &p_nonce, &p_details],
-                )?;
+                tx.execute(&inserts.private, &[&p_idx, &p_nonce, &p_details])?;
             }
         }
         Ok(start as u64)
@@ -215,6 +227,24 @@ impl PostgresStore {
             ))),
         }
     }
+}
+
+/// The statements of an append, prepared on the store's connection.
+struct Inserts {
+    leaves: Statement,
+    sealed: Statement,
+    private: Statement,
+}
+
+/// Takes the sequencer lock for the rest of `tx` and reads the ledger's size under it.
+fn lock_and_size(tx: &mut Transaction<'_>) -> Result<i64, StoreError> {
+    let answers = tx.simple_query(LOCK_AND_SIZE)?;
+    let size = answers.iter().rev().find_map(|m| match m {
+        SimpleQueryMessage::Row(row) => row.get(0),
+        _ => None,
+    });
+    size.and_then(|s| s.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt("the ledger's size is not a number".into()))
 }
 
 /// The key file id bound to the ledger in `tx`'s schema, if any.
@@ -298,7 +328,8 @@ impl LedgerStore for PostgresStore {
         }
         let mut tx = self.client.transaction()?;
         let keys = self.keys.as_ref().filter(|_| self.bound);
-        let start = Self::insert(&mut tx, keys, entries)?;
+        let start = lock_and_size(&mut tx)?;
+        let start = Self::insert(&mut tx, &self.inserts, keys, start, entries)?;
         tx.commit()?;
         Ok(start)
     }
@@ -307,7 +338,7 @@ impl LedgerStore for PostgresStore {
         // Another instance with the same key file may have bound it since we opened.
         self.ensure_bound(false)?;
         let mut tx = self.client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQUENCER_LOCK])?;
+        let start = lock_and_size(&mut tx)?;
         let idx = index as i64;
         let sealed = if self.bound {
             tx.execute("DELETE FROM ledger_sealed WHERE idx = $1", &[&idx])?
@@ -325,7 +356,13 @@ impl LedgerStore for PostgresStore {
             return Err(StoreError::NothingToErase(index));
         }
         let keys = self.keys.as_ref().filter(|_| self.bound);
-        let at = Self::insert(&mut tx, keys, std::slice::from_ref(erasure))?;
+        let at = Self::insert(
+            &mut tx,
+            &self.inserts,
+            keys,
+            start,
+            std::slice::from_ref(erasure),
+        )?;
         tx.commit()?;
         if let (true, Some(keys)) = (sealed > 0, self.sealing_keys()) {
             // Committed: destroying the key is what erases. If it fails, the next
@@ -413,5 +450,16 @@ impl LedgerStore for PostgresStore {
                 &[],
             )?
             .map(|r| r.get(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_take_the_same_lock_as_every_other_writer() {
+        let lock = format!("pg_advisory_xact_lock({SEQUENCER_LOCK})");
+        assert!(LOCK_AND_SIZE.contains(&lock), "{LOCK_AND_SIZE}");
     }
 }

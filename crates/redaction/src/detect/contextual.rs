@@ -4,6 +4,7 @@
 
 use regex_automata::{meta, util::syntax, Input};
 
+use super::bytes::{first_bytes, ByteSet};
 use super::cues::Cue;
 use super::{DetectError, Detector, FieldContext};
 use crate::entity::{Confidence, EntityKind, Finding};
@@ -109,6 +110,9 @@ pub struct MunicipalIdDetector {
     /// The shortest match the pattern can have: shorter fields (most table cells) are not
     /// searched.
     min_len: usize,
+    /// The bytes its matches start with (`C` and `c` for CityKey's `CK12345678`): a field with
+    /// none of them is not searched.
+    first: ByteSet,
 }
 
 impl MunicipalIdDetector {
@@ -119,15 +123,18 @@ impl MunicipalIdDetector {
             .syntax(config)
             .build(pattern)
             .map_err(|e| DetectError::Pattern(format!("municipal_id.pattern: {e}")))?;
-        // The same syntax the regex was built with; 0 (search everything) if it says nothing.
-        let min_len = regex_automata::util::syntax::parse_with(pattern, &config)
-            .ok()
+        // The same syntax the regex was built with; search everything if it says nothing.
+        let hir = regex_automata::util::syntax::parse_with(pattern, &config).ok();
+        let min_len = hir
+            .as_ref()
             .and_then(|hir| hir.properties().minimum_len())
             .unwrap_or(0);
+        let first = hir.as_ref().map_or(ByteSet::ALL, first_bytes);
         Ok(MunicipalIdDetector {
             regex,
             require_cue,
             min_len,
+            first,
         })
     }
 }
@@ -138,7 +145,7 @@ impl Detector for MunicipalIdDetector {
     }
 
     fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
-        if text.len() < self.min_len {
+        if text.len() < self.min_len || !ctx.bytes().intersects(&self.first) {
             return;
         }
         let cues = ctx.cues();

@@ -8,6 +8,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
+use super::bytes::{ByteSet, LETTERS};
 use super::contextual::{BIRTHPLACE_CUES, DEMONYMS};
 use super::cues::{is_word_bounded, sentence_end, CueHit, CUE_WORDS};
 use super::status::STATUS_PHRASES;
@@ -93,13 +94,14 @@ impl Lexicon {
         Ok(Lexicon { automaton, entries })
     }
 
-    /// Finds every list's words in `text` into `out` (cleared first).
-    pub fn scan(&self, text: &str, out: &mut LexiconHits) {
+    /// Finds every list's words in `text` (whose bytes are among `present`) into `out` (cleared
+    /// first).
+    pub fn scan(&self, text: &str, present: &ByteSet, out: &mut LexiconHits) {
         out.clear();
         let bytes = text.as_bytes();
         // No list word is without an ASCII letter: a field of digits and punctuation (most table
         // cells) has none, and the scan is skipped.
-        if !bytes.iter().any(u8::is_ascii_alphabetic) {
+        if !present.intersects(&LETTERS) {
             return;
         }
         for m in self.automaton.find_overlapping_iter(text) {
@@ -187,7 +189,7 @@ mod tests {
         ];
         for t in texts {
             let mut hits = LexiconHits::default();
-            lexicon.scan(t, &mut hits);
+            lexicon.scan(t, &ByteSet::ALL, &mut hits);
             let got: Vec<(usize, usize, Cue)> =
                 hits.cues.iter().map(|h| (h.start, h.end, h.cue)).collect();
             let want: Vec<(usize, usize, Cue)> = cues

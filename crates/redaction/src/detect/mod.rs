@@ -2,6 +2,7 @@
 //! overlaps and propagates confirmed names and identifiers to their other mentions in the same
 //! record. A model-based detector (NER) can be added later as one more `Detector`.
 
+pub mod bytes;
 pub mod contextual;
 pub mod cues;
 pub mod lexicon;
@@ -11,11 +12,13 @@ pub mod status;
 
 use std::cell::RefCell;
 
+use bytes::ByteSet;
 use cues::{Cue, CueIndex};
 use lexicon::{Lexicon, LexiconHits};
 use names::{NameKeys, Token};
 
 use crate::entity::{Confidence, EntityKind, Finding};
+use crate::redactor::Applied;
 
 /// Errors building detectors (bad patterns in a policy).
 #[derive(Debug, thiserror::Error)]
@@ -26,15 +29,31 @@ pub enum DetectError {
 }
 
 /// What a detector may know about the field besides its text.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FieldContext {
     lexicon: LexiconHits,
+    /// The byte values in the field (every byte for a long field).
+    bytes: ByteSet,
     /// A cue that covers the whole field (from its column header or JSON key).
     pub field_hint: Option<Cue>,
     /// The field is known to hold a person's name (column "name", key "first_name").
     pub field_hint_person: bool,
     /// The field is known to hold a place of birth or nationality.
     pub field_hint_birthplace: bool,
+}
+
+/// No list word found, no hint, and every byte possible (so a context built without its text
+/// skips no detector).
+impl Default for FieldContext {
+    fn default() -> Self {
+        FieldContext {
+            lexicon: LexiconHits::default(),
+            bytes: ByteSet::ALL,
+            field_hint: None,
+            field_hint_person: false,
+            field_hint_birthplace: false,
+        }
+    }
 }
 
 impl FieldContext {
@@ -46,6 +65,12 @@ impl FieldContext {
     /// Every word of the detectors' lists found in this field (one pass).
     pub fn lexicon(&self) -> &LexiconHits {
         &self.lexicon
+    }
+
+    /// The byte values in this field, or every byte for a long field: a detector whose matches
+    /// need a byte the field lacks has nothing to find.
+    pub fn bytes(&self) -> &ByteSet {
+        &self.bytes
     }
 }
 
@@ -83,6 +108,9 @@ pub struct Scratch {
     /// Findings vectors of earlier records, emptied, for the next fields (a table row or a JSON
     /// record has a vector per field; reusing them saves an allocation and a free each).
     spare_findings: Vec<Vec<Finding>>,
+    /// The same for the applied-redaction vectors of redacted fields, given back by the formats
+    /// once a record is written ([`crate::Redactor::recycle`]).
+    spare_applied: Vec<Vec<Applied>>,
 }
 
 impl Scratch {
@@ -118,11 +146,34 @@ pub fn findings_buffer(scratch: &mut Scratch) -> Vec<Finding> {
     scratch.spare_findings.pop().unwrap_or_default()
 }
 
-/// Gives a findings vector back for reuse (bounded: a few thousand small vectors at most).
-pub fn recycle_findings(scratch: &mut Scratch, mut v: Vec<Finding>) {
-    if v.capacity() > 0 && v.capacity() <= 4096 && scratch.spare_findings.len() < 1024 {
+/// Gives a findings vector back for reuse.
+pub fn recycle_findings(scratch: &mut Scratch, v: Vec<Finding>) {
+    keep_spare(&mut scratch.spare_findings, v);
+}
+
+/// An empty vector for a field's applied redactions, with room for `n`, reused when one is
+/// spare.
+pub fn applied_buffer(scratch: &mut Scratch, n: usize) -> Vec<Applied> {
+    match scratch.spare_applied.pop() {
+        Some(mut v) => {
+            v.reserve(n);
+            v
+        }
+        None => Vec::with_capacity(n),
+    }
+}
+
+/// Gives an applied-redactions vector back for reuse.
+pub fn recycle_applied(scratch: &mut Scratch, v: Vec<Applied>) {
+    keep_spare(&mut scratch.spare_applied, v);
+}
+
+/// Keeps `v`, emptied, among `spares` (bounded: a thousand vectors of at most 4,096 items, so
+/// one huge record does not pin its memory).
+fn keep_spare<T>(spares: &mut Vec<Vec<T>>, mut v: Vec<T>) {
+    if v.capacity() > 0 && v.capacity() <= 4096 && spares.len() < 1024 {
         v.clear();
-        scratch.spare_findings.push(v);
+        spares.push(v);
     }
 }
 
@@ -186,7 +237,8 @@ impl DetectorChain {
     }
 
     fn fill_context(&self, text: &str, hint: FieldHint, ctx: &mut FieldContext) {
-        self.lexicon.scan(text, &mut ctx.lexicon);
+        ctx.bytes = ByteSet::of(text.as_bytes());
+        self.lexicon.scan(text, &ctx.bytes, &mut ctx.lexicon);
         ctx.field_hint = hint.cue;
         ctx.field_hint_person = hint.person;
         ctx.field_hint_birthplace = hint.birthplace;
@@ -221,11 +273,15 @@ impl DetectorChain {
         for d in &self.detectors {
             d.detect(text, &ctx, &mut out);
         }
-        let mut flags = std::mem::take(&mut scratch.flags);
-        let tokens = scratch.tokens_of(i, text);
-        self.names
-            .detect_tokens(text, tokens, &mut flags, &ctx, &mut out);
-        scratch.flags = flags;
+        // Names start with a capitalised word: without a capital the field is not tokenized
+        // (propagation tokenizes it if it ever needs to).
+        if ctx.bytes.intersects(&bytes::CAPITALS) {
+            let mut flags = std::mem::take(&mut scratch.flags);
+            let tokens = scratch.tokens_of(i, text);
+            self.names
+                .detect_tokens(text, tokens, &mut flags, &ctx, &mut out);
+            scratch.flags = flags;
+        }
         scratch.ctx = ctx;
         resolve_overlaps(out)
     }
@@ -327,8 +383,8 @@ impl DetectorChain {
                 continue;
             }
             let mut extra = Vec::new();
-            // A mention is a capitalised word: a field without letters has none.
-            if !keys.is_empty() && text.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80) {
+            // A mention is a capitalised word: a field without a capital has none.
+            if !keys.is_empty() && text.bytes().any(|b| bytes::CAPITALS.contains(b)) {
                 let tokens = scratch.tokens_of(i, text);
                 names::find_mentions(text, tokens, &keys, &mut extra);
             }

@@ -268,13 +268,26 @@ pub struct Gazetteer {
     mask: usize,
 }
 
-/// Up to eight bytes as one little-endian word (zero-padded).
+/// The first eight bytes (fewer if shorter) as one little-endian word, zero-padded. At most
+/// two loads: a copy of a variable length was a `memcpy` call, twice per look-up, and every word
+/// of an ALL-CAPS report is looked up.
 #[inline]
 fn word8(bytes: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = bytes.len().min(8);
-    w[..n].copy_from_slice(&bytes[..n]);
-    u64::from_le_bytes(w)
+    let n = bytes.len();
+    if let Some(w) = bytes.first_chunk::<8>() {
+        return u64::from_le_bytes(*w);
+    }
+    // Two loads from both ends, overlapping when shorter than twice their size: the bytes they
+    // share are the same in both, so OR-ing them in place gives the bytes once.
+    if let (Some(a), Some(b)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        return u64::from(u32::from_le_bytes(*a))
+            | u64::from(u32::from_le_bytes(*b)) << (8 * (n - 4));
+    }
+    if let (Some(a), Some(b)) = (bytes.first_chunk::<2>(), bytes.last_chunk::<2>()) {
+        return u64::from(u16::from_le_bytes(*a))
+            | u64::from(u16::from_le_bytes(*b)) << (8 * (n - 2));
+    }
+    bytes.first().map_or(0, |&b| u64::from(b))
 }
 
 /// 0x20 in each of the first `n` (at most eight) bytes: OR-ed into ASCII letters, apostrophes
@@ -1051,10 +1064,7 @@ fn filter_bit(h: u64) -> (usize, u64) {
 }
 
 fn head(key: &[u8]) -> u64 {
-    let mut h = [0u8; 8];
-    let n = key.len().min(8);
-    h[..n].copy_from_slice(&key[..n]);
-    u64::from_le_bytes(h) ^ ((key.len() as u64) << 56)
+    word8(key) ^ ((key.len() as u64) << 56)
 }
 
 impl NameKeys {
@@ -1201,6 +1211,18 @@ mod tests {
             if let [t] = tokens.as_slice() {
                 assert_eq!(g.lookup_token(&upper, t), flags, "{upper}");
             }
+        }
+    }
+
+    /// The word of a key's first bytes is what copying them into a zeroed word gives.
+    #[test]
+    fn word8_is_the_zero_padded_prefix() {
+        let bytes: Vec<u8> = (1..=12).map(|b| b * 17).collect();
+        for n in 0..=bytes.len() {
+            let mut w = [0u8; 8];
+            let m = n.min(8);
+            w[..m].copy_from_slice(&bytes[..m]);
+            assert_eq!(word8(&bytes[..n]), u64::from_le_bytes(w), "{n}");
         }
     }
 

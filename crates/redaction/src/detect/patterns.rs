@@ -4,6 +4,7 @@
 
 use regex_automata::{meta, util::syntax, Input};
 
+use super::bytes::ByteSet;
 use super::cues::{Cue, CueIndex};
 use super::{DetectError, Detector, FieldContext};
 use crate::entity::{Confidence, EntityKind, Finding};
@@ -228,22 +229,22 @@ impl PatternDetector {
             }
             Pat::I94New => Some((EntityKind::I94, Likely)),
             Pat::Address | Pat::AddressNoSuffix => Some((EntityKind::StreetAddress, Likely)),
-            Pat::Card => {
-                let ds = validate::digits(s);
-                if validate::luhn(&ds) {
+            Pat::Card => validate::with_digits(s, |ds| {
+                if validate::luhn(ds) {
                     Some((EntityKind::CardNumber, VeryLikely))
                 } else {
-                    classify_digits(s, &ds, start, cues)
+                    classify_digits(s, ds, start, cues)
                 }
-            }
-            Pat::Phone => {
-                let ds = validate::digits(s);
+            }),
+            Pat::Phone => validate::with_digits(s, |ds| {
                 if cues.has_before(start, CUE_WINDOW, Cue::Ssn) && ds.len() == 9 {
-                    return classify_digits(s, &ds, start, cues);
+                    return classify_digits(s, ds, start, cues);
                 }
-                validate::nanp_phone(&ds).then_some((EntityKind::Phone, VeryLikely))
+                validate::nanp_phone(ds).then_some((EntityKind::Phone, VeryLikely))
+            }),
+            Pat::SsnShape | Pat::Digits => {
+                validate::with_digits(s, |ds| classify_digits(s, ds, start, cues))
             }
-            Pat::SsnShape | Pat::Digits => classify_digits(s, &validate::digits(s), start, cues),
             Pat::DateNumeric | Pat::DateIso | Pat::DateText => {
                 (cues.has_before(start, CUE_WINDOW, Cue::Birth) && date_is_plausible(pat, s))
                     .then_some((EntityKind::DateOfBirth, Likely))
@@ -344,23 +345,11 @@ fn classify_digits(
 /// but three), `@` (e-mail), `<` (MRZ line 1: `<<`), `:` (IPv6 of hex letters alone, "beef::1"
 /// has digits but "dead:beef:cafe" does not). A field with none of them (most table cells and
 /// JSON leaves: names, charges, words) cannot match, so the automaton is not run on it.
-static TRIGGER: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = b'0';
-    while b <= b'9' {
-        t[b as usize] = true;
-        b += 1;
-    }
-    t[b'@' as usize] = true;
-    t[b'<' as usize] = true;
-    t[b':' as usize] = true;
-    t
-};
-
-/// False when no pattern of the table can match anywhere in `text` (see [`TRIGGER`]).
-fn may_match(text: &str) -> bool {
-    text.bytes().any(|b| TRIGGER[usize::from(b)])
-}
+const TRIGGER: ByteSet = ByteSet::EMPTY
+    .with_range(b'0', b'9')
+    .with(b'@')
+    .with(b'<')
+    .with(b':');
 
 impl Detector for PatternDetector {
     fn name(&self) -> &'static str {
@@ -376,7 +365,7 @@ impl Detector for PatternDetector {
     /// Otherwise the full search's generic matches are exactly the words of that shape that no
     /// other match overlaps, and only those within reach of a passport cue can be kept.
     fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
-        if !may_match(text) {
+        if !ctx.bytes().intersects(&TRIGGER) {
             return;
         }
         let cues = ctx.cues();
@@ -515,10 +504,11 @@ mod tests {
     /// nothing): every pattern, on texts made of everything but those bytes.
     #[test]
     fn fields_without_trigger_bytes_never_match() {
+        let chain = DetectorChain::standard(None).unwrap();
         let pd = PatternDetector::new().unwrap();
         let full = pd.full().unwrap();
         let others: String = (0u8..128)
-            .filter(|&b| !TRIGGER[usize::from(b)])
+            .filter(|&b| !TRIGGER.contains(b))
             .map(char::from)
             .collect();
         let texts = [
@@ -530,6 +520,10 @@ mod tests {
         ];
         for t in &texts {
             assert!(!may_match(t), "{t}");
+            let ctx = chain.context_for(t, FieldHint::default());
+            let mut found = Vec::new();
+            pd.detect(t, &ctx, &mut found);
+            assert!(found.is_empty(), "{t}");
             assert_eq!(full.find(t.as_str()), None, "{t}");
             assert_eq!(full.find(format!("{t} {t}").as_str()), None, "{t}");
         }
@@ -554,7 +548,15 @@ mod tests {
             "dead:beef:cafe",
         ] {
             assert!(may_match(t) && full.find(t).is_some(), "{t}");
+            // The field's byte set, as the chain builds it, lets the automaton run.
+            let ctx = chain.context_for(t, FieldHint::default());
+            assert!(ctx.bytes().intersects(&TRIGGER), "{t}");
         }
+    }
+
+    /// False when the detector skips `text` for want of a trigger byte.
+    fn may_match(text: &str) -> bool {
+        ByteSet::of(text.as_bytes()).intersects(&TRIGGER)
     }
 
     /// True when every match of `hir` contains a byte of [`TRIGGER`].
@@ -562,13 +564,14 @@ mod tests {
         use regex_syntax::hir::{Class, HirKind};
         match hir.kind() {
             HirKind::Empty | HirKind::Look(_) => false,
-            HirKind::Literal(lit) => lit.0.iter().any(|&b| TRIGGER[usize::from(b)]),
+            HirKind::Literal(lit) => lit.0.iter().any(|&b| TRIGGER.contains(b)),
             HirKind::Class(Class::Bytes(c)) => c
                 .ranges()
                 .iter()
-                .all(|r| (r.start()..=r.end()).all(|b| TRIGGER[usize::from(b)])),
+                .all(|r| (r.start()..=r.end()).all(|b| TRIGGER.contains(b))),
             HirKind::Class(Class::Unicode(c)) => c.ranges().iter().all(|r| {
-                (u32::from(r.start())..=u32::from(r.end())).all(|b| b < 256 && TRIGGER[b as usize])
+                (u32::from(r.start())..=u32::from(r.end()))
+                    .all(|b| u8::try_from(b).is_ok_and(|b| TRIGGER.contains(b)))
             }),
             HirKind::Repetition(r) => r.min >= 1 && requires_trigger(&r.sub),
             HirKind::Capture(c) => requires_trigger(&c.sub),

@@ -1,14 +1,17 @@
 //! JSON and JSON Lines, nested: keys classify their values like column headers (a value under
 //! `"ssn"` is an SSN whole; under `"narrative"` it is scanned); each JSON Lines line, or each
 //! element of a top-level JSON array, is one record for propagation. Key order in the output is
-//! sorted, however serde_json was built (see `sort_keys`); values and structure are unchanged.
+//! sorted, however serde_json was built (see [`Node`]); values and structure are unchanged.
 
 use std::borrow::Cow;
 use std::io::{BufRead, Read, Write};
 use std::ops::Range;
 
 use rayon::prelude::*;
-use serde_json::Value;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Number, Value};
 
 use super::text::read_line_limited;
 use super::{batch_len, FileReport, FormatError, LogBatch, Sink, BATCH_BYTES, MAX_LINE_BYTES};
@@ -63,7 +66,7 @@ fn role_of(r: Option<ColumnRole>) -> FieldRole {
 }
 
 fn collect<'v>(
-    value: &'v Value,
+    value: &'v Node<'_>,
     pointer: &mut String,
     inherited: Option<ColumnRole>,
     out: &mut Leaves<'v>,
@@ -75,9 +78,9 @@ fn collect<'v>(
             .push((from..out.pointers.len(), text, role_of(inherited)));
     };
     match value {
-        Value::String(s) => leaf(out, Cow::Borrowed(s.as_str())),
-        Value::Number(n) => leaf(out, Cow::Owned(n.to_string())),
-        Value::Array(items) => {
+        Node::String(s) => leaf(out, Cow::Borrowed(s)),
+        Node::Number(n) => leaf(out, Cow::Owned(n.to_string())),
+        Node::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let len = pointer.len();
                 pointer.push('/');
@@ -86,8 +89,8 @@ fn collect<'v>(
                 pointer.truncate(len);
             }
         }
-        Value::Object(map) => {
-            for (k, v) in map {
+        Node::Object(members) => {
+            for (k, v) in members {
                 let own = classify_header_cached(k);
                 // A key that names a kind wins; otherwise the parent's kind carries down
                 // ("address": {"street": ..}).
@@ -102,46 +105,218 @@ fn collect<'v>(
                 pointer.truncate(len);
             }
         }
-        Value::Bool(_) | Value::Null => {}
+        Node::Bool(_) | Node::Null => {}
     }
 }
 
 /// Puts the redacted texts back, visiting leaves in the order `collect` did.
-/// Sorts object keys if serde_json keeps them in input order. It sorts them itself unless a
-/// crate built in the same Cargo run turns on its `preserve_order` feature (the bench
-/// crate's Cedar does, under `cargo build --workspace`). Sorting here keeps the release and
-/// its log the same however the binary was built; the check costs one small map, once.
-fn sort_keys(value: &mut Value) {
-    static KEYS_IN_INPUT_ORDER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let in_input_order = *KEYS_IN_INPUT_ORDER.get_or_init(|| {
-        let mut probe = serde_json::Map::new();
-        probe.insert("b".into(), Value::Null);
-        probe.insert("a".into(), Value::Null);
-        probe.keys().next().is_some_and(|k| k == "b")
-    });
-    if in_input_order {
-        value.sort_all_objects();
-    }
-}
-
-fn replace(value: &mut Value, texts: &mut impl Iterator<Item = Option<String>>) {
+fn replace(value: &mut Node<'_>, texts: &mut impl Iterator<Item = Option<String>>) {
     match value {
-        Value::String(_) | Value::Number(_) => {
+        Node::String(_) | Node::Number(_) => {
             if let Some(Some(t)) = texts.next() {
-                *value = Value::String(t);
+                *value = Node::String(Cow::Owned(t));
             }
         }
-        Value::Array(items) => {
+        Node::Array(items) => {
             for item in items {
                 replace(item, texts);
             }
         }
-        Value::Object(map) => {
-            for (_, v) in map.iter_mut() {
+        Node::Object(members) => {
+            for (_, v) in members.iter_mut() {
                 replace(v, texts);
             }
         }
-        Value::Bool(_) | Value::Null => {}
+        Node::Bool(_) | Node::Null => {}
+    }
+}
+
+/// A parsed JSON value that borrows its strings and keys from the input where they have no
+/// escape (a `serde_json::Value` allocates a `String` for each and a B-tree per object, and
+/// freeing them was as costly as parsing). It is written exactly as the `Value` of the same text
+/// is: numbers go through [`Number`] (so `1.50` is written `1.5`, as before), strings through
+/// serde_json's escaping, and each object's members are sorted by key with the last of equal
+/// keys kept, as a `Value` built without `preserve_order` has them; so the output does not
+/// depend on whether another crate of the build turns that feature on (the bench crate's Cedar
+/// does, under `cargo build --workspace`). One input is read differently: an object whose key is
+/// serde_json's private raw-value token stays an object (a `Value`, with the `raw_value` feature
+/// the workspace turns on, parsed the string under it as JSON, or refused the line).
+#[derive(Debug, Clone, PartialEq)]
+enum Node<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Node<'a>>),
+    /// Sorted by key, keys unique.
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+/// Sorts an object's members by key (byte order, as `String`'s `Ord`); of equal keys the last
+/// one's value is kept, as inserting them one by one into a map does.
+fn sorted_members<'a>(mut members: Vec<(Cow<'a, str>, Node<'a>)>) -> Node<'a> {
+    // Stable: equal keys stay in input order, so the last of a run is the last in the input.
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    members.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            std::mem::swap(&mut later.1, &mut kept.1);
+        }
+        same
+    });
+    Node::Object(members)
+}
+
+impl From<Value> for Node<'_> {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Null => Node::Null,
+            Value::Bool(b) => Node::Bool(b),
+            Value::Number(n) => Node::Number(n),
+            Value::String(s) => Node::String(Cow::Owned(s)),
+            Value::Array(items) => Node::Array(items.into_iter().map(Node::from).collect()),
+            Value::Object(map) => sorted_members(
+                map.into_iter()
+                    .map(|(k, v)| (Cow::Owned(k), Node::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// A string or key, borrowed from the input when it has no escape.
+struct StrSeed;
+
+impl<'de> DeserializeSeed<'de> for StrSeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrSeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s))
+    }
+}
+
+/// Builds a [`Node`] from what the parser reports, as `Value`'s own visitor builds a `Value`.
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Node::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+        Ok(Node::Number(n.into()))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(Node::Number(n.into()))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+        Ok(Number::from_f64(n).map_or(Node::Null, Node::Number))
+    }
+    // A string value is taken as a key is: borrowed when it has no escape.
+    fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+        StrSeed.visit_borrowed_str(s).map(Node::String)
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        StrSeed.visit_str(s).map(Node::String)
+    }
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Self::Value, E> {
+        StrSeed.visit_string(s).map(Node::String)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Node::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Node::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        // serde_json gives no size hint; most objects of records have a handful of keys.
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(key) = map.next_key_seed(StrSeed)? {
+            members.push((key, map.next_value()?));
+        }
+        Ok(sorted_members(members))
+    }
+}
+
+impl<'de> Deserialize<'de> for Node<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+/// Written as `Value`'s `Serialize` writes a value (the same calls, so the same bytes, compact
+/// or pretty).
+impl Serialize for Node<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Node::Null => s.serialize_unit(),
+            Node::Bool(b) => s.serialize_bool(*b),
+            Node::Number(n) => n.serialize(s),
+            Node::String(text) => s.serialize_str(text),
+            Node::Array(items) => items.serialize(s),
+            Node::Object(members) => {
+                let mut map = s.serialize_map(Some(members.len()))?;
+                for (k, v) in members {
+                    map.serialize_entry(k.as_ref(), v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// Parses one JSON text into a [`Node`]. Through a `Value` instead when this build's serde_json
+/// reports numbers otherwise than as plain numbers (its `arbitrary_precision` feature, turned on
+/// by some crate of the same build): checked once per process on a probe text, so the output is
+/// the `Value`'s whatever the features.
+fn parse(text: &str) -> Result<Node<'_>, serde_json::Error> {
+    static DIRECT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let direct = *DIRECT.get_or_init(|| {
+        const PROBE: &str =
+            r#"{"b":[1,-2,3.50,1e3,18446744073709551615,-0,0.1e-2],"a":"\u00e9","a":{}}"#;
+        let node = serde_json::from_str::<Node>(PROBE).and_then(|n| serde_json::to_string(&n));
+        let value = serde_json::from_str::<Value>(PROBE).and_then(|v| {
+            let mut v = v;
+            v.sort_all_objects();
+            serde_json::to_string(&v)
+        });
+        matches!((node, value), (Ok(a), Ok(b)) if a == b)
+    });
+    if direct {
+        serde_json::from_str(text)
+    } else {
+        serde_json::from_str::<Value>(text).map(Node::from)
     }
 }
 
@@ -149,7 +324,7 @@ fn replace(value: &mut Value, texts: &mut impl Iterator<Item = Option<String>>) 
 /// record's own pointer inside the document ("" for a JSON Lines line).
 fn redact_value(
     redactor: &Redactor,
-    value: &mut Value,
+    value: &mut Node<'_>,
     file: &str,
     line: u64,
     prefix: &str,
@@ -175,16 +350,18 @@ fn redact_value(
             .iter()
             .map(|(_, text, role)| (text.as_ref(), *role))
             .collect();
-        let redacted = redactor.redact_record(&fields);
+        let mut redacted = redactor.redact_record(&fields);
         for ((range, original, _), field) in leaves.items.iter().zip(&redacted) {
             let pointer = &leaves.pointers[range.clone()];
             let location = |_pos: usize| Location::Json { line, pointer };
             log.field(redactor, file, original, field, &location);
         }
-        redacted
-            .into_iter()
-            .map(|f| (!f.applied.is_empty()).then(|| f.text.into_owned()))
-            .collect()
+        let texts = redacted
+            .iter_mut()
+            .map(|f| (!f.applied.is_empty()).then(|| std::mem::take(&mut f.text).into_owned()))
+            .collect();
+        redactor.recycle(redacted);
+        texts
     };
     if texts.iter().any(Option::is_some) {
         replace(value, &mut texts.into_iter());
@@ -229,8 +406,7 @@ fn redact_line(
         out.push(b'\n');
         return Ok(false);
     }
-    let mut value: Value = serde_json::from_str(text).map_err(|e| json_error(file, line, &e))?;
-    sort_keys(&mut value);
+    let mut value = parse(text).map_err(|e| json_error(file, line, &e))?;
     redact_value(redactor, &mut value, file, line, "", log);
     serde_json::to_writer(&mut *out, &value).map_err(|e| FormatError::io(file, e.into()))?;
     out.push(b'\n');
@@ -330,8 +506,7 @@ pub fn redact_document<R: Read, W: Write>(
             offset: e.valid_up_to() as u64,
         }
     })?;
-    let mut doc: Value = serde_json::from_str(text).map_err(|e| json_error(file, 1, &e))?;
-    sort_keys(&mut doc);
+    let mut doc = parse(text).map_err(|e| json_error(file, 1, &e))?;
     let mut report = FileReport {
         file: file.to_string(),
         format: "json".into(),
@@ -339,7 +514,7 @@ pub fn redact_document<R: Read, W: Write>(
         ..Default::default()
     };
     let logs: Vec<LogBatch> = match &mut doc {
-        Value::Array(items) => items
+        Node::Array(items) => items
             .par_iter_mut()
             .enumerate()
             .map(|(i, item)| {
@@ -385,5 +560,91 @@ pub fn role_for_pointer(pointer: &str) -> FieldRole {
         Some(ColumnRole::Entity(kind)) => FieldRole::Whole(kind),
         Some(other) => FieldRole::Scan(hint_for(other)),
         None => FieldRole::Scan(Default::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the code before [`Node`] wrote: the text parsed into a `Value`, keys sorted.
+    fn through_value(text: &str, pretty: bool) -> String {
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        v.sort_all_objects();
+        if pretty {
+            serde_json::to_string_pretty(&v).unwrap()
+        } else {
+            serde_json::to_string(&v).unwrap()
+        }
+    }
+
+    /// A `Node` is written byte for byte as the `Value` of the same text: numbers normalised the
+    /// same way, the same escapes, keys sorted by bytes, the last of duplicate keys kept; parsed
+    /// directly or through a `Value` (the fallback).
+    #[test]
+    fn node_writes_what_value_writes() {
+        let texts = [
+            r#"{"b":1,"a":2,"B":3,"é":4,"ab":5,"a b":6,"":7,"a\nb":8,"\u00e9":9}"#,
+            r#"{"n":[0,-0,1.50,1e3,1E+2,-1.5e-7,18446744073709551615,-9223372036854775808,18446744073709551616,1.7976931348623157e308,5e-324,0.1,123456789012345678901234567890]}"#,
+            r#"{"s":["plain","q\"uote","back\\slash","nl\n","tab\t","ctl\u0001","\u00e9t\u00e9","é","\ud83d\ude00","a\/b","\u2028"]}"#,
+            r#"{"k":1,"k":{"z":1,"z":[2]},"j":null,"k":{"y":true,"y":false}}"#,
+            r#"[{},[],{"a":[]},[[{}]],null,true,false,"",0]"#,
+            r#"  {"deep":{"a":{"b":{"c":[1,{"d":"e"}]}}}, "x" : "y" }  "#,
+            r#""a lone string""#,
+            "3.0",
+        ];
+        for text in texts {
+            for pretty in [false, true] {
+                let want = through_value(text, pretty);
+                let write = |n: &Node| {
+                    if pretty {
+                        serde_json::to_string_pretty(n).unwrap()
+                    } else {
+                        serde_json::to_string(n).unwrap()
+                    }
+                };
+                let direct: Node = serde_json::from_str(text).unwrap();
+                assert_eq!(write(&direct), want, "{text}");
+                let fallback = Node::from(serde_json::from_str::<Value>(text).unwrap());
+                assert_eq!(write(&fallback), want, "{text}");
+                assert_eq!(write(&parse(text).unwrap()), want, "{text}");
+            }
+        }
+        // Malformed input is refused as a `Value` refuses it.
+        for bad in [r#"{"a":1,}"#, "[1 2]", r#"{"a"}"#, "", "1e400", "{} x"] {
+            let v = serde_json::from_str::<Value>(bad).map(|_| ()).unwrap_err();
+            let n = parse(bad).map(|_| ()).unwrap_err();
+            assert_eq!(
+                (n.classify(), n.line(), n.column()),
+                (v.classify(), v.line(), v.column())
+            );
+        }
+    }
+
+    /// serde_json's private raw-value key is an ordinary key here (a `Value` built with the
+    /// workspace's `raw_value` feature would parse the string under it as JSON instead).
+    #[test]
+    fn private_raw_value_key_is_kept() {
+        let text = r#"{"$serde_json::private::RawValue":"[1,2]"}"#;
+        let node: Node = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&node).unwrap(), text);
+    }
+
+    /// Strings and keys without escapes borrow from the input (the point of `Node`).
+    #[test]
+    fn unescaped_strings_are_borrowed() {
+        let node: Node = serde_json::from_str(r#"{"key":"value","esc":"a\nb"}"#).unwrap();
+        let Node::Object(members) = node else {
+            panic!("an object");
+        };
+        let borrowed: Vec<(bool, bool)> = members
+            .iter()
+            .map(|(k, v)| {
+                let v = matches!(v, Node::String(Cow::Borrowed(_)));
+                (matches!(k, Cow::Borrowed(_)), v)
+            })
+            .collect();
+        // Sorted: "esc" then "key".
+        assert_eq!(borrowed, [(true, false), (true, true)]);
     }
 }

@@ -178,6 +178,7 @@ pub fn redact<R: Read, W: Write>(
                                 .map(|(f, _)| f.text.as_ref()),
                         )
                         .map_err(|e| csv_error(file, e))?;
+                    redactor.recycle(redacted);
                 }
                 for (run, class) in runs.iter().zip(&columns) {
                     if let Some(run) = run {

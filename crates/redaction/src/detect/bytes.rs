@@ -1,0 +1,222 @@
+//! Which byte values occur in a field, found in one pass, so a detector that cannot match
+//! without some byte (the pattern automaton without a digit, `@`, `<` or `:`; the word lists
+//! without a letter; names without a capital; a policy's pattern without the bytes its matches
+//! start with) is not run on a field that has none: most table cells and JSON leaves are short
+//! and hold few kinds of bytes.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// A set of byte values (256 bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ByteSet([u64; 4]);
+
+/// Fields longer than this are not scanned for their bytes: they hold nearly every class anyway
+/// (a report chunk), and each detector's own search costs more than the set would save.
+const EXACT_UP_TO: usize = 1024;
+
+impl ByteSet {
+    /// No byte.
+    pub const EMPTY: ByteSet = ByteSet([0; 4]);
+    /// Every byte.
+    pub const ALL: ByteSet = ByteSet([u64::MAX; 4]);
+
+    /// This set with the bytes `lo..=hi` added.
+    pub const fn with_range(mut self, lo: u8, hi: u8) -> ByteSet {
+        let mut b = lo as usize;
+        while b <= hi as usize {
+            self.0[b >> 6] |= 1 << (b & 63);
+            b += 1;
+        }
+        self
+    }
+
+    /// This set with byte `b` added.
+    pub const fn with(self, b: u8) -> ByteSet {
+        self.with_range(b, b)
+    }
+
+    /// The bytes present in `text`; every byte for a text longer than [`EXACT_UP_TO`] (which
+    /// then runs every detector, as before this set existed).
+    pub fn of(text: &[u8]) -> ByteSet {
+        if text.len() > EXACT_UP_TO {
+            return ByteSet::ALL;
+        }
+        let mut set = [0u64; 4];
+        for &b in text {
+            set[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
+        ByteSet(set)
+    }
+
+    /// True when `b` is in the set.
+    pub fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    /// True when the two sets share a byte.
+    pub fn intersects(&self, other: &ByteSet) -> bool {
+        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
+    }
+
+    fn union(self, other: ByteSet) -> ByteSet {
+        let mut out = self;
+        for (o, b) in out.0.iter_mut().zip(other.0) {
+            *o |= b;
+        }
+        out
+    }
+}
+
+/// ASCII letters: every word of the detectors' lists holds one.
+pub const LETTERS: ByteSet = ByteSet::EMPTY.with_range(b'A', b'Z').with_range(b'a', b'z');
+
+/// Bytes a capitalised word can start with: an ASCII capital or the first byte of a non-ASCII
+/// letter. Without one a field has no capitalised word, so no name and no mention of one.
+pub const CAPITALS: ByteSet = ByteSet::EMPTY.with_range(b'A', b'Z').with_range(0x80, 0xFF);
+
+/// The bytes a non-empty match of `hir` can start with, or [`ByteSet::ALL`] when the tree holds
+/// something this does not follow. A text holding none of them has no non-empty match.
+pub fn first_bytes(hir: &Hir) -> ByteSet {
+    first(hir).map_or(ByteSet::ALL, |(set, _)| set)
+}
+
+/// [`first_bytes`] and whether `hir` can match the empty string.
+fn first(hir: &Hir) -> Option<(ByteSet, bool)> {
+    Some(match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => (ByteSet::EMPTY, true),
+        HirKind::Literal(lit) => match lit.0.first() {
+            Some(&b) => (ByteSet::EMPTY.with(b), false),
+            None => (ByteSet::EMPTY, true),
+        },
+        HirKind::Class(Class::Bytes(c)) => (
+            c.ranges().iter().fold(ByteSet::EMPTY, |s, r| {
+                s.union(ByteSet::EMPTY.with_range(r.start(), r.end()))
+            }),
+            false,
+        ),
+        // A character class: its ASCII part as is, and any leading byte of a longer UTF-8
+        // sequence for the rest.
+        HirKind::Class(Class::Unicode(c)) => (
+            c.ranges().iter().fold(ByteSet::EMPTY, |s, r| {
+                let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+                let ascii = match (u8::try_from(lo), u8::try_from(hi.min(0x7F))) {
+                    (Ok(lo), Ok(hi)) if lo <= 0x7F => ByteSet::EMPTY.with_range(lo, hi),
+                    _ => ByteSet::EMPTY,
+                };
+                let wide = if hi > 0x7F {
+                    ByteSet::EMPTY.with_range(0xC0, 0xFF)
+                } else {
+                    ByteSet::EMPTY
+                };
+                s.union(ascii).union(wide)
+            }),
+            false,
+        ),
+        HirKind::Repetition(r) => {
+            if r.max == Some(0) {
+                (ByteSet::EMPTY, true)
+            } else {
+                let (set, empty) = first(&r.sub)?;
+                (set, empty || r.min == 0)
+            }
+        }
+        HirKind::Capture(c) => first(&c.sub)?,
+        HirKind::Concat(parts) => {
+            // Up to the first part that cannot be empty: any of them can hold the first byte.
+            let mut set = ByteSet::EMPTY;
+            for p in parts {
+                let (s, empty) = first(p)?;
+                set = set.union(s);
+                if !empty {
+                    return Some((set, false));
+                }
+            }
+            (set, true)
+        }
+        HirKind::Alternation(alts) => {
+            let mut set = ByteSet::EMPTY;
+            let mut any_empty = false;
+            for a in alts {
+                let (s, empty) = first(a)?;
+                set = set.union(s);
+                any_empty |= empty;
+            }
+            (set, any_empty)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex_automata::{meta, util::syntax};
+
+    #[test]
+    fn sets_of_texts() {
+        let s = ByteSet::of(b"Ab9\xff");
+        for b in [b'A', b'b', b'9', 0xFF] {
+            assert!(s.contains(b));
+        }
+        assert!(!s.contains(b'a') && !s.contains(0));
+        assert!(s.intersects(&LETTERS) && s.intersects(&CAPITALS));
+        assert!(!ByteSet::of(b"12-34").intersects(&LETTERS));
+        assert!(!ByteSet::of(b"abc def").intersects(&CAPITALS));
+        assert_eq!(ByteSet::of(&[b'1'; EXACT_UP_TO + 1]), ByteSet::ALL);
+        assert_eq!(ByteSet::of(b""), ByteSet::EMPTY);
+    }
+
+    /// No non-empty match in a text without a byte of the pattern's first-byte set; and the set
+    /// is not larger than it needs to be for the shipped municipal ID pattern.
+    #[test]
+    fn first_bytes_bound_every_match() {
+        let config = syntax::Config::new().unicode(false).utf8(false);
+        let patterns = [
+            r"\b(?:CK|ck)[- ]?[0-9]{8}\b",
+            r"[0-9]{6}",
+            r"x?y*z",
+            r"(?i)ab|cd",
+            r"\b\B|q",
+            r"(?:a|)(?:b?)c",
+            r"[^a-z]+",
+            r"(?u:\w+)",
+            r"(?u:é)x",
+            r".{0}k",
+        ];
+        let texts = [
+            "CK-12345678 ck 12345678",
+            "x123456 zz yz",
+            "AB cd aB Cd",
+            "é x éx ÉX word",
+            "abc abcabc q k",
+            "",
+            " ",
+        ];
+        for p in patterns {
+            let hir = regex_automata::util::syntax::parse_with(p, &config).unwrap();
+            let set = first_bytes(&hir);
+            let re = meta::Regex::builder().syntax(config).build(p).unwrap();
+            for t in texts {
+                // Every position of a non-empty match starts with a byte of the set.
+                for m in re.find_iter(t.as_bytes()).filter(|m| !m.is_empty()) {
+                    assert!(set.contains(t.as_bytes()[m.start()]), "{p} on {t:?}");
+                }
+                // Every substring without a byte of the set has no non-empty match.
+                for (i, _) in t.char_indices() {
+                    let rest = &t.as_bytes()[i..];
+                    let cut = rest
+                        .iter()
+                        .position(|&b| set.contains(b))
+                        .unwrap_or(rest.len());
+                    let part = &rest[..cut];
+                    assert!(
+                        re.find_iter(part).all(|m| m.is_empty()),
+                        "{p} matches {part:?}"
+                    );
+                }
+            }
+        }
+        let hir = regex_automata::util::syntax::parse_with(r"\b(?:CK|ck)[- ]?[0-9]{8}\b", &config)
+            .unwrap();
+        assert_eq!(first_bytes(&hir), ByteSet::EMPTY.with(b'C').with(b'c'));
+    }
+}
