@@ -149,28 +149,36 @@ async fn sessions_and_tokens(store: &dyn Store) {
         store.session(&[7; 32], 1).await.unwrap().is_none(),
         "logged out"
     );
-    let t = ApiToken {
-        token_hash: vec![9; 32],
-        account_id: a.id,
-        label: "portal".into(),
-        created_at: 1,
-    };
-    store.create_token(&t).await.unwrap();
-    assert_eq!(store.token(&[9; 32]).await.unwrap().unwrap().1.id, a.id);
-    store
-        .update_account(
-            a.id,
-            &AccountUpdate {
-                disabled: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let t = new_token(store, a.id, 9).await;
+    assert_eq!(
+        store.token(&t.token_hash).await.unwrap().unwrap().1.id,
+        a.id
+    );
+    disable(store, a.id).await;
     assert!(
         store.token(&[9; 32]).await.unwrap().is_none(),
         "disabled accounts' tokens stop working"
     );
+}
+
+/// Creates an API token for `account`, its hash `byte` repeated.
+async fn new_token(store: &dyn Store, account: i64, byte: u8) -> ApiToken {
+    let t = ApiToken {
+        token_hash: vec![byte; 32],
+        account_id: account,
+        label: "integration".into(),
+        created_at: 1,
+    };
+    store.create_token(&t).await.unwrap();
+    t
+}
+
+async fn disable(store: &dyn Store, account: i64) {
+    let change = AccountUpdate {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    store.update_account(account, &change).await.unwrap();
 }
 
 /// Two instances on one database: an account disabled through one stops its tokens on
@@ -180,19 +188,9 @@ async fn tokens_across_instances(one: &dyn Store, other: &dyn Store) {
         .create_account(&account("ivy", Role::Desk, "police"))
         .await
         .unwrap();
-    let t = ApiToken {
-        token_hash: vec![11; 32],
-        account_id: a.id,
-        label: "integration".into(),
-        created_at: 1,
-    };
-    one.create_token(&t).await.unwrap();
+    let t = new_token(one, a.id, 11).await;
     assert!(other.token(&t.token_hash).await.unwrap().is_some());
-    let disable = AccountUpdate {
-        disabled: Some(true),
-        ..Default::default()
-    };
-    one.update_account(a.id, &disable).await.unwrap();
+    disable(one, a.id).await;
     assert!(
         one.token(&t.token_hash).await.unwrap().is_none(),
         "at once where it changed"

@@ -6,12 +6,14 @@
 //! automaton reports every occurrence (overlapping search) and each list then keeps its own
 //! leftmost-longest, non-overlapping selection, exactly what its own automaton found.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::{dfa::DFA, Anchored, MatchKind};
 
 use super::bytes::{ByteSet, LETTERS};
 use super::contextual::{BIRTHPLACE_CUES, DEMONYMS};
 use super::cues::{is_word_bounded, sentence_end, CueHit, CUE_WORDS};
 use super::status::STATUS_PHRASES;
+use super::DetectError;
 
 /// Which list a word belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,14 +64,16 @@ impl LexiconHits {
 
 /// The merged automaton.
 pub struct Lexicon {
-    automaton: AhoCorasick,
+    automaton: DFA,
+    /// The automaton's unanchored start state.
+    start: StateID,
     /// Per pattern: its list and index in that list.
     entries: Vec<(List, usize)>,
 }
 
 impl Lexicon {
     /// Builds the automaton over the four lists.
-    pub fn new() -> Result<Self, aho_corasick::BuildError> {
+    pub fn new() -> Result<Self, DetectError> {
         let mut words: Vec<&str> = Vec::new();
         let mut entries = Vec::new();
         for (list, items) in [
@@ -86,12 +90,54 @@ impl Lexicon {
                 entries.push((list, i));
             }
         }
-        let automaton = AhoCorasickBuilder::new()
+        let pattern_error = |e: &dyn std::fmt::Display| DetectError::Pattern(e.to_string());
+        // No prefilter: it is only consulted by the library's own search loops.
+        let automaton = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&words)?;
-        Ok(Lexicon { automaton, entries })
+            .prefilter(false)
+            .build(&words)
+            .map_err(|e| pattern_error(&e))?;
+        let start = automaton
+            .start_state(Anchored::No)
+            .map_err(|e| pattern_error(&e))?;
+        Ok(Lexicon {
+            automaton,
+            start,
+            entries,
+        })
+    }
+
+    /// Every occurrence of every list word in `bytes`, overlapping ones included, into `raw`
+    /// (per list), in the order the library's overlapping search reports them: by end, then
+    /// by the order the automaton's match state holds them. A plain loop over the DFA's
+    /// transitions instead of `find_overlapping_iter`, which keeps its position in a state
+    /// struct read and written at every byte (this pass went from 41.3 to 37.7 M
+    /// instructions per text redaction of `generate(2026, 3000)`). List words are never
+    /// empty, so no match ends at offset 0 and only states reached on a byte need checking.
+    fn overlapping(&self, bytes: &[u8], raw: &mut [Vec<WordHit>; 4]) {
+        let dfa = &self.automaton;
+        let mut sid = self.start;
+        for (at, &b) in bytes.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            // Without a prefilter only dead and match states are special.
+            if !dfa.is_special(sid) {
+                continue;
+            }
+            if dfa.is_dead(sid) {
+                // Unreachable in an unanchored search of this kind; where the library stops too.
+                break;
+            }
+            for k in 0..dfa.match_len(sid) {
+                let pattern = dfa.match_pattern(sid, k);
+                let (list, index) = self.entries[pattern.as_usize()];
+                raw[list as usize].push(WordHit {
+                    start: at + 1 - dfa.pattern_len(pattern),
+                    end: at + 1,
+                    index,
+                });
+            }
+        }
     }
 
     /// Finds every list's words in `text` (whose bytes are among `present`) into `out` (cleared
@@ -104,14 +150,7 @@ impl Lexicon {
         if !present.intersects(&LETTERS) {
             return;
         }
-        for m in self.automaton.find_overlapping_iter(text) {
-            let (list, index) = self.entries[m.pattern().as_usize()];
-            out.raw[list as usize].push(WordHit {
-                start: m.start(),
-                end: m.end(),
-                index,
-            });
-        }
+        self.overlapping(bytes, &mut out.raw);
         let [cues, status, birthplace, demonyms] = &mut out.raw;
         leftmost_longest(cues);
         for h in cues.iter() {
@@ -161,6 +200,76 @@ fn leftmost_longest(hits: &mut Vec<WordHit>) {
 mod tests {
     use super::*;
     use crate::detect::cues::{Cue, CueMatcher};
+    use aho_corasick::AhoCorasickBuilder;
+
+    /// The hand-written loop reports what the library's overlapping search reports, hit for
+    /// hit and in the same order, on generated reports, tables and JSON values, and on texts
+    /// with words overlapping, adjacent, at both ends and in mixed case.
+    #[test]
+    fn overlapping_loop_matches_the_library() {
+        let lexicon = Lexicon::new().unwrap();
+        assert!(lexicon.automaton.min_pattern_len() >= 1);
+        let mut words: Vec<&str> = CUE_WORDS.iter().map(|(w, _)| *w).collect();
+        for list in [STATUS_PHRASES, BIRTHPLACE_CUES, DEMONYMS] {
+            words.extend_from_slice(list);
+        }
+        let library = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&words)
+            .unwrap();
+        let corpus = crate::corpus::generate(2026, 300);
+        let mut texts: Vec<String> = corpus
+            .texts
+            .iter()
+            .chain(&corpus.json)
+            .flat_map(|r| r.fields.iter().map(|f| f.text.clone()))
+            .collect();
+        for t in &corpus.tables {
+            texts.extend(
+                t.rows
+                    .iter()
+                    .flat_map(|r| r.fields.iter().map(|f| f.text.clone())),
+            );
+        }
+        texts.extend(
+            [
+                "born in",
+                "BORN IN MEXICO",
+                "bornin",
+                "dldl#dl no",
+                "Mexican-American",
+                "t visa",
+                "out visa overstay",
+                "",
+                "x",
+            ]
+            .map(String::from),
+        );
+        let mut compared = 0;
+        for t in &texts {
+            let mut raw: [Vec<WordHit>; 4] = Default::default();
+            lexicon.overlapping(t.as_bytes(), &mut raw);
+            let mut got: Vec<(usize, usize, usize)> = Vec::new();
+            let mut next = [0usize; 4];
+            for m in library.find_overlapping_iter(t.as_str()) {
+                let (list, index) = lexicon.entries[m.pattern().as_usize()];
+                let hit = raw[list as usize].get(next[list as usize]);
+                next[list as usize] += 1;
+                assert_eq!(
+                    hit.map(|h| (h.start, h.end, h.index)),
+                    Some((m.start(), m.end(), index)),
+                    "{t}"
+                );
+                got.push((m.start(), m.end(), index));
+            }
+            let counts: Vec<usize> = raw.iter().map(Vec::len).collect();
+            assert_eq!(counts, next, "{t}");
+            compared += got.len();
+        }
+        assert!(compared > 1_000, "{compared} hits compared");
+    }
 
     /// The merged pass finds what the separate leftmost-longest automata found.
     #[test]

@@ -211,7 +211,7 @@ impl DetectorChain {
                 require_cue,
             )?));
         }
-        let lexicon = Lexicon::new().map_err(|e| DetectError::Pattern(e.to_string()))?;
+        let lexicon = Lexicon::new()?;
         Ok(DetectorChain {
             lexicon,
             detectors,

@@ -694,7 +694,8 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
             plain: (first | rest) & HIGH == 0 && end == i && end - start <= 48,
         });
         sentence_start = false;
-        i = end;
+        // The spaces just scanned are neither words nor sentence marks: resume after them.
+        i = j;
     }
 }
 
@@ -1130,7 +1131,8 @@ pub fn name_keys(text: &str, gazetteer: &Gazetteer, tokens: &mut Vec<Token>, out
     tokenize(text, tokens);
     for t in tokens.iter() {
         let word = &text[t.start..t.end];
-        let f = gazetteer.lookup(word);
+        // The token's own look-up: a plain word is not folded for it.
+        let f = gazetteer.lookup_token(text, t);
         if t.shape == Shape::Initial
             || f & (PARTICLE | TITLE | LABEL | CUE | PLACE) != 0
             || word.len() < 2
@@ -1180,6 +1182,43 @@ pub fn find_mentions(text: &str, tokens: &[Token], keys: &NameKeys, out: &mut Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tokens of a text mixing words, runs of spaces, marks, digits and non-ASCII letters:
+    /// spans, shapes and separators as written (the tokenizer resumes after the spaces it
+    /// scanned for `space_after`, so a mark right after them must still start a sentence).
+    #[test]
+    fn tokenize_spans_shapes_and_separators() {
+        let text = "REPORTINGOFFICER  Zofia Wiśniewska-Kowalczyk, O'BRIEN-SMITHSON. J. q7abcdefgh Ääää   .  Li";
+        let mut tokens = Vec::new();
+        tokenize(text, &mut tokens);
+        let got: Vec<(&str, Shape, bool, bool, bool)> = tokens
+            .iter()
+            .map(|t| {
+                (
+                    &text[t.start..t.end],
+                    t.shape,
+                    t.space_after,
+                    t.comma_after,
+                    t.sentence_start,
+                )
+            })
+            .collect();
+        use Shape::*;
+        assert_eq!(
+            got,
+            [
+                ("REPORTINGOFFICER", Upper, true, false, true),
+                ("Zofia", Title, true, false, false),
+                ("Wiśniewska-Kowalczyk", Title, false, true, false),
+                ("O'BRIEN-SMITHSON", Upper, false, false, false),
+                ("J.", Initial, true, false, true),
+                ("q", Lower, false, false, false),
+                ("abcdefgh", Lower, true, false, false),
+                ("Ääää", Title, false, false, false),
+                ("Li", Title, false, false, true),
+            ]
+        );
+    }
 
     /// The look-up of a token without folding it first gives what folding gives.
     #[test]

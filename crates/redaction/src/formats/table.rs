@@ -84,24 +84,16 @@ pub fn redact<R: Read, W: Write>(
         format: if delimiter == b'\t' { "tsv" } else { "csv" }.into(),
         ..Default::default()
     };
-    let writer_for = |out: &mut Vec<u8>| {
-        csv::WriterBuilder::new()
-            .delimiter(delimiter)
-            .from_writer(std::mem::take(out))
-    };
-    let mut header = writer_for(&mut Vec::new());
-    header
-        .write_record(
-            headers
-                .iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(h, _)| h),
-        )
-        .map_err(|e| csv_error(file, e))?;
-    let header = header
-        .into_inner()
-        .map_err(|e| FormatError::io(file, e.into_error()))?;
+    let mut header = Vec::new();
+    push_record(
+        &mut header,
+        delimiter,
+        headers
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(h, _)| h),
+    );
     output
         .write_all(&header)
         .map_err(|e| FormatError::io(file, e))?;
@@ -128,9 +120,8 @@ pub fn redact<R: Read, W: Write>(
             .par_chunks(ROWS_PER_TASK)
             .enumerate()
             .map(|(c, recs)| {
-                let mut writer = writer_for(&mut Vec::with_capacity(
-                    recs.iter().map(|r| r.as_slice().len() + r.len() + 8).sum(),
-                ));
+                let mut out: Vec<u8> =
+                    Vec::with_capacity(recs.iter().map(|r| r.as_slice().len() + r.len() + 8).sum());
                 let mut log = LogBatch::default();
                 let mut fields: Vec<(&str, FieldRole)> = Vec::with_capacity(roles.len());
                 // Per classified column, the run of whole-cell redactions not yet logged.
@@ -169,15 +160,15 @@ pub fn redact<R: Read, W: Write>(
                         // withheld.
                         log.field(redactor, file, value, field, &location);
                     }
-                    writer
-                        .write_record(
-                            redacted
-                                .iter()
-                                .zip(&keep)
-                                .filter(|(_, k)| **k)
-                                .map(|(f, _)| f.text.as_ref()),
-                        )
-                        .map_err(|e| csv_error(file, e))?;
+                    push_record(
+                        &mut out,
+                        delimiter,
+                        redacted
+                            .iter()
+                            .zip(&keep)
+                            .filter(|(_, k)| **k)
+                            .map(|(f, _)| f.text.as_ref()),
+                    );
                     redactor.recycle(redacted);
                 }
                 for (run, class) in runs.iter().zip(&columns) {
@@ -185,9 +176,6 @@ pub fn redact<R: Read, W: Write>(
                         log.column_run(redactor, &class.name, run);
                     }
                 }
-                let out = writer
-                    .into_inner()
-                    .map_err(|e| FormatError::io(file, e.into_error()))?;
                 Ok((out, log))
             })
             .collect();
@@ -229,4 +217,86 @@ fn checked(
         });
     }
     Ok(rec)
+}
+
+/// Appends one record to `out` byte for byte as `csv::Writer` with default settings and this
+/// delimiter writes it: a field is quoted, its quotes doubled, only if it holds the delimiter,
+/// a quote, CR or LF; a record with no bytes at all (no fields, or one empty field) is written
+/// `""`; `\n` ends it. Written directly because the csv writer's state machine, its own
+/// buffer and the copy out of it were 7 % of a booking-log redaction's instructions (this
+/// costs about two thirds of that).
+fn push_record<'a>(out: &mut Vec<u8>, delimiter: u8, fields: impl Iterator<Item = &'a str>) {
+    let start = out.len();
+    for (k, field) in fields.enumerate() {
+        if k > 0 {
+            out.push(delimiter);
+        }
+        let bytes = field.as_bytes();
+        if !bytes
+            .iter()
+            .any(|&b| b == delimiter || matches!(b, b'"' | b'\r' | b'\n'))
+        {
+            out.extend_from_slice(bytes);
+            continue;
+        }
+        out.push(b'"');
+        let mut rest = bytes;
+        while let Some(q) = rest.iter().position(|&b| b == b'"') {
+            out.extend_from_slice(&rest[..=q]);
+            out.push(b'"');
+            rest = &rest[q + 1..];
+        }
+        out.extend_from_slice(rest);
+        out.push(b'"');
+    }
+    if out.len() == start {
+        out.extend_from_slice(b"\"\"");
+    }
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_record;
+
+    fn by_csv(delimiter: u8, fields: &[&str]) -> Vec<u8> {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_writer(Vec::new());
+        w.write_record(fields).unwrap();
+        w.into_inner().unwrap()
+    }
+
+    /// Every field of up to three bytes over an alphabet of plain and special bytes, alone and
+    /// in pairs (shorter ones), and records of no field or several empty ones: the same bytes
+    /// as the csv crate's writer, with either delimiter.
+    #[test]
+    fn records_as_the_csv_writer_writes_them() {
+        let alphabet = ["a", ",", "\t", "\"", "\r", "\n", " ", "é", "\\"];
+        let mut fields = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = fields
+                .iter()
+                .flat_map(|f| alphabet.iter().map(move |c| format!("{f}{c}")))
+                .collect();
+            fields.extend(longer);
+        }
+        fields.sort();
+        fields.dedup();
+        let short: Vec<&String> = fields.iter().filter(|f| f.len() <= 2).collect();
+        for delimiter in [b',', b'\t'] {
+            let mut records: Vec<Vec<&str>> = vec![vec![], vec!["", ""], vec!["", "", ""]];
+            records.extend(fields.iter().map(|f| vec![f.as_str()]));
+            for a in &short {
+                for b in &short {
+                    records.push(vec![a.as_str(), b.as_str()]);
+                }
+            }
+            for record in &records {
+                let mut got = Vec::new();
+                push_record(&mut got, delimiter, record.iter().copied());
+                assert_eq!(got, by_csv(delimiter, record), "{record:?}");
+            }
+        }
+    }
 }
