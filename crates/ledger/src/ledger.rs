@@ -10,8 +10,9 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
+use crate::compact::{CompactTree, WithBlocks};
 use crate::entry::{EntryError, Event, EventKind, NewEntry, PrivateRecord};
-use crate::merkle::{leaf_hash, Hash, MerkleTree, TreeError};
+use crate::merkle::{leaf_hash, Hash, TreeError};
 use crate::store::{LedgerStore, StoreError};
 use crate::tiles::{self, ExportSummary, TileSource, TilesError};
 
@@ -63,10 +64,22 @@ struct Request {
 
 struct Inner {
     store: Box<dyn LedgerStore>,
-    tree: MerkleTree,
+    tree: CompactTree,
 }
 
+/// Leaf hashes of a range of entries, read from the store.
+type BlockReader<'a> = Box<dyn FnMut(std::ops::Range<u64>) -> Result<Vec<Hash>, LedgerError> + 'a>;
+
 impl Inner {
+    /// The tree, able to read the leaves of its complete blocks from the store.
+    fn query(&mut self) -> WithBlocks<'_, BlockReader<'_>> {
+        let Inner { store, tree } = self;
+        tree.with_blocks(Box::new(move |range| {
+            let leaves = store.leaves(range.start, range.end)?;
+            Ok(leaves.iter().map(|l| leaf_hash(l)).collect())
+        }))
+    }
+
     /// Reads leaves other processes appended since we last looked.
     fn catch_up(&mut self, upto: u64) -> Result<(), LedgerError> {
         while self.tree.len() < upto {
@@ -101,7 +114,7 @@ impl Ledger {
     pub fn open(store: Box<dyn LedgerStore>) -> Result<Self, LedgerError> {
         let mut inner = Inner {
             store,
-            tree: MerkleTree::new(),
+            tree: CompactTree::default(),
         };
         let size = inner.store.size()?;
         inner.catch_up(size)?;
@@ -205,7 +218,7 @@ impl Ledger {
 
     /// Root hash of the tree at `size` entries.
     pub fn root_at(&self, size: u64) -> Result<Hash, LedgerError> {
-        Ok(self.lock().tree.root_at(size)?)
+        self.lock().query().root_at(size)
     }
 
     /// Size and root of the current tree, read together.
@@ -216,12 +229,12 @@ impl Ledger {
 
     /// Inclusion proof of entry `index` in the tree of `size` entries.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
-        Ok(self.lock().tree.inclusion_proof(index, size)?)
+        self.lock().query().inclusion_proof(index, size)
     }
 
     /// Consistency proof from `old` to `new` entries.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
-        Ok(self.lock().tree.consistency_proof(old, new)?)
+        self.lock().query().consistency_proof(old, new)
     }
 
     /// Public leaves `start..end`.
@@ -242,7 +255,7 @@ impl Ledger {
         size: u64,
         checkpoint: &[u8],
     ) -> Result<ExportSummary, LedgerError> {
-        self.lock().tree.root_at(size)?;
+        self.lock().query().root_at(size)?;
         let mut source = LockedSource {
             ledger: self,
             store_error: None,
@@ -281,18 +294,32 @@ struct LockedSource<'a> {
 
 impl TileSource for LockedSource<'_> {
     fn hashes(&mut self, height: usize, start: u64, end: u64) -> Result<Vec<Hash>, TilesError> {
-        Ok(self.ledger.lock().tree.level(height)[start as usize..end as usize].to_vec())
+        let found = self.ledger.lock().query().level(height, start, end);
+        found.map_err(|e| match e {
+            LedgerError::Store(e) => self.keep(e),
+            other => tiles_error(other.to_string()),
+        })
     }
 
     fn leaves(&mut self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, TilesError> {
-        self.ledger.lock().store.leaves(start, end).map_err(|e| {
-            let msg = e.to_string();
-            self.store_error = Some(e);
-            TilesError::Io {
-                path: "ledger store".into(),
-                source: std::io::Error::other(msg),
-            }
-        })
+        let found = self.ledger.lock().store.leaves(start, end);
+        found.map_err(|e| self.keep(e))
+    }
+}
+
+impl LockedSource<'_> {
+    /// Keeps the store's error to report as such once the export stops.
+    fn keep(&mut self, e: StoreError) -> TilesError {
+        let error = tiles_error(e.to_string());
+        self.store_error = Some(e);
+        error
+    }
+}
+
+fn tiles_error(message: String) -> TilesError {
+    TilesError::Io {
+        path: "ledger store".into(),
+        source: std::io::Error::other(message),
     }
 }
 

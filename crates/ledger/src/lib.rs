@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod checkpoint;
+mod compact;
 pub mod entry;
 pub mod ledger;
 pub mod merkle;

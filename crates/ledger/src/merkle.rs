@@ -62,13 +62,134 @@ pub enum TreeError {
     },
 }
 
+/// Answers MTH(D[lo:hi]) for the ranges RFC 6962's recursions visit, whose `lo` is aligned
+/// to the smallest power of two not below `hi - lo`: so the proofs below serve both the
+/// whole in-memory tree and the ledger's tree, which reads its lower levels from the store.
+pub(crate) trait Subtrees {
+    type Error: From<TreeError>;
+    /// Number of leaves.
+    fn len(&self) -> u64;
+    fn subtree(&mut self, lo: u64, hi: u64) -> Result<Hash, Self::Error>;
+}
+
+fn check_size(len: u64, size: u64) -> Result<(), TreeError> {
+    if size > len {
+        return Err(TreeError::SizeTooLarge {
+            requested: size,
+            available: len,
+        });
+    }
+    Ok(())
+}
+
+/// The root of the tree as it was at `size` leaves.
+pub(crate) fn root_at<S: Subtrees>(tree: &mut S, size: u64) -> Result<Hash, S::Error> {
+    check_size(tree.len(), size)?;
+    if size == 0 {
+        Ok(EMPTY_ROOT)
+    } else {
+        tree.subtree(0, size)
+    }
+}
+
+/// The inclusion proof (RFC 6962 PATH) for leaf `index` in the tree of `size` leaves,
+/// leaf-side sibling first.
+pub(crate) fn inclusion_proof<S: Subtrees>(
+    tree: &mut S,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, S::Error> {
+    check_size(tree.len(), size)?;
+    if index >= size {
+        return Err(TreeError::IndexOutOfRange { index, size }.into());
+    }
+    let mut proof = Vec::new();
+    path(tree, index, 0, size, &mut proof)?;
+    Ok(proof)
+}
+
+fn path<S: Subtrees>(
+    tree: &mut S,
+    m: u64,
+    lo: u64,
+    hi: u64,
+    out: &mut Vec<Hash>,
+) -> Result<(), S::Error> {
+    let n = hi - lo;
+    if n == 1 {
+        return Ok(());
+    }
+    let k = largest_power_of_two_below(n);
+    if m < k {
+        path(tree, m, lo, lo + k, out)?;
+        out.push(tree.subtree(lo + k, hi)?);
+    } else {
+        path(tree, m - k, lo + k, hi, out)?;
+        out.push(tree.subtree(lo, lo + k)?);
+    }
+    Ok(())
+}
+
+/// The consistency proof (RFC 6962 PROOF) from the tree of `old` leaves to that of `new`.
+/// Equal sizes give the empty proof; `old == 0` has no proof.
+pub(crate) fn consistency_proof<S: Subtrees>(
+    tree: &mut S,
+    old: u64,
+    new: u64,
+) -> Result<Vec<Hash>, S::Error> {
+    check_size(tree.len(), new)?;
+    if old == 0 || old > new {
+        return Err(TreeError::BadConsistencySizes { old, new }.into());
+    }
+    let mut proof = Vec::new();
+    subproof(tree, old, 0, new, true, &mut proof)?;
+    Ok(proof)
+}
+
+fn subproof<S: Subtrees>(
+    tree: &mut S,
+    m: u64,
+    lo: u64,
+    hi: u64,
+    whole: bool,
+    out: &mut Vec<Hash>,
+) -> Result<(), S::Error> {
+    let n = hi - lo;
+    if m == n {
+        if !whole {
+            out.push(tree.subtree(lo, hi)?);
+        }
+        return Ok(());
+    }
+    let k = largest_power_of_two_below(n);
+    if m <= k {
+        subproof(tree, m, lo, lo + k, whole, out)?;
+        out.push(tree.subtree(lo + k, hi)?);
+    } else {
+        subproof(tree, m - k, lo + k, hi, false, out)?;
+        out.push(tree.subtree(lo, lo + k)?);
+    }
+    Ok(())
+}
+
+/// The whole tree in memory answers every range without failing.
+impl Subtrees for &MerkleTree {
+    type Error = TreeError;
+    fn len(&self) -> u64 {
+        MerkleTree::len(self)
+    }
+    fn subtree(&mut self, lo: u64, hi: u64) -> Result<Hash, TreeError> {
+        Ok(MerkleTree::subtree(self, lo, hi))
+    }
+}
+
 /// An append-only Merkle tree holding every complete subtree hash.
 #[derive(Debug, Default, Clone)]
 pub struct MerkleTree {
     levels: Vec<Vec<Hash>>,
 }
 
-fn largest_power_of_two_below(n: u64) -> u64 {
+pub(crate) fn largest_power_of_two_below(n: u64) -> u64 {
     debug_assert!(n > 1);
     1u64 << (63 - (n - 1).leading_zeros())
 }
@@ -129,27 +250,12 @@ impl MerkleTree {
 
     /// The root of the tree as it was at `size` leaves.
     pub fn root_at(&self, size: u64) -> Result<Hash, TreeError> {
-        self.check_size(size)?;
-        Ok(if size == 0 {
-            EMPTY_ROOT
-        } else {
-            self.subtree(0, size)
-        })
-    }
-
-    fn check_size(&self, size: u64) -> Result<(), TreeError> {
-        if size > self.len() {
-            return Err(TreeError::SizeTooLarge {
-                requested: size,
-                available: self.len(),
-            });
-        }
-        Ok(())
+        root_at(&mut &*self, size)
     }
 
     /// MTH(D[lo:hi]) for `lo` aligned to the largest power of two not above `hi - lo`
     /// (always true for the subtrees RFC 6962 visits).
-    fn subtree(&self, lo: u64, hi: u64) -> Hash {
+    pub(crate) fn subtree(&self, lo: u64, hi: u64) -> Hash {
         let n = hi - lo;
         if n.is_power_of_two() && lo & (n - 1) == 0 {
             let level = n.trailing_zeros() as usize;
@@ -162,58 +268,13 @@ impl MerkleTree {
     /// The inclusion proof (RFC 6962 PATH) for leaf `index` in the tree of `size` leaves,
     /// leaf-side sibling first.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, TreeError> {
-        self.check_size(size)?;
-        if index >= size {
-            return Err(TreeError::IndexOutOfRange { index, size });
-        }
-        let mut proof = Vec::new();
-        self.path(index, 0, size, &mut proof);
-        Ok(proof)
-    }
-
-    fn path(&self, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash>) {
-        let n = hi - lo;
-        if n == 1 {
-            return;
-        }
-        let k = largest_power_of_two_below(n);
-        if m < k {
-            self.path(m, lo, lo + k, out);
-            out.push(self.subtree(lo + k, hi));
-        } else {
-            self.path(m - k, lo + k, hi, out);
-            out.push(self.subtree(lo, lo + k));
-        }
+        inclusion_proof(&mut &*self, index, size)
     }
 
     /// The consistency proof (RFC 6962 PROOF) from the tree of `old` leaves to that of `new`.
     /// Equal sizes give the empty proof; `old == 0` has no proof.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, TreeError> {
-        self.check_size(new)?;
-        if old == 0 || old > new {
-            return Err(TreeError::BadConsistencySizes { old, new });
-        }
-        let mut proof = Vec::new();
-        self.subproof(old, 0, new, true, &mut proof);
-        Ok(proof)
-    }
-
-    fn subproof(&self, m: u64, lo: u64, hi: u64, whole: bool, out: &mut Vec<Hash>) {
-        let n = hi - lo;
-        if m == n {
-            if !whole {
-                out.push(self.subtree(lo, hi));
-            }
-            return;
-        }
-        let k = largest_power_of_two_below(n);
-        if m <= k {
-            self.subproof(m, lo, lo + k, whole, out);
-            out.push(self.subtree(lo + k, hi));
-        } else {
-            self.subproof(m - k, lo + k, hi, false, out);
-            out.push(self.subtree(lo, lo + k));
-        }
+        consistency_proof(&mut &*self, old, new)
     }
 }
 

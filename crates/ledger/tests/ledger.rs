@@ -14,7 +14,7 @@ use citygate_ledger::policy::TrustPolicy;
 use citygate_ledger::receipt::Receipt;
 use citygate_ledger::tiles::{self, TilesVerdict};
 use citygate_ledger::witness::{add_checkpoint_request, Witness, WitnessError};
-use citygate_ledger::{Ledger, PublicLeaf, SqliteStore};
+use citygate_ledger::{verify_consistency, verify_inclusion, Ledger, PublicLeaf, SqliteStore};
 use common::{all_files, contains, decision};
 
 fn open(dir: &std::path::Path) -> Ledger {
@@ -55,6 +55,19 @@ fn concurrent_writers_get_distinct_durable_indexes_that_survive_reopening() {
     drop(ledger);
     let reopened = open(dir.path());
     assert_eq!(reopened.head(), (800, root));
+    // The tree keeps only whole 256-entry blocks' roots in memory: proofs inside a block
+    // read its leaves back from the store, and must verify against the roots.
+    let leaves = reopened.leaves(0, 800).unwrap();
+    for index in (0..800).step_by(37).chain([255, 256, 511, 799]) {
+        let proof = reopened.inclusion_proof(index, 800).unwrap();
+        let leaf = leaf_hash(&leaves[index as usize]);
+        verify_inclusion(&leaf, index, 800, &proof, &root).unwrap();
+    }
+    for old in [1, 200, 256, 257, 600, 799] {
+        let proof = reopened.consistency_proof(old, 800).unwrap();
+        let old_root = reopened.root_at(old).unwrap();
+        verify_consistency(old, 800, &proof, &old_root, &root).unwrap();
+    }
 }
 
 /// Submitted entries (the service's path: no thread waits) and appended ones share the
