@@ -18,6 +18,7 @@ use citygate_ledger::tiles::{self, TilesVerdict};
 use citygate_ledger::{
     leaf_hash, Event, EventKind, Ledger, LedgerStore, MerkleTree, PostgresStore, SqliteStore,
 };
+use common::{median, random_indexes};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -38,11 +39,6 @@ fn event(n: u64) -> Event {
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 /// 64 threads append for `secs`; returns (appends/s, p50, p99).
@@ -109,15 +105,8 @@ fn bench_proofs(size: u64) {
         t.elapsed().as_secs_f64()
     );
     let root = tree.root();
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % size
-    };
     let rounds = 20_000;
-    let idx: Vec<u64> = (0..rounds).map(|_| next()).collect();
+    let idx = random_indexes(rounds, size);
     let mut samples = Vec::new();
     for chunk in idx.chunks(1000) {
         let t = Instant::now();

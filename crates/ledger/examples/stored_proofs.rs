@@ -3,7 +3,12 @@
 //! Prints the resident memory the open tree takes, the time to open, and median inclusion and
 //! consistency proof times at random indexes (proofs may read a block of leaves back).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::time::Instant;
+
+use common::{median, random_indexes};
 
 use citygate_ledger::{Event, EventKind, Ledger, LedgerStore, SqliteStore};
 
@@ -16,11 +21,6 @@ fn rss_kib() -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -62,14 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (after.saturating_sub(before)) as f64 / 1024.0,
         (after.saturating_sub(before)) as f64 * 1024.0 / size as f64
     );
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % size
-    };
-    let idx: Vec<u64> = (0..2000).map(|_| next()).collect();
+    let idx = random_indexes(2000, size);
     for (name, consistency) in [("inclusion", false), ("consistency", true)] {
         let mut samples = Vec::new();
         for chunk in idx.chunks(100) {

@@ -55,3 +55,22 @@ pub fn postgres_url() -> Option<String> {
         .into_iter()
         .find(|u| postgres::Client::connect(u, postgres::NoTls).is_ok())
 }
+
+/// `n` pseudo-random indexes below `size`: the same ones every run (xorshift), for benches.
+pub fn random_indexes(n: usize, size: u64) -> Vec<u64> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % size
+        })
+        .collect()
+}
+
+/// The median of `v` (the upper one of an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
