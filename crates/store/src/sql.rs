@@ -1033,19 +1033,16 @@ async fn insert_batches(
     }
 }
 
-/// One transaction (one sync) for the batch. First every row in two statements; if that
-/// is refused (a duplicate id), each case again in its own savepoint, so one refused case
-/// does not sink the others.
+/// One commit (one sync) for the batch. First every row at once (`insert_all`, each
+/// store's own); if that is refused (a duplicate id), each case again in its own
+/// savepoint, so one refused case does not sink the others.
 async fn commit_batch(
     writer: &sqlx::Pool<DB>,
     batch: &[$crate::sql::PendingInsert],
 ) -> Result<Vec<Result<(), $crate::StoreError>>, $crate::StoreError> {
-    let mut tx = writer.begin().await?;
-    if insert_many(&mut tx, batch).await.is_ok() {
-        tx.commit().await?;
+    if insert_all(writer, batch).await.is_ok() {
         return Ok(batch.iter().map(|_| Ok(())).collect());
     }
-    tx.rollback().await?;
     let mut tx = writer.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
     for p in batch {
@@ -1070,11 +1067,19 @@ async fn insert_many(
     tx: &mut sqlx::Transaction<'_, DB>,
     batch: &[$crate::sql::PendingInsert],
 ) -> Result<(), $crate::StoreError> {
-    let mut cases = sqlx::QueryBuilder::<DB>::new(format!(
-        "INSERT INTO cases ({}) ",
-        $crate::sql::CASE_COLUMNS
-    ));
-    cases.push_values(batch, |mut row, p| {
+    let mut cases = sqlx::QueryBuilder::<DB>::new("");
+    push_cases(&mut cases, batch);
+    cases.build().execute(&mut **tx).await.map_err($crate::sql::conflict_or)?;
+    let mut events = sqlx::QueryBuilder::<DB>::new("");
+    push_events(&mut events, batch);
+    events.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// `INSERT INTO cases ... VALUES` for the cases of `batch`.
+fn push_cases<'a>(q: &mut sqlx::QueryBuilder<'a, DB>, batch: &'a [$crate::sql::PendingInsert]) {
+    q.push(format!("INSERT INTO cases ({}) ", $crate::sql::CASE_COLUMNS));
+    q.push_values(batch, |mut row, p| {
         let c = &p.case;
         row.push_bind(&c.id)
             .push_bind(c.created_at)
@@ -1097,11 +1102,12 @@ async fn insert_many(
             .push_bind(c.retention.documents_purged_at)
             .push_bind(c.retention.details_purged_at);
     });
-    cases.build().execute(&mut **tx).await.map_err($crate::sql::conflict_or)?;
-    let mut events = sqlx::QueryBuilder::<DB>::new(
-        "INSERT INTO case_events (case_id, seq, kind, ledger_index, actor, at, personal) ",
-    );
-    events.push_values(batch, |mut row, p| {
+}
+
+/// `INSERT INTO case_events ... VALUES` for the opening events of `batch`.
+fn push_events<'a>(q: &mut sqlx::QueryBuilder<'a, DB>, batch: &'a [$crate::sql::PendingInsert]) {
+    q.push("INSERT INTO case_events (case_id, seq, kind, ledger_index, actor, at, personal) ");
+    q.push_values(batch, |mut row, p| {
         let e = &p.opened;
         row.push_bind(&e.case_id)
             .push_bind(0_i64)
@@ -1111,8 +1117,6 @@ async fn insert_many(
             .push_bind(e.at)
             .push_bind(&e.personal);
     });
-    events.build().execute(&mut **tx).await?;
-    Ok(())
 }
 
 /// Inserts an account; [`StoreError::Conflict`] if the username is taken.

@@ -101,4 +101,15 @@ impl SqliteStore {
 
 crate::sql::case_writers!();
 
+/// A batch of new cases in one transaction: SQLite has no data-modifying `WITH`.
+async fn insert_all(
+    writer: &SqlitePool,
+    batch: &[crate::sql::PendingInsert],
+) -> Result<(), StoreError> {
+    let mut tx = writer.begin().await?;
+    insert_many(&mut tx, batch).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 crate::sql::impl_store!(SqliteStore);
