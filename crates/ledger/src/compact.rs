@@ -79,7 +79,8 @@ impl CompactTree {
 pub struct WithBlocks<'a, F> {
     tree: &'a CompactTree,
     read: F,
-    /// The last block read, as a tree (a proof visits several subtrees of its leaf's block).
+    /// The last block used, as a tree (a proof visits several subtrees of its leaf's block,
+    /// a tile every leaf of one).
     cached: Option<(u64, MerkleTree)>,
 }
 
@@ -155,20 +156,20 @@ where
         // At most a block, and aligned as RFC 6962's ranges are: inside block `lo / BLOCK`.
         let block = lo / BLOCK;
         let first = block * BLOCK;
-        if block == self.tree.blocks.len() {
-            return Ok(tree_of(&self.tree.tail).subtree(lo - first, hi - first));
-        }
-        if self.cached.as_ref().is_none_or(|(b, _)| *b != block) {
-            let hashes = (self.read)(first..first + BLOCK)?;
-            if hashes.len() as u64 != BLOCK {
-                return Err(self.beyond(first + BLOCK).into());
+        let tree = match self.cached.take() {
+            Some((b, tree)) if b == block => tree,
+            _ if block == self.tree.blocks.len() => tree_of(&self.tree.tail),
+            _ => {
+                let hashes = (self.read)(first..first + BLOCK)?;
+                if hashes.len() as u64 != BLOCK {
+                    return Err(self.beyond(first + BLOCK).into());
+                }
+                tree_of(&hashes)
             }
-            self.cached = Some((block, tree_of(&hashes)));
-        }
-        match &self.cached {
-            Some((_, tree)) => Ok(tree.subtree(lo - first, hi - first)),
-            None => Err(self.beyond(hi).into()),
-        }
+        };
+        let hash = tree.subtree(lo - first, hi - first);
+        self.cached = Some((block, tree));
+        Ok(hash)
     }
 }
 
