@@ -28,6 +28,24 @@ pub struct CompactTree {
 }
 
 impl CompactTree {
+    /// The tree of complete blocks with these roots (as stored by a ledger earlier).
+    pub fn from_block_roots(roots: &[Hash]) -> Self {
+        Self {
+            blocks: tree_of(roots),
+            tail: Vec::new(),
+        }
+    }
+
+    /// Number of complete blocks.
+    pub fn complete_blocks(&self) -> u64 {
+        self.blocks.len()
+    }
+
+    /// The roots of complete blocks `start..end`, if complete.
+    pub fn block_roots(&self, start: u64, end: u64) -> Option<&[Hash]> {
+        self.blocks.level(0).get(start as usize..end as usize)
+    }
+
     /// Number of leaves.
     pub fn len(&self) -> u64 {
         self.blocks.len() * BLOCK + self.tail.len() as u64
@@ -173,6 +191,11 @@ where
     }
 }
 
+/// The root of one block's leaf hashes.
+pub fn block_root(hashes: &[Hash]) -> Hash {
+    tree_of(hashes).root()
+}
+
 fn tree_of(hashes: &[Hash]) -> MerkleTree {
     let mut tree = MerkleTree::new();
     for h in hashes {
@@ -256,6 +279,32 @@ mod tests {
         for size in [BLOCK * 40, BLOCK * 40 + 3] {
             let (_, whole, compact) = trees(size);
             assert_eq!(compact.root(), whole.root(), "{size}");
+        }
+    }
+
+    #[test]
+    fn a_tree_started_from_stored_block_roots_is_the_same_tree() {
+        let (leaves, whole, compact) = trees(BLOCK * 21 + 5);
+        let roots = compact.block_roots(0, 21).unwrap();
+        assert_eq!(compact.complete_blocks(), 21);
+        assert!(compact.block_roots(0, 22).is_none());
+        assert_eq!(
+            roots[3],
+            block_root(&leaves[3 * BLOCK as usize..4 * BLOCK as usize])
+        );
+        for stored in [0, 1, 20, 21] {
+            let mut restarted = CompactTree::from_block_roots(&roots[..stored]);
+            for h in &leaves[stored * BLOCK as usize..] {
+                restarted.push(*h);
+            }
+            assert_eq!(restarted.root(), whole.root(), "from {stored} blocks");
+            let reads = Cell::new(0);
+            let mut q = restarted.with_blocks(reader(&leaves, &reads));
+            assert_eq!(q.inclusion_proof(70, 600), whole.inclusion_proof(70, 600));
+            assert_eq!(
+                q.consistency_proof(33, whole.len()),
+                whole.consistency_proof(33, whole.len())
+            );
         }
     }
 

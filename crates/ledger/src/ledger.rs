@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use crate::compact::{CompactTree, WithBlocks};
+use crate::compact::{self, CompactTree, WithBlocks, BLOCK};
 use crate::entry::{EntryError, Event, EventKind, NewEntry, PrivateRecord};
 use crate::merkle::{leaf_hash, Hash, TreeError};
 use crate::store::{LedgerStore, StoreError};
@@ -20,6 +20,12 @@ use crate::tiles::{self, ExportSummary, TileSource, TilesError};
 const MAX_BATCH: usize = 4096;
 /// Leaves read per query when loading the tree.
 const LOAD_CHUNK: u64 = 50_000;
+/// Block roots read or written per query.
+const ROOTS_CHUNK: u64 = 50_000;
+/// New complete blocks (of 32 entries) that the sequencer lets build up before it stores
+/// their roots: one small write per 32,768 entries, off the appends' path, and at most that
+/// many leaves for the next open to hash.
+const PERSIST_EVERY: u64 = 1024;
 
 /// Errors from the ledger.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +71,8 @@ struct Request {
 struct Inner {
     store: Box<dyn LedgerStore>,
     tree: CompactTree,
+    /// Complete blocks whose roots are in the store.
+    persisted_blocks: u64,
 }
 
 /// Leaf hashes of a range of entries, read from the store.
@@ -73,7 +81,7 @@ type BlockReader<'a> = Box<dyn FnMut(std::ops::Range<u64>) -> Result<Vec<Hash>, 
 impl Inner {
     /// The tree, able to read the leaves of its complete blocks from the store.
     fn query(&mut self) -> WithBlocks<'_, BlockReader<'_>> {
-        let Inner { store, tree } = self;
+        let Inner { store, tree, .. } = self;
         tree.with_blocks(Box::new(move |range| {
             let leaves = store.leaves(range.start, range.end)?;
             Ok(leaves.iter().map(|l| leaf_hash(l)).collect())
@@ -90,6 +98,58 @@ impl Inner {
             }
         }
         Ok(())
+    }
+
+    /// Starts the tree from the block roots stored by an earlier open, as far as they go
+    /// below `blocks`. The last one is checked against its leaves, so a cache that is not
+    /// this ledger's is refused rather than used.
+    fn load_block_roots(&mut self, blocks: u64) -> Result<(), LedgerError> {
+        let mut roots = Vec::new();
+        while (roots.len() as u64) < blocks {
+            let start = roots.len() as u64;
+            let end = blocks.min(start + ROOTS_CHUNK);
+            let chunk = self.store.block_roots(start, end)?;
+            let complete = chunk.len() as u64 == end - start;
+            roots.extend(chunk);
+            if !complete {
+                break;
+            }
+        }
+        if let Some(last) = roots.last() {
+            let block = roots.len() as u64 - 1;
+            let leaves = self.store.leaves(block * BLOCK, (block + 1) * BLOCK)?;
+            let hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l)).collect();
+            if compact::block_root(&hashes) != *last {
+                return Err(StoreError::Corrupt(format!(
+                    "the stored root of block {block} does not match its leaves \
+                     (emptying the ledger_blocks table makes the next open rebuild it)"
+                ))
+                .into());
+            }
+        }
+        self.tree = CompactTree::from_block_roots(&roots);
+        self.persisted_blocks = roots.len() as u64;
+        Ok(())
+    }
+
+    /// Stores the roots of complete blocks not yet stored, once there are at least
+    /// `at_least`. They are a cache: if the store refuses them now, a later call retries.
+    fn persist_blocks(&mut self, at_least: u64) {
+        let complete = self.tree.complete_blocks();
+        if complete.saturating_sub(self.persisted_blocks) < at_least.max(1) {
+            return;
+        }
+        while self.persisted_blocks < complete {
+            let start = self.persisted_blocks;
+            let end = complete.min(start + ROOTS_CHUNK);
+            let Some(roots) = self.tree.block_roots(start, end) else {
+                return;
+            };
+            if self.store.put_block_roots(start, roots).is_err() {
+                return;
+            }
+            self.persisted_blocks = end;
+        }
     }
 
     fn append(&mut self, entries: &[NewEntry]) -> Result<u64, LedgerError> {
@@ -115,9 +175,12 @@ impl Ledger {
         let mut inner = Inner {
             store,
             tree: CompactTree::default(),
+            persisted_blocks: 0,
         };
         let size = inner.store.size()?;
+        inner.load_block_roots(size / BLOCK)?;
         inner.catch_up(size)?;
+        inner.persist_blocks(1);
         let inner = Arc::new(Mutex::new(inner));
         let (queue, requests) = mpsc::sync_channel(MAX_BATCH * 4);
         let shared = Arc::clone(&inner);
@@ -353,5 +416,10 @@ fn sequence(inner: &Mutex<Inner>, requests: &Receiver<Request>) {
                 Err(e) => Err(LedgerError::AppendFailed(e.to_string())),
             });
         }
+        // After the answers, so that no append waits for it.
+        inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .persist_blocks(PERSIST_EVERY);
     }
 }

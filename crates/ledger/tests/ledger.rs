@@ -55,10 +55,10 @@ fn concurrent_writers_get_distinct_durable_indexes_that_survive_reopening() {
     drop(ledger);
     let reopened = open(dir.path());
     assert_eq!(reopened.head(), (800, root));
-    // The tree keeps only whole 256-entry blocks' roots in memory: proofs inside a block
+    // The tree keeps only whole 32-entry blocks' roots in memory: proofs inside a block
     // read its leaves back from the store, and must verify against the roots.
     let leaves = reopened.leaves(0, 800).unwrap();
-    for index in (0..800).step_by(37).chain([255, 256, 511, 799]) {
+    for index in (0..800).step_by(37).chain([31, 32, 255, 256, 511, 799]) {
         let proof = reopened.inclusion_proof(index, 800).unwrap();
         let leaf = leaf_hash(&leaves[index as usize]);
         verify_inclusion(&leaf, index, 800, &proof, &root).unwrap();
@@ -68,6 +68,61 @@ fn concurrent_writers_get_distinct_durable_indexes_that_survive_reopening() {
         let old_root = reopened.root_at(old).unwrap();
         verify_consistency(old, 800, &proof, &old_root, &root).unwrap();
     }
+}
+
+/// Opening stores the roots of complete blocks, and the next open starts from them rather
+/// than hashing every leaf: the same tree and proofs, a gap in the stored roots filled from
+/// the leaves, and stored roots that are not this ledger's refused.
+#[test]
+fn stored_block_roots_give_the_same_tree_and_a_foreign_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.sqlite");
+    let rows = || -> i64 {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM ledger_blocks", [], |r| r.get(0))
+            .unwrap()
+    };
+    let ledger = open(dir.path());
+    for i in 0..810 {
+        ledger.append(&decision("x", i)).unwrap();
+    }
+    let head = ledger.head();
+    let proof = ledger.inclusion_proof(100, 810).unwrap();
+    drop(ledger);
+    // 810 entries: 25 complete blocks of 32, stored at the first open that sees them.
+    assert_eq!(open(dir.path()).head(), head);
+    assert_eq!(rows(), 25);
+    let from_roots = open(dir.path());
+    assert_eq!(from_roots.head(), head);
+    assert_eq!(from_roots.inclusion_proof(100, 810).unwrap(), proof);
+    for old in [1, 31, 32, 33, 500, 800, 809] {
+        let p = from_roots.consistency_proof(old, 810).unwrap();
+        let old_root = from_roots.root_at(old).unwrap();
+        verify_consistency(old, 810, &p, &old_root, &head.1).unwrap();
+    }
+    drop(from_roots);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("DELETE FROM ledger_blocks WHERE block = 10", [])
+        .unwrap();
+    assert_eq!(
+        open(dir.path()).head(),
+        head,
+        "a gap is filled from the leaves"
+    );
+    assert_eq!(rows(), 25);
+
+    conn.execute(
+        "UPDATE ledger_blocks SET root = zeroblob(32) WHERE block = 24",
+        [],
+    )
+    .unwrap();
+    let refused = Ledger::open(Box::new(SqliteStore::open(&db).unwrap()));
+    let message = refused
+        .err()
+        .expect("a foreign block root is refused")
+        .to_string();
+    assert!(message.contains("block 24"), "{message}");
 }
 
 /// Submitted entries (the service's path: no thread waits) and appended ones share the

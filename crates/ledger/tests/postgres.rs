@@ -91,6 +91,16 @@ fn two_instances_share_one_gapless_log() {
     let proof = fresh.inclusion_proof(100, size).unwrap();
     let leaf = leaf_hash(&fresh.leaves(100, 101).unwrap()[0]);
     citygate_ledger::verify_inclusion(&leaf, 100, size, &proof, &root).unwrap();
+    // That open stored the block roots; the next one starts from them.
+    drop(fresh);
+    let blocks: i64 = admin
+        .query_one(&format!("SELECT COUNT(*) FROM {schema}.ledger_blocks"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(blocks, 10, "321 entries hold 10 blocks of 32");
+    let from_roots = open();
+    assert_eq!(from_roots.head(), (size, root));
+    assert_eq!(from_roots.inclusion_proof(100, size).unwrap(), proof);
     admin
         .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .unwrap();
@@ -356,4 +366,83 @@ fn erasure_on_postgres_destroys_the_only_key_and_leaves_no_readable_trace() {
     admin
         .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .unwrap();
+}
+
+/// Appends send their rows as SQL text: every byte value must come back as written, in the
+/// leaf, the record in clear and the sealed record; and a refused append must leave the
+/// connection usable (its transaction rolled back, nothing written).
+#[test]
+fn every_byte_value_round_trips_and_a_refused_append_writes_nothing() {
+    let Some(url) = common::postgres_url() else {
+        eprintln!("SKIPPED: PostgreSQL is not reachable on 127.0.0.1:5432 (set DATABASE_URL)");
+        return;
+    };
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let every_byte: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
+    let entry = |n: u8| citygate_ledger::NewEntry {
+        leaf: [&[n][..], &every_byte].concat(),
+        private: Some(citygate_ledger::PrivateRecord {
+            nonce: [n ^ 0x5c; 32],
+            details: [&every_byte[..], b"'\\x00\\"].concat(),
+        }),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let keys_path = dir.path().join("ledger.keys");
+    for (schema, keyed) in [
+        (format!("ledger_bytes_{}", std::process::id()), false),
+        (format!("ledger_bytes_keyed_{}", std::process::id()), true),
+    ] {
+        admin
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .unwrap();
+        let mut store = if keyed {
+            PostgresStore::connect_with_keys(&url, &schema, &keys_path).unwrap()
+        } else {
+            PostgresStore::connect_in_schema(&url, &schema).unwrap()
+        };
+        assert_eq!(store.append(&[entry(1), entry(2)]).unwrap(), 0);
+        assert_eq!(store.append(&[entry(3)]).unwrap(), 2);
+        assert_eq!(
+            store.leaves(0, 3).unwrap(),
+            vec![entry(1).leaf, entry(2).leaf, entry(3).leaf]
+        );
+        for (i, n) in [(0, 1), (1, 2), (2, 3)] {
+            let record = store.private_record(i).unwrap().unwrap();
+            assert_eq!(record.nonce, entry(n).private.unwrap().nonce, "entry {i}");
+            assert_eq!(
+                record.details,
+                entry(n).private.unwrap().details,
+                "entry {i}"
+            );
+        }
+        if keyed {
+            // A second instance without the key file may not add records in clear.
+            let mut keyless = PostgresStore::connect_in_schema(&url, &schema).unwrap();
+            assert!(matches!(
+                keyless.append(&[entry(4)]),
+                Err(StoreError::KeysRequired)
+            ));
+            assert_eq!(keyless.size().unwrap(), 3, "a refused append wrote nothing");
+            // ... and released the sequencer lock ("citygate" in ASCII), which a transaction
+            // left open would hold from every other instance.
+            let mut probe = admin.transaction().unwrap();
+            probe
+                .batch_execute(
+                    "SET LOCAL lock_timeout = '5s'; \
+                     SELECT pg_advisory_xact_lock(7163384747083789413)",
+                )
+                .expect("the sequencer lock is free after a refused append");
+            probe.rollback().unwrap();
+            // The refusal rolled its transaction back: the same connection appends on.
+            let public_only = citygate_ledger::NewEntry {
+                leaf: entry(5).leaf,
+                private: None,
+            };
+            assert_eq!(keyless.append(&[public_only]).unwrap(), 3);
+            assert_eq!(store.leaves(3, 4).unwrap(), vec![entry(5).leaf]);
+        }
+        admin
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .unwrap();
+    }
 }

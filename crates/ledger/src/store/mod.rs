@@ -13,6 +13,7 @@ pub use self::postgres::PostgresStore;
 pub use self::sqlite::SqliteStore;
 
 use crate::entry::{NewEntry, PrivateRecord};
+use crate::merkle::Hash;
 
 /// Errors from a store.
 #[derive(Debug, thiserror::Error)]
@@ -82,4 +83,31 @@ pub trait LedgerStore: Send {
     fn put_checkpoint(&mut self, size: u64, note: &[u8]) -> Result<(), StoreError>;
     /// The signed checkpoint with the largest size, if any.
     fn latest_checkpoint(&mut self) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The stored roots of blocks `start..end` (block `b` holds leaves
+    /// `b * BLOCK..(b + 1) * BLOCK`, [`crate::compact::BLOCK`]): those stored without a gap
+    /// from `start`, so possibly fewer. A cache of what the leaves give, so that opening a
+    /// ledger does not hash every leaf.
+    fn block_roots(&mut self, start: u64, end: u64) -> Result<Vec<Hash>, StoreError>;
+    /// Stores the roots of blocks `start..start + roots.len()`; a block already stored keeps
+    /// its root (another instance wrote the same).
+    fn put_block_roots(&mut self, start: u64, roots: &[Hash]) -> Result<(), StoreError>;
+}
+
+/// Checks block roots read from a store: each `(block, root)` row in order, kept while the
+/// blocks follow on from `start` without a gap.
+fn contiguous_roots(
+    start: u64,
+    rows: impl IntoIterator<Item = (i64, Vec<u8>)>,
+) -> Result<Vec<Hash>, StoreError> {
+    let mut roots = Vec::new();
+    for (block, root) in rows {
+        if block as u64 != start + roots.len() as u64 {
+            break;
+        }
+        let root: Hash = root.try_into().map_err(|_| {
+            StoreError::Corrupt(format!("the root of block {block} is not 32 bytes"))
+        })?;
+        roots.push(root);
+    }
+    Ok(roots)
 }

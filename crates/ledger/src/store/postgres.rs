@@ -16,20 +16,32 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use ::postgres::{Client, NoTls, SimpleQueryMessage, Statement, Transaction};
+use std::fmt::Write as _;
+
+use ::postgres::{Client, NoTls, SimpleQueryMessage, Transaction};
 
 use super::keys::{self, KeyStore};
 use super::{LedgerStore, StoreError};
 use crate::entry::{NewEntry, PrivateRecord};
+use crate::merkle::Hash;
 
 /// Advisory lock key of the ledger's sequencer ("citygate" in ASCII).
 const SEQUENCER_LOCK: i64 = 0x6369_7479_6761_7465;
 
-/// Takes the sequencer lock, then reads the next index: two statements sent in one round
-/// trip. Each statement of a transaction at READ COMMITTED reads as of its own start, so the
-/// index is read after the lock is held. (The key is [`SEQUENCER_LOCK`].)
-const LOCK_AND_SIZE: &str = "SELECT pg_advisory_xact_lock(7163384747083789413); \
-     SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_leaves";
+/// Takes the sequencer lock, then reads the next index and whether a key file is bound to the
+/// ledger: statements sent in one round trip. Each statement of a transaction at READ
+/// COMMITTED reads as of its own start, so both are read after the lock is held. (The key is
+/// [`SEQUENCER_LOCK`], the binding's name [`KEY_BINDING`]; unit tests check both.)
+macro_rules! lock_and_size {
+    () => {
+        "SELECT pg_advisory_xact_lock(7163384747083789413); \
+         SELECT COALESCE(MAX(idx) + 1, 0), \
+                EXISTS (SELECT 1 FROM ledger_meta WHERE name = 'key_store') FROM ledger_leaves"
+    };
+}
+const LOCK_AND_SIZE: &str = lock_and_size!();
+/// An append's first round trip; its second sends the inserts with the `COMMIT`.
+const BEGIN_LOCK_AND_SIZE: &str = concat!("BEGIN; ", lock_and_size!());
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ledger_leaves (idx BIGINT PRIMARY KEY, leaf BYTEA NOT NULL);
@@ -37,6 +49,7 @@ CREATE TABLE IF NOT EXISTS ledger_private (idx BIGINT PRIMARY KEY, nonce BYTEA N
 CREATE TABLE IF NOT EXISTS ledger_sealed (idx BIGINT PRIMARY KEY, sealed BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value BYTEA NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_checkpoints (size BIGINT PRIMARY KEY, note BYTEA NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger_blocks (block BIGINT PRIMARY KEY, root BYTEA NOT NULL);
 ";
 
 /// `ledger_meta` row naming the key file bound to this ledger.
@@ -45,8 +58,6 @@ const KEY_BINDING: &str = "key_store";
 /// A ledger store in a PostgreSQL database.
 pub struct PostgresStore {
     client: Client,
-    /// Every append runs these: prepared once, not once per statement sent.
-    inserts: Inserts,
     keys: Option<KeyStore>,
     /// Whether `keys` is known to be the ledger's bound key file (only then are keys written).
     bound: bool,
@@ -100,83 +111,64 @@ impl PostgresStore {
             }
         }
         tx.commit()?;
-        let inserts = Inserts {
-            leaves: client.prepare(
-                "INSERT INTO ledger_leaves (idx, leaf) \
-                 SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-            )?,
-            sealed: client.prepare(
-                "INSERT INTO ledger_sealed (idx, sealed) \
-                 SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-            )?,
-            private: client.prepare(
-                "INSERT INTO ledger_private (idx, nonce, details) \
-                 SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
-            )?,
-        };
         Ok(Self {
             client,
-            inserts,
             keys,
             bound,
         })
     }
 
-    /// Appends `entries` at index `start`, read under the sequencer lock by
-    /// [`lock_and_size`].
-    fn insert(
-        tx: &mut Transaction<'_>,
-        inserts: &Inserts,
+    /// The statements that write `entries` at index `start` (read under the sequencer lock
+    /// by [`lock_and_size`]), as SQL text so that they travel with the `COMMIT` in one round
+    /// trip. With `keys`, each private record is sealed under a key of its own, and the keys
+    /// are made durable here, before the caller commits, so no committed record lacks its
+    /// key. `ledger_bound`: whether the ledger has a key file (then records in clear are
+    /// refused).
+    fn insert_statements(
         keys: Option<&KeyStore>,
+        ledger_bound: bool,
         start: i64,
         entries: &[NewEntry],
-    ) -> Result<u64, StoreError> {
-        let idxs: Vec<i64> = (0..entries.len() as i64).map(|i| start + i).collect();
-        let leaves: Vec<&[u8]> = entries.iter().map(|e| e.leaf.as_slice()).collect();
-        tx.execute(&inserts.leaves, &[&idxs, &leaves])?;
+    ) -> Result<String, StoreError> {
+        let mut sql = String::with_capacity(entries.len() * 600 + 128);
+        let leaves = entries.iter().map(|e| vec![e.leaf.as_slice()]);
+        push_insert(&mut sql, "ledger_leaves (idx, leaf)", start, leaves);
         if !entries.iter().any(|e| e.private.is_some()) {
             if let Some(keys) = keys {
                 // Clear slots an uncommitted append may have left at these indexes.
                 keys.put(start as u64, &vec![None; entries.len()])?;
             }
-            return Ok(start as u64);
+            return Ok(sql);
         }
+        let indexed = (start..).zip(entries);
         match keys {
             Some(keys) => {
                 let mut slots = Vec::with_capacity(entries.len());
-                let mut p_idx = Vec::new();
-                let mut p_sealed = Vec::new();
-                for (i, e) in idxs.iter().zip(entries) {
+                let mut sealed = Vec::new();
+                for (i, e) in indexed {
                     let key = e.private.as_ref().map(|p| {
                         let key = keys::new_key();
-                        p_idx.push(*i);
-                        p_sealed.push(keys::seal(&key, *i as u64, p));
+                        sealed.push((i, keys::seal(&key, i as u64, p)));
                         key
                     });
                     slots.push(key);
                 }
-                tx.execute(&inserts.sealed, &[&p_idx, &p_sealed])?;
-                // The keys are durable before the commit, so no committed record lacks its key.
+                let rows = sealed.iter().map(|(i, s)| (*i, vec![s.as_slice()]));
+                push_rows(&mut sql, "ledger_sealed (idx, sealed)", rows);
                 keys.put(start as u64, &slots)?;
             }
             None => {
-                if binding(tx)?.is_some() {
+                if ledger_bound {
                     return Err(StoreError::KeysRequired);
                 }
-                let mut p_idx = Vec::new();
-                let mut p_nonce = Vec::new();
-                let mut p_details = Vec::new();
-                for (i, e) in idxs.iter().zip(entries) {
-                    if let Some(p) = &e.private {
-                        p_idx.push(*i);
-                        p_nonce.push(&p.nonce[..]);
-                        p_details.push(p.details.as_slice());
-                    }
-                }
-                tx.execute(&inserts.private, &[&p_idx, &p_nonce, &p_details])?;
+                let rows = indexed.filter_map(|(i, e)| {
+                    let p = e.private.as_ref()?;
+                    Some((i, vec![&p.nonce[..], p.details.as_slice()]))
+                });
+                push_rows(&mut sql, "ledger_private (idx, nonce, details)", rows);
             }
         }
-        Ok(start as u64)
+        Ok(sql)
     }
 
     /// Whether the key file is bound to the ledger, checking (and binding, if `create`) under
@@ -229,22 +221,63 @@ impl PostgresStore {
     }
 }
 
-/// The statements of an append, prepared on the store's connection.
-struct Inserts {
-    leaves: Statement,
-    sealed: Statement,
-    private: Statement,
+/// Appends to `sql` an `INSERT INTO target VALUES ...` of consecutive rows from index
+/// `start`, each row's columns after its index given as bytes.
+fn push_insert<'a>(
+    sql: &mut String,
+    target: &str,
+    start: i64,
+    rows: impl Iterator<Item = Vec<&'a [u8]>>,
+) {
+    push_rows(sql, target, (start..).zip(rows));
 }
 
-/// Takes the sequencer lock for the rest of `tx` and reads the ledger's size under it.
-fn lock_and_size(tx: &mut Transaction<'_>) -> Result<i64, StoreError> {
-    let answers = tx.simple_query(LOCK_AND_SIZE)?;
-    let size = answers.iter().rev().find_map(|m| match m {
-        SimpleQueryMessage::Row(row) => row.get(0),
+/// Appends to `sql` an `INSERT INTO target VALUES ...` of `rows` (index, byte columns); none
+/// if there are no rows. Bytes are written as hex escape strings (`E'\\x0a1b'`), which read
+/// the same whatever `standard_conforming_strings` says and cannot end the literal.
+fn push_rows<'a>(sql: &mut String, target: &str, rows: impl Iterator<Item = (i64, Vec<&'a [u8]>)>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut first = true;
+    for (index, columns) in rows {
+        if first {
+            let _ = write!(sql, "INSERT INTO {target} VALUES ");
+        } else {
+            sql.push(',');
+        }
+        let _ = write!(sql, "({index}");
+        first = false;
+        for bytes in columns {
+            sql.push_str(", E'\\\\x");
+            for b in bytes {
+                sql.push(HEX[usize::from(b >> 4)] as char);
+                sql.push(HEX[usize::from(b & 15)] as char);
+            }
+            sql.push_str("'::bytea");
+        }
+        sql.push(')');
+    }
+    if !first {
+        sql.push_str("; ");
+    }
+}
+
+/// Reads the next index and whether a key file is bound from the answers to
+/// [`LOCK_AND_SIZE`] (or [`BEGIN_LOCK_AND_SIZE`]).
+fn parse_size(answers: &[SimpleQueryMessage]) -> Result<(i64, bool), StoreError> {
+    let row = answers.iter().rev().find_map(|m| match m {
+        SimpleQueryMessage::Row(row) => Some(row),
         _ => None,
     });
-    size.and_then(|s| s.parse().ok())
+    let size = row.and_then(|r| r.get(0)).and_then(|s| s.parse().ok());
+    let bound = row.and_then(|r| r.get(1)).map(|b| b == "t");
+    size.zip(bound)
         .ok_or_else(|| StoreError::Corrupt("the ledger's size is not a number".into()))
+}
+
+/// Takes the sequencer lock for the rest of `tx`; the ledger's size read under it, and
+/// whether a key file is bound.
+fn lock_and_size(tx: &mut Transaction<'_>) -> Result<(i64, bool), StoreError> {
+    parse_size(&tx.simple_query(LOCK_AND_SIZE)?)
 }
 
 /// The key file id bound to the ledger in `tx`'s schema, if any.
@@ -326,19 +359,29 @@ impl LedgerStore for PostgresStore {
             // Bound in a transaction of its own, committed before any key is written.
             self.ensure_bound(true)?;
         }
-        let mut tx = self.client.transaction()?;
+        // Two round trips rather than a `Transaction`'s five: the group commit waits on them.
         let keys = self.keys.as_ref().filter(|_| self.bound);
-        let start = lock_and_size(&mut tx)?;
-        let start = Self::insert(&mut tx, &self.inserts, keys, start, entries)?;
-        tx.commit()?;
-        Ok(start)
+        let client = &mut self.client;
+        let result = (|| {
+            let (start, ledger_bound) = parse_size(&client.simple_query(BEGIN_LOCK_AND_SIZE)?)?;
+            let mut sql = Self::insert_statements(keys, ledger_bound, start, entries)?;
+            sql.push_str("COMMIT");
+            client.batch_execute(&sql)?;
+            Ok(start as u64)
+        })();
+        if result.is_err() && !client.is_closed() {
+            // Whatever failed, leave the connection outside any transaction. If the
+            // rollback fails too, the next append's BEGIN fails and says so.
+            let _ = client.batch_execute("ROLLBACK");
+        }
+        result
     }
 
     fn erase(&mut self, index: u64, erasure: &NewEntry) -> Result<u64, StoreError> {
         // Another instance with the same key file may have bound it since we opened.
         self.ensure_bound(false)?;
         let mut tx = self.client.transaction()?;
-        let start = lock_and_size(&mut tx)?;
+        let (start, ledger_bound) = lock_and_size(&mut tx)?;
         let idx = index as i64;
         let sealed = if self.bound {
             tx.execute("DELETE FROM ledger_sealed WHERE idx = $1", &[&idx])?
@@ -356,14 +399,11 @@ impl LedgerStore for PostgresStore {
             return Err(StoreError::NothingToErase(index));
         }
         let keys = self.keys.as_ref().filter(|_| self.bound);
-        let at = Self::insert(
-            &mut tx,
-            &self.inserts,
-            keys,
-            start,
-            std::slice::from_ref(erasure),
-        )?;
+        let insert =
+            Self::insert_statements(keys, ledger_bound, start, std::slice::from_ref(erasure))?;
+        tx.batch_execute(&insert)?;
         tx.commit()?;
+        let at = start as u64;
         if let (true, Some(keys)) = (sealed > 0, self.sealing_keys()) {
             // Committed: destroying the key is what erases. If it fails, the next
             // `connect_with_keys` destroys every key whose record is gone.
@@ -451,6 +491,25 @@ impl LedgerStore for PostgresStore {
             )?
             .map(|r| r.get(0)))
     }
+
+    fn block_roots(&mut self, start: u64, end: u64) -> Result<Vec<Hash>, StoreError> {
+        let rows = self.client.query(
+            "SELECT block, root FROM ledger_blocks WHERE block >= $1 AND block < $2 ORDER BY block",
+            &[&(start as i64), &(end as i64)],
+        )?;
+        super::contiguous_roots(start, rows.iter().map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn put_block_roots(&mut self, start: u64, roots: &[Hash]) -> Result<(), StoreError> {
+        let blocks: Vec<i64> = (start as i64..).take(roots.len()).collect();
+        let roots: Vec<&[u8]> = roots.iter().map(|r| &r[..]).collect();
+        self.client.execute(
+            "INSERT INTO ledger_blocks (block, root) \
+             SELECT * FROM unnest($1::bigint[], $2::bytea[]) ON CONFLICT (block) DO NOTHING",
+            &[&blocks, &roots],
+        )?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -460,6 +519,25 @@ mod tests {
     #[test]
     fn appends_take_the_same_lock_as_every_other_writer() {
         let lock = format!("pg_advisory_xact_lock({SEQUENCER_LOCK})");
-        assert!(LOCK_AND_SIZE.contains(&lock), "{LOCK_AND_SIZE}");
+        for sql in [LOCK_AND_SIZE, BEGIN_LOCK_AND_SIZE] {
+            assert!(sql.contains(&lock), "{sql}");
+            assert!(sql.contains(&format!("name = '{KEY_BINDING}'")), "{sql}");
+        }
+        assert!(BEGIN_LOCK_AND_SIZE.starts_with("BEGIN; "));
+    }
+
+    #[test]
+    fn rows_are_written_as_hex_literals() {
+        let mut sql = String::new();
+        let rows = [vec![&b"\\x0'\0"[..]], vec![&[0xff, 0x10][..]]];
+        push_insert(&mut sql, "t (idx, b)", 7, rows.into_iter());
+        assert_eq!(
+            sql,
+            "INSERT INTO t (idx, b) VALUES (7, E'\\\\x5c78302700'::bytea),\
+             (8, E'\\\\xff10'::bytea); "
+        );
+        let mut none = String::new();
+        push_rows(&mut none, "t (idx, b)", std::iter::empty());
+        assert_eq!(none, "");
     }
 }

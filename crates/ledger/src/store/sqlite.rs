@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{LedgerStore, StoreError};
 use crate::entry::{NewEntry, PrivateRecord};
+use crate::merkle::Hash;
 
 /// How long a write waits for another process's transaction.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -72,6 +73,7 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ledger_leaves (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_private (idx INTEGER PRIMARY KEY, nonce BLOB NOT NULL, details BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger_blocks (block INTEGER PRIMARY KEY, root BLOB NOT NULL);
 ";
 
 impl SqliteStore {
@@ -233,5 +235,31 @@ impl LedgerStore for SqliteStore {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    fn block_roots(&mut self, start: u64, end: u64) -> Result<Vec<Hash>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT block, root FROM ledger_blocks WHERE block >= ?1 AND block < ?2 ORDER BY block",
+        )?;
+        let rows = stmt
+            .query_map(params![start as i64, end as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        super::contiguous_roots(start, rows)
+    }
+
+    fn put_block_roots(&mut self, start: u64, roots: &[Hash]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO ledger_blocks (block, root) VALUES (?1, ?2)",
+            )?;
+            for (block, root) in (start..).zip(roots) {
+                stmt.execute(params![block as i64, &root[..]])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 }
