@@ -689,7 +689,8 @@ pub(crate) fn case_page(
 ) -> askama::Result<String> {
     let lang = staff.lang;
     let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
-    let a = &case.answer;
+    // Stored by the service, so it parses; a page without it is still a page.
+    let a: serde_json::Value = serde_json::from_str(case.answer.get()).unwrap_or_default();
     let deciding_outcome = case.resolution.as_deref().unwrap_or(&case.outcome);
     let stored = case
         .personal

@@ -135,9 +135,9 @@ pub struct CaseView {
     pub rules_hash: String,
     /// Whether a supervisor must sign off (every immigration-agency request, WCO 2021).
     pub requires_signoff: bool,
-    /// The engine's answer, as given.
+    /// The engine's answer, as given (as stored: passed through without being parsed).
     #[schema(value_type = Object)]
-    pub answer: serde_json::Value,
+    pub answer: Box<serde_json::value::RawValue>,
     /// complied or declined, once recorded.
     pub action: Option<String>,
     /// The supervisor who signed off.
@@ -368,19 +368,29 @@ pub(crate) fn ledger_event(
     }
 }
 
-/// Provision id recorded in the ledger for a case: the deciding provision, if the ledger
-/// accepts it as an identifier.
-pub(crate) fn ledger_provision(answer: &serde_json::Value) -> String {
-    let id = answer
-        .pointer("/deciding/0")
-        .and_then(|v| v.as_str())
-        .filter(|id| {
-            (1..=64).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._:/()-".contains(&b))
-        });
+/// Provision id recorded in the ledger for a case: its first deciding provision, if the
+/// ledger accepts it as an identifier.
+pub(crate) fn ledger_provision(first_deciding: Option<&str>) -> String {
+    let id = first_deciding.filter(|id| {
+        (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._:/()-".contains(&b))
+    });
     id.unwrap_or("citygate:no-deciding-provision").to_owned()
+}
+
+/// [`ledger_provision`] of a stored answer (only its `deciding` list is read).
+pub(crate) fn stored_ledger_provision(answer_json: &str) -> Result<String, ApiError> {
+    #[derive(Deserialize)]
+    struct Deciding {
+        #[serde(default)]
+        deciding: Vec<String>,
+    }
+    let answer: Deciding = serde_json::from_str(answer_json).map_err(|_| ApiError::Internal)?;
+    Ok(ledger_provision(
+        answer.deciding.first().map(String::as_str),
+    ))
 }
 
 pub(crate) async fn load(
@@ -434,7 +444,8 @@ fn view(
     events: Vec<EventView>,
     personal: Option<CasePersonal>,
 ) -> Result<CaseView, ApiError> {
-    let answer = serde_json::from_str(&case.answer_json).map_err(|_| ApiError::Internal)?;
+    let answer = serde_json::value::RawValue::from_string(case.answer_json)
+        .map_err(|_| ApiError::Internal)?;
     Ok(CaseView {
         id: case.id,
         created_at: case.created_at,
@@ -507,7 +518,8 @@ pub async fn create(
         .map_err(|e| ApiError::field("request.date", e.to_string()))?;
     let outcome = answer.outcome.as_str().to_owned();
     let rules_hash = answer.rules_hash.to_owned();
-    let answer_json = serde_json::to_value(&answer).map_err(|_| ApiError::Internal)?;
+    // Serialised once, straight from the answer: stored, and passed through in the view.
+    let answer_json = serde_json::to_string(&answer).map_err(|_| ApiError::Internal)?;
     let limits = state.rules.retention_for(&request, today);
     let schedule = serde_json::to_string(&limits).map_err(|_| ApiError::Internal)?;
     let requires_signoff = request
@@ -522,7 +534,7 @@ pub async fn create(
         AWAITING_ACTION
     };
     let id = new_case_id();
-    let provision = ledger_provision(&answer_json);
+    let provision = ledger_provision(answer.deciding.first().map(|p| p.id.as_str()));
     let mut event = ledger_event(
         EventKind::RequestReceived,
         &provision,
@@ -552,7 +564,7 @@ pub async fn create(
         status: status.into(),
         outcome,
         rules_hash,
-        answer_json: answer_json.to_string(),
+        answer_json,
         requires_signoff,
         personal: seal_json(&state, &personal_context(&id), &personal)?,
         action: None,
@@ -684,11 +696,9 @@ pub(crate) async fn apply_logged(
     if case.retention.details_purged_at.is_some() {
         return Err(purged(&case));
     }
-    let answer: serde_json::Value =
-        serde_json::from_str(&case.answer_json).map_err(|_| ApiError::Internal)?;
     let mut event = ledger_event(
         step.ledger_kind,
-        &ledger_provision(&answer),
+        &stored_ledger_provision(&case.answer_json)?,
         &case.id,
         step.kind,
         caller.account.id,

@@ -25,7 +25,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::policy::{self, Visibility};
 use crate::routes::cases::{
-    event_context, ledger_event, ledger_provision, load, log_first, seal_json,
+    event_context, ledger_event, load, log_first, seal_json, stored_ledger_provision,
 };
 use crate::state::AppState;
 
@@ -367,11 +367,9 @@ pub async fn upload(
     families.sort();
     families.dedup();
     // Log first: ids and codes only (the digest lets an auditor match the stored bytes).
-    let answer: serde_json::Value =
-        serde_json::from_str(&case.answer_json).map_err(|_| ApiError::Internal)?;
     let mut event = ledger_event(
         EventKind::RequestReceived,
-        &ledger_provision(&answer),
+        &stored_ledger_provision(&case.answer_json)?,
         &case.id,
         "document",
         caller.account.id,
