@@ -22,6 +22,7 @@ commits() { psql "$PG_URL" -qAtc "select xact_commit from pg_stat_database where
 
 url= schema=
 if [ "$STORE" = postgres ]; then url=$PG_URL schema="cg_cpu_$$"; fi
+machine_reference
 start "$STORE" "$url" "$schema"
 tok=$(token "$WORK/$STORE")
 run_load() {

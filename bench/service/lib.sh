@@ -28,6 +28,15 @@ trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
 
+# The machine's speed at the time of a run, from code we do not change: CPU seconds to
+# SHA-256 256 MiB. The host's share of CPU varies several-fold over a day here, so a figure
+# is comparable with another only beside this one.
+machine_reference() {
+  TIMEFORMAT='%U'
+  local secs; secs=$( { time head -c 268435456 /dev/zero | sha256sum >/dev/null; } 2>&1 )
+  echo "machine reference: sha256sum of 256 MiB in ${secs} s of CPU (lower is faster)"
+}
+
 # start NAME [DATABASE_URL SCHEMA]: starts the server, waits for /healthz, prints ready time.
 start() {
   local name=$1 url=${2:-} schema=${3:-}

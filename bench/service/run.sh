@@ -29,6 +29,7 @@ run() {
 }
 
 echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per run; $(nproc) cores"
+machine_reference
 run sqlite
 if psql "$PG_URL" -qAtc 'select 1' >/dev/null 2>&1; then
   schema="cg_bench_$$"
