@@ -169,4 +169,38 @@ mod tests {
             .await
             .unwrap();
     }
+
+    /// Answers are compressed with lz4 where the server has it (migration 0008).
+    #[tokio::test]
+    async fn case_answers_are_compressed_with_lz4() {
+        let url = "postgres://root@127.0.0.1:5432/test";
+        let Ok(admin) = sqlx::PgPool::connect(url).await else {
+            eprintln!("NOTICE: PostgreSQL not reachable at {url}; skipped");
+            return;
+        };
+        let schema = format!("cg_lz4_{}", std::process::id());
+        let store = PostgresStore::connect_in_schema(url, &schema)
+            .await
+            .unwrap();
+        let has_lz4: bool = sqlx::query_scalar(
+            "SELECT count(*) = 1 FROM pg_settings \
+             WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)",
+        )
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+        let method: String = sqlx::query_scalar(
+            "SELECT attcompression::text FROM pg_attribute \
+             WHERE attrelid = $1::regclass AND attname = 'answer_json'",
+        )
+        .bind(format!("{schema}.cases"))
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+        assert_eq!(method, if has_lz4 { "l" } else { "" });
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+    }
 }
