@@ -83,8 +83,7 @@ impl Inner {
     fn query(&mut self) -> WithBlocks<'_, BlockReader<'_>> {
         let Inner { store, tree, .. } = self;
         tree.with_blocks(Box::new(move |range| {
-            let leaves = store.leaves(range.start, range.end)?;
-            Ok(leaves.iter().map(|l| leaf_hash(l)).collect())
+            Ok(stored_leaf_hashes(store.as_mut(), range)?)
         }))
     }
 
@@ -117,8 +116,8 @@ impl Inner {
         }
         if let Some(last) = roots.last() {
             let block = roots.len() as u64 - 1;
-            let leaves = self.store.leaves(block * BLOCK, (block + 1) * BLOCK)?;
-            let hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l)).collect();
+            let hashes =
+                stored_leaf_hashes(self.store.as_mut(), block * BLOCK..(block + 1) * BLOCK)?;
             if compact::block_root(&hashes) != *last {
                 return Err(StoreError::Corrupt(format!(
                     "the stored root of block {block} does not match its leaves \
@@ -162,6 +161,15 @@ impl Inner {
     }
 }
 
+/// The leaf hashes of the stored entries in `range`.
+fn stored_leaf_hashes(
+    store: &mut dyn LedgerStore,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<Hash>, StoreError> {
+    let leaves = store.leaves(range.start, range.end)?;
+    Ok(leaves.iter().map(|l| leaf_hash(l)).collect())
+}
+
 /// An open ledger. Cheap to share between threads by reference.
 pub struct Ledger {
     inner: Arc<Mutex<Inner>>,
@@ -170,7 +178,8 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Opens a ledger over `store`, rebuilding the tree from the stored leaves.
+    /// Opens a ledger over `store`: the tree from the stored block roots, then the leaves
+    /// after them (all the leaves, the first time).
     pub fn open(store: Box<dyn LedgerStore>) -> Result<Self, LedgerError> {
         let mut inner = Inner {
             store,

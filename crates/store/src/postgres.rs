@@ -101,19 +101,34 @@ mod tests {
     use super::*;
     use crate::{NewAccount, Role, Store as _};
 
+    /// A store in a schema of its own, or `None` (with a notice) without PostgreSQL.
+    async fn scratch_store(name: &str) -> Option<(PostgresStore, String)> {
+        let url = "postgres://root@127.0.0.1:5432/test";
+        if sqlx::PgPool::connect(url).await.is_err() {
+            eprintln!("NOTICE: PostgreSQL not reachable at {url}; skipped");
+            return None;
+        }
+        let schema = format!("cg_{name}_{}", std::process::id());
+        let store = PostgresStore::connect_in_schema(url, &schema)
+            .await
+            .unwrap();
+        Some((store, schema))
+    }
+
+    async fn drop_schema(store: &PostgresStore, schema: &str) {
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+    }
+
     /// The one-statement batch itself must be accepted (the savepoint fallback would hide a
     /// refusal from the store suite, which only sees every case stored).
     #[tokio::test]
     async fn a_batch_of_cases_and_events_goes_in_as_one_statement() {
-        let url = "postgres://root@127.0.0.1:5432/test";
-        if sqlx::PgPool::connect(url).await.is_err() {
-            eprintln!("NOTICE: PostgreSQL not reachable at {url}; skipped");
+        let Some((store, schema)) = scratch_store("batch").await else {
             return;
-        }
-        let schema = format!("cg_batch_{}", std::process::id());
-        let store = PostgresStore::connect_in_schema(url, &schema)
-            .await
-            .unwrap();
+        };
         let desk = store
             .create_account(&NewAccount {
                 username: "dee".into(),
@@ -164,29 +179,20 @@ mod tests {
             insert_all(&store.writer, &batch[..1]).await,
             Err(StoreError::Conflict)
         ));
-        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-            .execute(&store.pool)
-            .await
-            .unwrap();
+        drop_schema(&store, &schema).await;
     }
 
     /// Answers are compressed with lz4 where the server has it (migration 0008).
     #[tokio::test]
     async fn case_answers_are_compressed_with_lz4() {
-        let url = "postgres://root@127.0.0.1:5432/test";
-        let Ok(admin) = sqlx::PgPool::connect(url).await else {
-            eprintln!("NOTICE: PostgreSQL not reachable at {url}; skipped");
+        let Some((store, schema)) = scratch_store("lz4").await else {
             return;
         };
-        let schema = format!("cg_lz4_{}", std::process::id());
-        let store = PostgresStore::connect_in_schema(url, &schema)
-            .await
-            .unwrap();
         let has_lz4: bool = sqlx::query_scalar(
             "SELECT count(*) = 1 FROM pg_settings \
              WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)",
         )
-        .fetch_one(&admin)
+        .fetch_one(&store.pool)
         .await
         .unwrap();
         let method: String = sqlx::query_scalar(
@@ -194,13 +200,10 @@ mod tests {
              WHERE attrelid = $1::regclass AND attname = 'answer_json'",
         )
         .bind(format!("{schema}.cases"))
-        .fetch_one(&admin)
+        .fetch_one(&store.pool)
         .await
         .unwrap();
         assert_eq!(method, if has_lz4 { "l" } else { "" });
-        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-            .execute(&store.pool)
-            .await
-            .unwrap();
+        drop_schema(&store, &schema).await;
     }
 }

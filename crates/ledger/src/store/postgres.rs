@@ -131,8 +131,8 @@ impl PostgresStore {
         entries: &[NewEntry],
     ) -> Result<String, StoreError> {
         let mut sql = String::with_capacity(entries.len() * 600 + 128);
-        let leaves = entries.iter().map(|e| vec![e.leaf.as_slice()]);
-        push_insert(&mut sql, "ledger_leaves (idx, leaf)", start, leaves);
+        let leaves = (start..).zip(entries.iter().map(|e| [e.leaf.as_slice()]));
+        push_rows(&mut sql, "ledger_leaves (idx, leaf)", leaves);
         if !entries.iter().any(|e| e.private.is_some()) {
             if let Some(keys) = keys {
                 // Clear slots an uncommitted append may have left at these indexes.
@@ -153,7 +153,7 @@ impl PostgresStore {
                     });
                     slots.push(key);
                 }
-                let rows = sealed.iter().map(|(i, s)| (*i, vec![s.as_slice()]));
+                let rows = sealed.iter().map(|(i, s)| (*i, [s.as_slice()]));
                 push_rows(&mut sql, "ledger_sealed (idx, sealed)", rows);
                 keys.put(start as u64, &slots)?;
             }
@@ -163,7 +163,7 @@ impl PostgresStore {
                 }
                 let rows = indexed.filter_map(|(i, e)| {
                     let p = e.private.as_ref()?;
-                    Some((i, vec![&p.nonce[..], p.details.as_slice()]))
+                    Some((i, [&p.nonce[..], p.details.as_slice()]))
                 });
                 push_rows(&mut sql, "ledger_private (idx, nonce, details)", rows);
             }
@@ -221,21 +221,14 @@ impl PostgresStore {
     }
 }
 
-/// Appends to `sql` an `INSERT INTO target VALUES ...` of consecutive rows from index
-/// `start`, each row's columns after its index given as bytes.
-fn push_insert<'a>(
+/// Appends to `sql` an `INSERT INTO target VALUES ...` of `rows` (index, `N` byte columns);
+/// none if there are no rows. Bytes are written as hex escape strings (`E'\\x0a1b'`), which
+/// read the same whatever `standard_conforming_strings` says and cannot end the literal.
+fn push_rows<'a, const N: usize>(
     sql: &mut String,
     target: &str,
-    start: i64,
-    rows: impl Iterator<Item = Vec<&'a [u8]>>,
+    rows: impl Iterator<Item = (i64, [&'a [u8]; N])>,
 ) {
-    push_rows(sql, target, (start..).zip(rows));
-}
-
-/// Appends to `sql` an `INSERT INTO target VALUES ...` of `rows` (index, byte columns); none
-/// if there are no rows. Bytes are written as hex escape strings (`E'\\x0a1b'`), which read
-/// the same whatever `standard_conforming_strings` says and cannot end the literal.
-fn push_rows<'a>(sql: &mut String, target: &str, rows: impl Iterator<Item = (i64, Vec<&'a [u8]>)>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut first = true;
     for (index, columns) in rows {
@@ -529,15 +522,15 @@ mod tests {
     #[test]
     fn rows_are_written_as_hex_literals() {
         let mut sql = String::new();
-        let rows = [vec![&b"\\x0'\0"[..]], vec![&[0xff, 0x10][..]]];
-        push_insert(&mut sql, "t (idx, b)", 7, rows.into_iter());
+        let rows = [(7, [&b"\\x0'\0"[..]]), (8, [&[0xff, 0x10][..]])];
+        push_rows(&mut sql, "t (idx, b)", rows.into_iter());
         assert_eq!(
             sql,
             "INSERT INTO t (idx, b) VALUES (7, E'\\\\x5c78302700'::bytea),\
              (8, E'\\\\xff10'::bytea); "
         );
         let mut none = String::new();
-        push_rows(&mut none, "t (idx, b)", std::iter::empty());
+        push_rows::<1>(&mut none, "t (idx, b)", std::iter::empty());
         assert_eq!(none, "");
     }
 }
