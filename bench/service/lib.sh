@@ -32,7 +32,7 @@ now_ms() { date +%s%3N; }
 # SHA-256 256 MiB. The host's share of CPU varies several-fold over a day here, so a figure
 # is comparable with another only beside this one.
 machine_reference() {
-  TIMEFORMAT='%U'
+  local TIMEFORMAT='%U'
   local secs; secs=$( { time head -c 268435456 /dev/zero | sha256sum >/dev/null; } 2>&1 )
   echo "machine reference: sha256sum of 256 MiB in ${secs} s of CPU (lower is faster)"
 }
