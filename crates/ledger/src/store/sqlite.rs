@@ -24,22 +24,31 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// A ledger store in one SQLite file.
 pub struct SqliteStore {
     /// Stopped first, so the appending connection is the last to close.
-    _checkpointer: Checkpointer,
+    checkpointer: Checkpointer,
     conn: Connection,
 }
 
 /// SQLite's automatic checkpoint runs inside the commit that crosses its threshold, so one
 /// group commit in a thousand also copied the WAL and synced the database file: the slowest
-/// appends (BENCHMARKS, service). This thread runs a passive checkpoint every second on a
-/// connection of its own instead, which never holds up an append.
+/// appends (BENCHMARKS, service). This thread instead runs a passive checkpoint every second
+/// on a connection of its own, which never holds up an append, then syncs the database file:
+/// SQLite syncs it only after a checkpoint that reached the WAL's end, which under steady
+/// appends never happens, and the copied pages then stayed dirty until the kernel wrote them
+/// all at once, stalling every commit. It then asks the appending connection to catch up
+/// (see `SqliteStore::append`).
 struct Checkpointer {
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Set after each checkpoint; the next append then finishes it (see `append`).
+    catch_up: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Checkpointer {
     fn start(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
+        let database = path.to_owned();
+        let catch_up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let asked = catch_up.clone();
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("ledger-checkpoint".into())
@@ -47,15 +56,22 @@ impl Checkpointer {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(CHECKPOINT_EVERY)
                 {
-                    // A busy or failed checkpoint leaves the WAL as it is; the next tick
-                    // tries again.
+                    // A busy or failed checkpoint or sync leaves the WAL as it is; the next
+                    // tick tries again.
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    if std::fs::File::open(&database)
+                        .and_then(|f| f.sync_data())
+                        .is_ok()
+                    {
+                        asked.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
             })
             .map_err(|_| StoreError::Thread("WAL checkpoint"))?;
         Ok(Self {
             stop: Some(stop),
             thread: Some(thread),
+            catch_up,
         })
     }
 }
@@ -87,7 +103,7 @@ impl SqliteStore {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.execute_batch(SCHEMA)?;
         let store = Self {
-            _checkpointer: Checkpointer::start(path)?,
+            checkpointer: Checkpointer::start(path)?,
             conn,
         };
         // Finish any scrub an earlier erasure could not complete, without waiting for
@@ -140,6 +156,19 @@ impl LedgerStore for SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let start = Self::insert(&tx, entries)?;
         tx.commit()?;
+        // Finishes the checkpointer's last checkpoint on this connection, where no append
+        // can add to the WAL meanwhile: it copies only what came after it, reaches the WAL's
+        // end, and so the next commit writes the WAL from its beginning again. Without it
+        // the WAL grew by every append for as long as appends kept coming.
+        if self
+            .checkpointer
+            .catch_up
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
         Ok(start)
     }
 
@@ -261,5 +290,60 @@ impl LedgerStore for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(count: usize) -> Vec<NewEntry> {
+        (0..count)
+            .map(|n| NewEntry {
+                leaf: vec![n as u8; 72],
+                private: None,
+            })
+            .collect()
+    }
+
+    /// Under steady appends the checkpointer's copy never reaches the WAL's end; the
+    /// appending connection's catch-up must, so that the WAL starts again from its beginning.
+    #[test]
+    fn catch_up_lets_the_wal_start_again_under_steady_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        let mut store = SqliteStore::open(&path).unwrap();
+        for _ in 0..50 {
+            store.append(&entries(4)).unwrap();
+        }
+        // A reader's snapshot stops the copy short of the WAL's end, as the appends that
+        // arrive while it runs do under load.
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let _: i64 = reader
+            .query_row("SELECT count(*) FROM ledger_leaves", [], |r| r.get(0))
+            .unwrap();
+        for _ in 0..50 {
+            store.append(&entries(4)).unwrap();
+        }
+        let copier = Connection::open(&path).unwrap();
+        copier
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .unwrap();
+        reader.execute_batch("COMMIT").unwrap();
+        store
+            .checkpointer
+            .catch_up
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        store.append(&entries(1)).unwrap();
+        let wal = dir.path().join("ledger.sqlite-wal");
+        let size = std::fs::metadata(&wal).unwrap().len();
+        store.append(&entries(1)).unwrap();
+        assert_eq!(
+            std::fs::metadata(&wal).unwrap().len(),
+            size,
+            "the WAL grew instead of starting again from its beginning"
+        );
+        assert_eq!(store.size().unwrap(), 402);
     }
 }
