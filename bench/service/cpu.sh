@@ -20,21 +20,16 @@ postgres_ticks() {
 }
 commits() { psql "$PG_URL" -qAtc "select xact_commit from pg_stat_database where datname = current_database()"; }
 
-url= schema=
-if [ "$STORE" = postgres ]; then url=$PG_URL schema="cg_cpu_$$"; fi
-machine_reference
-start "$STORE" "$url" "$schema"
-tok=$(token "$WORK/$STORE")
+start_store "$STORE"
 run_load() {
-  BODY_FILE=$HERE/case.json TOKEN=$tok wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" --latency \
+  BODY_FILE=$HERE/case.json TOKEN=$TOK wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" --latency \
     -s "$HERE/post.lua" "http://127.0.0.1:$PORT/api/v1/cases"
 }
 run_load 3s >/dev/null
 s0=$(service_ticks) p0=$(postgres_ticks) c0=$(commits) t0=$(now_ms)
 out=$(run_load "$DURATION")
 s1=$(service_ticks) p1=$(postgres_ticks) c1=$(commits) t1=$(now_ms)
-kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
-[ -n "$schema" ] && psql "$PG_URL" -qc "drop schema $schema cascade" >/dev/null 2>&1
+stop_store
 rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 echo "$out" | awk '/ 50%/ {p50=$2} / 99%/ {p99=$2} /Non-2xx|Socket errors/ {print "  " $0} END {print "  p50 " p50 ", p99 " p99}'
 # Ticks are 10 ms; cases = rate x seconds.

@@ -69,3 +69,20 @@ token() {
     -d '{"label":"bench"}' | sed 's/.*"token":"\([^"]*\)".*/\1/'
 }
 
+
+# start_store sqlite|postgres: the machine reference, then a server on that store (on
+# PostgreSQL in a schema of its own, $SCHEMA) and a desk account's API token in $TOK.
+start_store() {
+  local store=$1 url=
+  SCHEMA=
+  if [ "$store" = postgres ]; then url=$PG_URL SCHEMA="cg_bench_$$"; fi
+  machine_reference
+  start "$store" "$url" "$SCHEMA"
+  TOK=$(token "$WORK/$store")
+}
+
+# stop_store: stops the server and drops its PostgreSQL schema, if any.
+stop_store() {
+  kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
+  if [ -n "$SCHEMA" ]; then psql "$PG_URL" -qc "drop schema $SCHEMA cascade" >/dev/null 2>&1 || true; fi
+}

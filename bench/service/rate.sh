@@ -20,13 +20,9 @@ if [ ! -x "$OHA" ]; then
   cargo install -q oha --locked --root target/bench-tools
 fi
 
-url= schema=
-if [ "$STORE" = postgres ]; then url=$PG_URL schema="cg_rate_$$"; fi
-machine_reference
-start "$STORE" "$url" "$schema"
-tok=$(token "$WORK/$STORE")
+start_store "$STORE"
 oha_cases() {
-  "$OHA" --no-tui -c 64 -m POST -T application/json -H "Authorization: Bearer $tok" \
+  "$OHA" --no-tui -c 64 -m POST -T application/json -H "Authorization: Bearer $TOK" \
     -D "$HERE/case.json" "$@" "http://127.0.0.1:$PORT/api/v1/cases"
 }
 oha_cases -z 3s >/dev/null # warm-up
@@ -54,5 +50,4 @@ for at, worst, n in slow:
         print("    at %5.2f s: worst %.0f ms, %d requests over 20 ms" % (at, worst, n))
 PY
 done
-kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
-if [ -n "$schema" ]; then psql "$PG_URL" -qc "drop schema $schema cascade" >/dev/null 2>&1 || true; fi
+stop_store
