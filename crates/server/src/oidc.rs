@@ -681,14 +681,7 @@ async fn create(
     department: Option<String>,
 ) -> Result<Account, Refusal> {
     let digest = Sha256::digest(format!("{issuer}\n{subject}").as_bytes());
-    let fallback = format!(
-        "sso-{}",
-        digest
-            .iter()
-            .take(6)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let fallback = format!("sso-{}", crate::hex(&digest[..6]));
     let names = preferred
         .filter(|p| crate::routes::accounts::check_username(p).is_ok())
         .into_iter()

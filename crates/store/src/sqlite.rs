@@ -70,7 +70,7 @@ async fn checkpoint_once(
 ) -> Result<(), StoreError> {
     copy_wal(pool).await?;
     sync_database(database).await?;
-    finish_on_writer(writer).await
+    copy_wal(writer).await
 }
 
 async fn copy_wal(pool: &SqlitePool) -> Result<(), StoreError> {
@@ -87,10 +87,6 @@ async fn sync_database(database: &Path) -> Result<(), StoreError> {
         .unwrap_or_else(|e| Err(std::io::Error::other(e)))
         .map_err(sqlx::Error::Io)?;
     Ok(())
-}
-
-async fn finish_on_writer(writer: &SqlitePool) -> Result<(), StoreError> {
-    copy_wal(writer).await
 }
 
 impl SqliteStore {
@@ -222,7 +218,7 @@ mod tests {
         sqlx::query("COMMIT").execute(&mut *reader).await.unwrap();
         drop(reader);
         sync_database(&path).await.unwrap();
-        finish_on_writer(&store.writer).await.unwrap();
+        copy_wal(&store.writer).await.unwrap();
         let wal = dir.path().join("citygate.sqlite-wal");
         let size = std::fs::metadata(&wal).unwrap().len();
         add_cases(&store, by, 200, 1).await;

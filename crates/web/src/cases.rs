@@ -386,8 +386,7 @@ pub(crate) async fn letter(
 
 /// A letter's facts from a recorded case: the answer as given, the requester as recorded.
 pub(crate) fn letter_facts(case: &CaseView, kind: &str) -> LetterFacts {
-    // Stored by the service, so it parses; a page without it is still a page.
-    let answer: serde_json::Value = serde_json::from_str(case.answer.get()).unwrap_or_default();
+    let answer = crate::views::answer_value(case);
     let deciding: Vec<&str> = answer["deciding"]
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str()).collect())

@@ -681,6 +681,12 @@ fn json_text(v: &serde_json::Value) -> String {
     }
 }
 
+/// A case's answer as a JSON tree, for the pages that read its fields. Stored by the
+/// service, so it parses; a page without it is still a page.
+pub(crate) fn answer_value(case: &citygate_server::routes::cases::CaseView) -> serde_json::Value {
+    serde_json::from_str(case.answer.get()).unwrap_or_default()
+}
+
 pub(crate) fn case_page(
     t: &Texts,
     staff: &Staff,
@@ -689,8 +695,7 @@ pub(crate) fn case_page(
 ) -> askama::Result<String> {
     let lang = staff.lang;
     let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
-    // Stored by the service, so it parses; a page without it is still a page.
-    let a: serde_json::Value = serde_json::from_str(case.answer.get()).unwrap_or_default();
+    let a = answer_value(case);
     let deciding_outcome = case.resolution.as_deref().unwrap_or(&case.outcome);
     let stored = case
         .personal

@@ -85,7 +85,7 @@ impl DocumentReader {
         let me = self.clone();
         let task = tokio::task::spawn_blocking(move || {
             let reading = me.read_blocking(&bytes)?;
-            Ok((reading, hex(&Sha256::digest(&bytes))))
+            Ok((reading, crate::hex(&Sha256::digest(&bytes))))
         });
         let reading = tokio::time::timeout(READ_TIMEOUT, task).await;
         drop(permit);
@@ -444,10 +444,6 @@ pub async fn upload(
             reading: reading_json,
         }),
     ))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The snake_case wire name of a reader or engine enum.

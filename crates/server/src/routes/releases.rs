@@ -98,10 +98,6 @@ struct Redacted {
     log: Vec<serde_json::Value>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The record's file name: the last path component, printable, with a supported extension.
 fn record_name(name: Option<String>) -> Result<String, ApiError> {
     let bad = |m: String| ApiError::field("name", m);
@@ -258,7 +254,7 @@ pub async fn release(
         return Err(ApiError::field("body", "the record is empty"));
     }
     let name = record_name(q.name.or(upload_name))?;
-    let sha256_in = hex(&Sha256::digest(&bytes));
+    let sha256_in = crate::hex(&Sha256::digest(&bytes));
     let scratch = state
         .documents
         .scratch()
@@ -271,7 +267,7 @@ pub async fn release(
     let redacted = tokio::task::spawn_blocking(move || redact(&scratch, policy, &job_name, &bytes))
         .await
         .map_err(|_| ApiError::Internal)??;
-    let sha256_out = hex(&Sha256::digest(&redacted.content));
+    let sha256_out = crate::hex(&Sha256::digest(&redacted.content));
     // Logged before the redacted record leaves: codes, counts and digests only.
     let mut codes = serde_json::Map::new();
     codes.insert("policy".into(), policy_id.clone().into());

@@ -9,7 +9,7 @@ use std::io::{Cursor, Read, Write};
 use calamine::{Data, Range, Reader, Xlsx};
 use rust_xlsxwriter::{Format, Workbook};
 
-use crate::formats::{FileReport, FormatError, MemorySink};
+use crate::formats::{FormatError, MemorySink};
 use crate::policy::Policy;
 use crate::redactor::Redactor;
 
@@ -317,24 +317,21 @@ fn read_back(bytes: Vec<u8>) -> Vec<(String, Range<Data>)> {
     book.worksheets()
 }
 
-type RedactFn = fn(
-    &Redactor,
-    Cursor<&[u8]>,
-    Cursor<&mut Vec<u8>>,
-    &str,
-    &mut MemorySink,
-) -> Result<FileReport, FormatError>;
+/// Which implementation a run uses.
+#[derive(Clone, Copy)]
+enum Implementation {
+    Streaming,
+    Reference,
+}
 
-fn run(redactor: &Redactor, input: &[u8], redact: RedactFn) -> Result<Run, FormatError> {
+fn run(redactor: &Redactor, input: &[u8], with: Implementation) -> Result<Run, FormatError> {
     let mut out = Vec::new();
     let mut sink = MemorySink::default();
-    let report = redact(
-        redactor,
-        Cursor::new(input),
-        Cursor::new(&mut out),
-        "book.xlsx",
-        &mut sink,
-    )?;
+    let (input, output, file) = (Cursor::new(input), Cursor::new(&mut out), "book.xlsx");
+    let report = match with {
+        Implementation::Streaming => super::redact(redactor, input, output, file, &mut sink),
+        Implementation::Reference => reference::redact(redactor, input, output, file, &mut sink),
+    }?;
     Ok(Run {
         sheets: read_back(out),
         log: String::from_utf8(sink.log).unwrap(),
@@ -343,30 +340,12 @@ fn run(redactor: &Redactor, input: &[u8], redact: RedactFn) -> Result<Run, Forma
     })
 }
 
-fn streaming(
-    r: &Redactor,
-    i: Cursor<&[u8]>,
-    o: Cursor<&mut Vec<u8>>,
-    f: &str,
-    s: &mut MemorySink,
-) -> Result<FileReport, FormatError> {
-    super::redact(r, i, o, f, s)
-}
-
-fn loaded(
-    r: &Redactor,
-    i: Cursor<&[u8]>,
-    o: Cursor<&mut Vec<u8>>,
-    f: &str,
-    s: &mut MemorySink,
-) -> Result<FileReport, FormatError> {
-    reference::redact(r, i, o, f, s)
-}
-
 /// Asserts that the streaming code and the reference give the same release, and returns it.
 fn same_as_reference(redactor: &Redactor, input: &[u8]) -> Run {
-    let want = run(redactor, input, loaded).unwrap_or_else(|e| panic!("reference: {e}"));
-    let got = run(redactor, input, streaming).unwrap_or_else(|e| panic!("streaming: {e}"));
+    let want = run(redactor, input, Implementation::Reference)
+        .unwrap_or_else(|e| panic!("reference: {e}"));
+    let got = run(redactor, input, Implementation::Streaming)
+        .unwrap_or_else(|e| panic!("streaming: {e}"));
     assert_eq!(got.sheets.len(), want.sheets.len());
     for ((name, got), (want_name, want)) in got.sheets.iter().zip(&want.sheets) {
         assert_eq!(name, want_name);
@@ -500,7 +479,9 @@ fn malformed_sheet_mid_stream_is_an_error() {
         let cell = xml[at..end].replace("t=\"s\"", "t=\"zz\"");
         format!("{}{}{}", &xml[..at], cell, &xml[end..])
     });
-    let err = run(&general, &bad_type, streaming).err().expect("an error");
+    let err = run(&general, &bad_type, Implementation::Streaming)
+        .err()
+        .expect("an error");
     let msg = err.to_string();
     assert!(
         msg.starts_with("book.xlsx: sheet \"Officers\" near row 500:"),
@@ -513,7 +494,7 @@ fn malformed_sheet_mid_stream_is_an_error() {
         let end = v + xml[v..].find('<').unwrap();
         format!("{}99999999{}", &xml[..v], &xml[end..])
     });
-    let err = run(&general, &bad_index, streaming)
+    let err = run(&general, &bad_index, Implementation::Streaming)
         .err()
         .expect("an error");
     let msg = err.to_string();
@@ -527,7 +508,7 @@ fn malformed_sheet_mid_stream_is_an_error() {
         let at = xml.find("<row r=\"600\"").unwrap();
         xml[..at].to_string()
     });
-    let err = run(&general, &truncated, streaming)
+    let err = run(&general, &truncated, Implementation::Streaming)
         .err()
         .expect("an error");
     let msg = err.to_string();
