@@ -21,24 +21,33 @@ if [ ! -x "$OHA" ]; then
 fi
 
 start_store "$STORE"
+# 480 requests with different facts (77 distinct engine answers), one per line, as a day's
+# cases differ; run.sh's single body gives every case the same answer.
+python3 "$HERE/mixed_cases.py" >"$WORK/cases.jsonl"
 oha_cases() {
   "$OHA" --no-tui -c 64 -m POST -T application/json -H "Authorization: Bearer $TOK" \
-    -D "$HERE/case.json" "$@" "http://127.0.0.1:$PORT/api/v1/cases"
+    -Z "$WORK/cases.jsonl" "$@" "http://127.0.0.1:$PORT/api/v1/cases"
 }
 oha_cases -z 3s >/dev/null # warm-up
 for run in $(seq 1 "$RUNS"); do
   # Dirty pages left by earlier work would be written during the run and charged to it.
   sync
   rm -f "$WORK/requests.db"
+  wal_lsn() { [ "$STORE" = postgres ] && psql "$PG_URL" -Atc "select pg_current_wal_lsn()" || echo 0/0; }
+  wal_from=$(wal_lsn)
   oha_cases -z "$RUN_FOR" -q "$RATE" --latency-correction --db-url "$WORK/requests.db" >"$WORK/oha.txt" 2>"$WORK/oha.err" || { cat "$WORK/oha.err"; exit 1; }
   echo "== $STORE, run $run: $RATE cases/s offered for $RUN_FOR"
   awk '/Requests\/sec/ {print "  served: " $2 " cases/s"}
     $1 == "50.00%" || $1 == "99.00%" || $1 == "99.90%" {print "  p" ($1 + 0) ": " $3 " " $4}
     /^ +\[[0-9]+\] [0-9]+ responses/ && !/\[201\]/ {print "  NOT 201:" $0}' "$WORK/oha.txt"
-  python3 - "$WORK/requests.db" <<'PY'
+  wal_to=$(wal_lsn)
+  python3 - "$WORK/requests.db" "$wal_from" "$wal_to" <<'PY'
 import collections, sqlite3, sys
 rows = sqlite3.connect(sys.argv[1]).execute(
     "select start, end, coalesce(start_latency_correction, start) from oha order by start").fetchall()
+lsn = lambda s: (int(s.split("/")[0], 16) << 32) + int(s.split("/")[1], 16)
+if sys.argv[3] != "0/0":
+    print("  PostgreSQL WAL: %.0f bytes per case" % ((lsn(sys.argv[3]) - lsn(sys.argv[2])) / len(rows)))
 t0 = rows[0][0]
 quarters = collections.defaultdict(list)
 for start, end, due in rows:

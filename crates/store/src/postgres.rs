@@ -83,7 +83,9 @@ async fn insert_all(
     writer: &PgPool,
     batch: &[crate::sql::PendingInsert],
 ) -> Result<(), StoreError> {
-    let mut q = sqlx::QueryBuilder::<Postgres>::new("WITH opened AS (");
+    let mut q = sqlx::QueryBuilder::<Postgres>::new("WITH stored AS (");
+    push_answers(&mut q, batch);
+    q.push("), opened AS (");
     push_cases(&mut q, batch);
     q.push(" RETURNING id) ");
     push_events(&mut q, batch);
@@ -141,8 +143,8 @@ mod tests {
             .unwrap();
         let pending = |id: &str| {
             let (reply, _) = tokio::sync::oneshot::channel();
-            crate::sql::PendingInsert {
-                case: CaseRecord {
+            crate::sql::PendingInsert::new(
+                CaseRecord {
                     id: id.into(),
                     created_at: 2,
                     created_by: desk.id,
@@ -160,7 +162,7 @@ mod tests {
                     version: 0,
                     retention: Default::default(),
                 },
-                opened: CaseEvent {
+                CaseEvent {
                     case_id: id.into(),
                     seq: 0,
                     kind: "opened".into(),
@@ -170,7 +172,7 @@ mod tests {
                     personal: None,
                 },
                 reply,
-            }
+            )
         };
         let batch = [pending("c-1"), pending("c-2")];
         insert_all(&store.writer, &batch).await.unwrap();
@@ -182,7 +184,7 @@ mod tests {
         drop_schema(&store, &schema).await;
     }
 
-    /// Answers are compressed with lz4 where the server has it (migration 0008).
+    /// Answers are compressed with lz4 where the server has it (migrations 0008 and 0009).
     #[tokio::test]
     async fn case_answers_are_compressed_with_lz4() {
         let Some((store, schema)) = scratch_store("lz4").await else {
@@ -195,15 +197,17 @@ mod tests {
         .fetch_one(&store.pool)
         .await
         .unwrap();
-        let method: String = sqlx::query_scalar(
-            "SELECT attcompression::text FROM pg_attribute \
-             WHERE attrelid = $1::regclass AND attname = 'answer_json'",
-        )
-        .bind(format!("{schema}.cases"))
-        .fetch_one(&store.pool)
-        .await
-        .unwrap();
-        assert_eq!(method, if has_lz4 { "l" } else { "" });
+        for table in ["cases", "answers"] {
+            let method: String = sqlx::query_scalar(
+                "SELECT attcompression::text FROM pg_attribute \
+                 WHERE attrelid = $1::regclass AND attname = 'answer_json'",
+            )
+            .bind(format!("{schema}.{table}"))
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+            assert_eq!(method, if has_lz4 { "l" } else { "" }, "{table}");
+        }
         drop_schema(&store, &schema).await;
     }
 }

@@ -147,10 +147,25 @@ pub(crate) const ACCOUNT_COLUMNS: &str =
 /// [`ACCOUNT_COLUMNS`] of an `accounts a` joined to another table.
 pub(crate) const JOINED_ACCOUNT_COLUMNS: &str =
     "a.id, a.username, a.role, a.department, a.password_hash, a.disabled, a.created_at";
-pub(crate) const CASE_COLUMNS: &str = "id, created_at, created_by, department, channel, status, \
-     outcome, rules_hash, answer_json, requires_signoff, personal, action, signed_off_by, \
-     resolution, version, retention, closed_at, retention_due, documents_purged_at, \
-     details_purged_at";
+/// A case's columns, with `$answer` where its answer goes.
+macro_rules! case_columns {
+    ($answer:literal) => {
+        concat!(
+            "id, created_at, created_by, department, channel, status, outcome, rules_hash, ",
+            $answer,
+            ", requires_signoff, personal, action, signed_off_by, resolution, version, \
+             retention, closed_at, retention_due, documents_purged_at, details_purged_at"
+        )
+    };
+}
+/// A case as read from `cases`, its answer from `answers` (migration 0009) or, for a case
+/// stored before that, from its own row.
+pub(crate) const CASE_COLUMNS: &str = case_columns!(
+    "COALESCE((SELECT a.answer_json FROM answers a WHERE a.hash = cases.answer_hash), \
+     cases.answer_json) AS answer_json"
+);
+/// A case as written: the answer by its hash, stored once in `answers`.
+pub(crate) const CASE_INSERT_COLUMNS: &str = case_columns!("answer_json, answer_hash");
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct DocumentRow {
@@ -226,16 +241,34 @@ pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> 
         })
 }
 
-/// Most case insertions committed in one transaction. Each case binds 27 values (20 for its
-/// row, 7 for its event), so a batch stays far below SQLite's 32,766 and PostgreSQL's 65,535
+/// Most case insertions committed in one transaction. Each case binds at most 30 values (21
+/// for its row, 7 for its event, 2 for its answer), so a batch stays far below SQLite's 32,766 and PostgreSQL's 65,535
 /// bound parameters per statement.
 pub(crate) const MAX_BATCH: usize = 256;
 
 /// A case waiting for the group commit.
 pub(crate) struct PendingInsert {
     pub(crate) case: CaseRecord,
+    /// SHA-256 of the case's answer, its key in `answers`.
+    pub(crate) answer_hash: Vec<u8>,
     pub(crate) opened: CaseEvent,
     pub(crate) reply: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+}
+
+impl PendingInsert {
+    pub(crate) fn new(
+        case: CaseRecord,
+        opened: CaseEvent,
+        reply: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+    ) -> Self {
+        use sha2::Digest as _;
+        PendingInsert {
+            answer_hash: sha2::Sha256::digest(case.answer_json.as_bytes()).to_vec(),
+            case,
+            opened,
+            reply,
+        }
+    }
 }
 
 /// Implements [`crate::Store`] for a type with `pool` (reads) and `writer` (writes) fields
@@ -995,11 +1028,7 @@ async fn insert_queued(
     opened: &$crate::model::CaseEvent,
 ) -> Result<(), $crate::StoreError> {
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let pending = $crate::sql::PendingInsert {
-        case: case.clone(),
-        opened: opened.clone(),
-        reply,
-    };
+    let pending = $crate::sql::PendingInsert::new(case.clone(), opened.clone(), reply);
     let closed = || $crate::StoreError::Batch("the store is shutting down".into());
     inserts.send(pending).await.map_err(|_| closed())?;
     answer.await.map_err(|_| closed())?
@@ -1062,11 +1091,14 @@ async fn commit_batch(
     Ok(results)
 }
 
-/// Inserts the cases of `batch` and their opening events, one statement for each table.
+/// Inserts the answers, cases and opening events of `batch`, one statement for each table.
 async fn insert_many(
     tx: &mut sqlx::Transaction<'_, DB>,
     batch: &[$crate::sql::PendingInsert],
 ) -> Result<(), $crate::StoreError> {
+    let mut answers = sqlx::QueryBuilder::<DB>::new("");
+    push_answers(&mut answers, batch);
+    answers.build().execute(&mut **tx).await?;
     let mut cases = sqlx::QueryBuilder::<DB>::new("");
     push_cases(&mut cases, batch);
     cases.build().execute(&mut **tx).await.map_err($crate::sql::conflict_or)?;
@@ -1076,9 +1108,26 @@ async fn insert_many(
     Ok(())
 }
 
+/// `INSERT INTO answers ... VALUES` for the distinct answers of `batch`, each skipped if
+/// already stored. Answers are never changed or deleted (they hold no personal data, and
+/// retention purges only what does), so one stored under a hash stays its answer.
+fn push_answers<'a>(q: &mut sqlx::QueryBuilder<'a, DB>, batch: &'a [$crate::sql::PendingInsert]) {
+    let mut distinct: Vec<&'a $crate::sql::PendingInsert> = Vec::with_capacity(1);
+    for p in batch {
+        if !distinct.iter().any(|d| d.answer_hash == p.answer_hash) {
+            distinct.push(p);
+        }
+    }
+    q.push("INSERT INTO answers (hash, answer_json) ");
+    q.push_values(distinct, |mut row, p| {
+        row.push_bind(&p.answer_hash).push_bind(&p.case.answer_json);
+    });
+    q.push(" ON CONFLICT (hash) DO NOTHING");
+}
+
 /// `INSERT INTO cases ... VALUES` for the cases of `batch`.
 fn push_cases<'a>(q: &mut sqlx::QueryBuilder<'a, DB>, batch: &'a [$crate::sql::PendingInsert]) {
-    q.push(format!("INSERT INTO cases ({}) ", $crate::sql::CASE_COLUMNS));
+    q.push(format!("INSERT INTO cases ({}) ", $crate::sql::CASE_INSERT_COLUMNS));
     q.push_values(batch, |mut row, p| {
         let c = &p.case;
         row.push_bind(&c.id)
@@ -1089,7 +1138,8 @@ fn push_cases<'a>(q: &mut sqlx::QueryBuilder<'a, DB>, batch: &'a [$crate::sql::P
             .push_bind(&c.status)
             .push_bind(&c.outcome)
             .push_bind(&c.rules_hash)
-            .push_bind(&c.answer_json)
+            .push_bind("")
+            .push_bind(&p.answer_hash)
             .push_bind(c.requires_signoff)
             .push_bind(&c.personal)
             .push_bind(&c.action)

@@ -185,15 +185,8 @@ mod tests {
         }
     }
 
-    /// Under steady writes the copy beside the writer never reaches the WAL's end; the
-    /// writer's catch-up must, so that the WAL starts again from its beginning.
-    #[tokio::test]
-    async fn checkpoints_let_the_wal_start_again_under_steady_writes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("citygate.sqlite");
-        let store = SqliteStore::open(&path).await.unwrap();
-        store.checkpointer.abort();
-        let by = store
+    async fn desk(store: &SqliteStore) -> i64 {
+        store
             .create_account(&NewAccount {
                 username: "desk".into(),
                 role: Role::Desk,
@@ -203,7 +196,52 @@ mod tests {
             })
             .await
             .unwrap()
-            .id;
+            .id
+    }
+
+    /// Cases with one answer share one `answers` row and keep none in their own; a case
+    /// stored before migration 0009 (its answer in its row, no hash) still reads its own.
+    #[tokio::test]
+    async fn answers_are_stored_once_and_older_cases_still_read_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("citygate.sqlite"))
+            .await
+            .unwrap();
+        let by = desk(&store).await;
+        add_cases(&store, by, 0, 5).await;
+        let (answers, kept_in_rows): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM answers), \
+                    (SELECT count(*) FROM cases WHERE answer_json <> '' OR answer_hash IS NULL)",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!((answers, kept_in_rows), (1, 0));
+        let older = format!("{:032x}", 3);
+        sqlx::query(
+            "UPDATE cases SET answer_json = '{\"older\":1}', answer_hash = NULL WHERE id = $1",
+        )
+        .bind(&older)
+        .execute(&store.writer)
+        .await
+        .unwrap();
+        let read = |id: String| {
+            let store = &store;
+            async move { store.case(&id).await.unwrap().unwrap().answer_json }
+        };
+        assert_eq!(read(older).await, r#"{"older":1}"#);
+        assert_eq!(read(format!("{:032x}", 2)).await, "{}");
+    }
+
+    /// Under steady writes the copy beside the writer never reaches the WAL's end; the
+    /// writer's catch-up must, so that the WAL starts again from its beginning.
+    #[tokio::test]
+    async fn checkpoints_let_the_wal_start_again_under_steady_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("citygate.sqlite");
+        let store = SqliteStore::open(&path).await.unwrap();
+        store.checkpointer.abort();
+        let by = desk(&store).await;
         add_cases(&store, by, 0, 100).await;
         // A reader's snapshot stops the copy short of the WAL's end, as the writes that
         // arrive while it runs do under load.

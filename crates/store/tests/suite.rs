@@ -30,7 +30,7 @@ fn case(id: &str, by: i64, dept: &str, channel: &str) -> CaseRecord {
         status: "awaiting_action".into(),
         outcome: "decline".into(),
         rules_hash: "abc".into(),
-        answer_json: "{}".into(),
+        answer_json: format!(r#"{{"case":"{id}"}}"#),
         requires_signoff: true,
         personal: vec![1, 2, 3],
         action: None,
@@ -293,6 +293,10 @@ async fn cases_events_and_access(store: &dyn Store) {
     };
     let after = store.change_case("c1", &change).await.unwrap();
     assert_eq!(
+        after.answer_json, r#"{"case":"c1"}"#,
+        "the answer comes back"
+    );
+    assert_eq!(
         (after.version, after.signed_off_by, after.status.as_str()),
         (1, Some(other.id), "signed_off")
     );
@@ -393,7 +397,16 @@ async fn concurrent_cases(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(listed.len(), 200);
+    for c in &listed {
+        let n: usize = c.id.trim_start_matches("bulk").parse().unwrap();
+        assert_eq!(c.answer_json, shared_answer(n), "case {}", c.id);
+    }
     assert_eq!(store.case_events("bulk199").await.unwrap().len(), 1);
+}
+
+/// Three answers shared by many cases, as cases with the same facts share theirs.
+fn shared_answer(n: usize) -> String {
+    format!(r#"{{"shared":{}}}"#, n % 3)
 }
 
 async fn futures_join(store: &dyn Store, ids: &[String], by: i64) -> Vec<Result<(), StoreError>> {
@@ -402,7 +415,10 @@ async fn futures_join(store: &dyn Store, ids: &[String], by: i64) -> Vec<Result<
         pending.push(async move {
             store
                 .insert_case(
-                    &case(id, by, "police", "phone"),
+                    &CaseRecord {
+                        answer_json: shared_answer(i),
+                        ..case(id, by, "police", "phone")
+                    },
                     &event(id, "opened", i as i64, by),
                 )
                 .await
