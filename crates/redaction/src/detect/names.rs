@@ -266,6 +266,24 @@ pub struct Gazetteer {
     bytes: Vec<u8>,
     shift: u32,
     mask: usize,
+    /// One bit per (length, first letter, last letter) of the keys that are a particle, title or
+    /// cue ([`NEIGHBOUR_FLAGS`]): most lower-case words are turned away here without a look-up.
+    neighbours: [u64; NEIGHBOUR_WORDS],
+}
+
+/// The flags a word that is not capitalised is looked up for: detection reads only these bits of
+/// such a word's flags (see [`NameDetector::fill_flags`]).
+const NEIGHBOUR_FLAGS: u16 = PARTICLE | TITLE | CUE | STRONG;
+const NEIGHBOUR_WORDS: usize = 128;
+
+/// The bit of [`Gazetteer::neighbours`] for a word of `n` bytes with first and last bytes
+/// `first` and `last`. Only their low five bits count, which case does not change (for ASCII
+/// letters, apostrophes and hyphens, `b | 0x20` keeps them): a plain token and its folded key
+/// get the same bit.
+#[inline]
+fn neighbour_bit(n: usize, first: u8, last: u8) -> (usize, u64) {
+    let b = (n & 7) << 10 | usize::from(first & 31) << 5 | usize::from(last & 31);
+    (b >> 6, 1 << (b & 63))
 }
 
 /// The first eight bytes (fewer if shorter) as one little-endian word, zero-padded. At most
@@ -323,10 +341,14 @@ fn key_head_hash(key: &[u8]) -> (u64, u64) {
 #[inline]
 fn plain_head_hash(word: &[u8]) -> (u64, u64) {
     let n = word.len();
-    let m = n.min(8);
+    if n <= 8 {
+        // First and last eight bytes are the same word: read and fold it once.
+        let w = word8(word) | lower_mask(n);
+        return head_and_hash(w, w, n);
+    }
     head_and_hash(
-        word8(word) | lower_mask(m),
-        word8(&word[n - m..]) | lower_mask(m),
+        word8(word) | lower_mask(8),
+        word8(&word[n - 8..]) | lower_mask(8),
         n,
     )
 }
@@ -360,6 +382,7 @@ impl Gazetteer {
             bytes: Vec::new(),
             shift,
             mask: cap - 1,
+            neighbours: [0; NEIGHBOUR_WORDS],
         };
         for (key, &flags) in entries {
             let (h, hash) = key_head_hash(key);
@@ -371,8 +394,25 @@ impl Gazetteer {
             g.bytes.extend_from_slice(key);
             g.entries.push((h, from, key.len() as u16, flags));
             g.slots[i] = ((hash as u32) >> shift << shift) | g.entries.len() as u32;
+            if flags & NEIGHBOUR_FLAGS != 0 {
+                if let (Some(&first), Some(&last)) = (key.first(), key.last()) {
+                    let (w, bit) = neighbour_bit(key.len(), first, last);
+                    g.neighbours[w] |= bit;
+                }
+            }
         }
         g
+    }
+
+    /// False when the plain token `word` (see [`Token::plain`]) is surely not a particle, title
+    /// or cue: its flags hold none of [`NEIGHBOUR_FLAGS`].
+    #[inline]
+    fn may_be_neighbour(&self, word: &[u8]) -> bool {
+        let (Some(&first), Some(&last)) = (word.first(), word.last()) else {
+            return true;
+        };
+        let (w, bit) = neighbour_bit(word.len(), first, last);
+        self.neighbours[w] & bit != 0
     }
 
     /// Flags of the key with this head and hash (0 when unknown); `same` compares a stored
@@ -622,6 +662,19 @@ const fn byte_classes() -> [u8; 256] {
 
 static CLASS: [u8; 256] = byte_classes();
 
+/// The shape of a plain ASCII word that is not glued to a digit, indexed by its first byte's
+/// capital bit (`UPPER_B >> 2`) or-ed with the capital and small-letter bits of its other bytes
+/// (`rest & (UPPER_B | LOWER_B)`): a table look-up instead of three tests.
+const ASCII_SHAPES: [Shape; 16] = {
+    let mut t = [Shape::Lower; 16];
+    // A capital first: nothing else an initial, capitals only Upper, any small letter Title.
+    t[1] = Shape::Initial;
+    t[1 | UPPER_B as usize] = Shape::Upper;
+    t[1 | LOWER_B as usize] = Shape::Title;
+    t[1 | (UPPER_B | LOWER_B) as usize] = Shape::Title;
+    t
+};
+
 /// Splits a text into words: letters (any script), with inner apostrophes and hyphens.
 pub fn tokenize(text: &str, out: &mut Vec<Token>) {
     out.clear();
@@ -662,18 +715,13 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
         // Letters glued to digits ("DR1VING", "B2") are OCR noise or codes, not names.
         let glued = (start > 0 && bytes[start - 1].is_ascii_digit())
             || (i < n && bytes[i].is_ascii_digit());
+        let ascii = (first | rest) & HIGH == 0;
         let shape = if glued {
             Shape::Lower
-        } else if (first | rest) & HIGH != 0 {
-            shape_of(&text[start..i])
-        } else if first & UPPER_B == 0 {
-            Shape::Lower
+        } else if ascii {
+            ASCII_SHAPES[usize::from((first & UPPER_B) >> 2 | (rest & (UPPER_B | LOWER_B)))]
         } else {
-            match (rest & UPPER_B != 0, rest & LOWER_B != 0) {
-                (false, false) => Shape::Initial,
-                (true, false) => Shape::Upper,
-                _ => Shape::Title,
-            }
+            shape_of(&text[start..i])
         };
         if shape == Shape::Initial && i < n && bytes[i] == b'.' {
             end = i + 1;
@@ -691,7 +739,7 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
             space_after,
             comma_after,
             sentence_start,
-            plain: (first | rest) & HIGH == 0 && end == i && end - start <= 48,
+            plain: ascii && end == i && end - start <= 48,
         });
         sentence_start = false;
         // The spaces just scanned are neither words nor sentence marks: resume after them.
@@ -790,19 +838,46 @@ impl NameDetector {
         ctx: &FieldContext,
         out: &mut Vec<Finding>,
     ) {
-        // Only capitalised words and their neighbours (cues, particles) can matter: skip the
-        // look-up for the rest of ordinary lower-case prose.
+        self.fill_flags(text, tokens, flags);
+        self.detect_flagged(tokens, flags, ctx, out);
+    }
+
+    /// The gazetteer flags of `tokens` into `flags`, as far as detection reads them. Only
+    /// capitalised words and their neighbours (cues, particles) can matter: the rest of ordinary
+    /// lower-case prose gets 0 without a look-up. Of a word that is not capitalised, detection
+    /// reads only the [`NEIGHBOUR_FLAGS`] bits (a cue or title before a capitalised word, a
+    /// particle inside a run; a particle in a run is read whole, and gets its whole flags here),
+    /// so a plain lower-case word that the gazetteer's neighbour filter turns away gets 0 too.
+    fn fill_flags(&self, text: &str, tokens: &[Token], flags: &mut Vec<u16>) {
         let cap = |k: usize| tokens.get(k).is_some_and(capitalised);
         flags.clear();
         flags.extend((0..tokens.len()).map(|k| {
-            let near = cap(k) || cap(k + 1) || (k > 0 && cap(k - 1)) || cap(k + 2);
-            if near {
-                self.gazetteer.lookup_token(text, &tokens[k])
+            let t = &tokens[k];
+            if cap(k) {
+                return self.gazetteer.lookup_token(text, t);
+            }
+            let near = cap(k + 1) || (k > 0 && cap(k - 1)) || cap(k + 2);
+            if near
+                && (!t.plain
+                    || self
+                        .gazetteer
+                        .may_be_neighbour(&text.as_bytes()[t.start..t.end]))
+            {
+                self.gazetteer.lookup_token(text, t)
             } else {
                 0
             }
         }));
-        let flags = &flags[..];
+    }
+
+    /// Detection over `tokens` with their flags from [`Self::fill_flags`].
+    fn detect_flagged(
+        &self,
+        tokens: &[Token],
+        flags: &[u16],
+        ctx: &FieldContext,
+        out: &mut Vec<Finding>,
+    ) {
         let mut i = 0;
         while i < tokens.len() {
             if !capitalised(&tokens[i]) {
@@ -969,10 +1044,13 @@ impl NameDetector {
     /// "GARCIA, JUAN" and "Garcia, Juan C." in records.
     fn last_first(&self, tokens: &[Token], flags: &[u16], out: &mut Vec<Finding>) {
         for k in 0..tokens.len().saturating_sub(1) {
+            // Few words are followed by ", ": tested first, before anything is read for the rest.
+            if !tokens[k].comma_after {
+                continue;
+            }
             let (a, b) = (&tokens[k], &tokens[k + 1]);
             let names = flags[k] & SUR != 0 && flags[k + 1] & FIRST != 0;
-            if a.comma_after
-                && capitalised(a)
+            if capitalised(a)
                 && capitalised(b)
                 && names
                 && (flags[k] | flags[k + 1]) & (LABEL | CUE) == 0
@@ -1289,5 +1367,230 @@ mod tests {
                 "MAXIMILIANOS"
             ]
         );
+    }
+
+    /// The tokenizer before the shape table (the reference for [`tokenize`]).
+    fn tokenize_reference(text: &str, out: &mut Vec<Token>) {
+        out.clear();
+        let bytes = text.as_bytes();
+        let n = bytes.len();
+        let mut i = 0;
+        let mut sentence_start = true;
+        while i < n {
+            let first = CLASS[usize::from(bytes[i])];
+            if first & WORD == 0 {
+                if first & MARK != 0 {
+                    sentence_start = true;
+                }
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut rest = 0u8;
+            i += 1;
+            while i < n {
+                let c = bytes[i];
+                let class = CLASS[usize::from(c)];
+                if class & WORD != 0 {
+                    rest |= class;
+                    i += 1;
+                } else if (c == b'\'' || c == b'-')
+                    && i + 1 < n
+                    && CLASS[usize::from(bytes[i + 1])] & WORD != 0
+                {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            let mut end = i;
+            let glued = (start > 0 && bytes[start - 1].is_ascii_digit())
+                || (i < n && bytes[i].is_ascii_digit());
+            let shape = if glued {
+                Shape::Lower
+            } else if (first | rest) & HIGH != 0 {
+                shape_of(&text[start..i])
+            } else if first & UPPER_B == 0 {
+                Shape::Lower
+            } else {
+                match (rest & UPPER_B != 0, rest & LOWER_B != 0) {
+                    (false, false) => Shape::Initial,
+                    (true, false) => Shape::Upper,
+                    _ => Shape::Title,
+                }
+            };
+            if shape == Shape::Initial && i < n && bytes[i] == b'.' {
+                end = i + 1;
+            }
+            let mut j = end;
+            while j < n && bytes[j] == b' ' {
+                j += 1;
+            }
+            let space_after = j > end && j < n && CLASS[usize::from(bytes[j])] & WORD != 0;
+            let comma_after = end < n && bytes[end] == b',' && bytes.get(end + 1) == Some(&b' ');
+            out.push(Token {
+                start,
+                end,
+                shape,
+                space_after,
+                comma_after,
+                sentence_start,
+                plain: (first | rest) & HIGH == 0 && end == i && end - start <= 48,
+            });
+            sentence_start = false;
+            i = j;
+        }
+    }
+
+    /// Every text field of `generate(2026, 300)` (reports, table cells, JSON values), their
+    /// ALL-CAPS and lower-case forms, and random strings over an alphabet of letters of both
+    /// cases, accented capitals and small letters, digits, spaces, marks, commas, apostrophes
+    /// and hyphens.
+    fn sample_texts() -> Vec<String> {
+        let corpus = crate::corpus::generate(2026, 300);
+        let mut texts: Vec<String> = corpus
+            .texts
+            .iter()
+            .chain(&corpus.json)
+            .flat_map(|r| r.fields.iter().map(|f| f.text.clone()))
+            .collect();
+        for t in &corpus.tables {
+            texts.extend(
+                t.rows
+                    .iter()
+                    .flat_map(|r| r.fields.iter().map(|f| f.text.clone())),
+            );
+        }
+        let n = texts.len();
+        for k in 0..n {
+            if k % 3 == 0 {
+                texts.push(texts[k].to_uppercase());
+                texts.push(texts[k].to_lowercase());
+            }
+        }
+        let alphabet: Vec<char> = "aAbBdDeEjJlLmMrRsSyY ÉéŁł1,.-'\n:\t—".chars().collect();
+        let mut rng = crate::corpus::Rng::new(9);
+        for _ in 0..20_000 {
+            let len = rng.below(14) as usize;
+            texts.push((0..len).map(|_| *rng.pick(&alphabet)).collect());
+        }
+        texts
+    }
+
+    fn token_tuple(t: &Token) -> (usize, usize, Shape, bool, bool, bool, bool) {
+        (
+            t.start,
+            t.end,
+            t.shape,
+            t.space_after,
+            t.comma_after,
+            t.sentence_start,
+            t.plain,
+        )
+    }
+
+    /// The tokenizer gives the reference tokenizer's tokens, field by field.
+    #[test]
+    fn tokenize_matches_reference() {
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        let mut count = 0;
+        for text in sample_texts() {
+            tokenize(&text, &mut got);
+            tokenize_reference(&text, &mut want);
+            let got: Vec<_> = got.iter().map(token_tuple).collect();
+            let want: Vec<_> = want.iter().map(token_tuple).collect();
+            assert_eq!(got, want, "{text:?}");
+            count += got.len();
+        }
+        assert!(count > 50_000, "{count}");
+    }
+
+    /// The flags before the neighbour filter: every capitalised word and its neighbours looked
+    /// up (the reference for [`NameDetector::fill_flags`]).
+    fn flags_reference(g: &Gazetteer, text: &str, tokens: &[Token]) -> Vec<u16> {
+        let cap = |k: usize| tokens.get(k).is_some_and(capitalised);
+        (0..tokens.len())
+            .map(|k| {
+                let near = cap(k) || cap(k + 1) || (k > 0 && cap(k - 1)) || cap(k + 2);
+                if near {
+                    g.lookup_token(text, &tokens[k])
+                } else {
+                    0
+                }
+            })
+            .collect()
+    }
+
+    /// The neighbour filter changes no finding: on every sample text (with and without a
+    /// person hint), detection over the filtered flags finds what it finds over the full flags,
+    /// and the flags differ only where a word is not capitalised and has no neighbour flag.
+    #[test]
+    fn neighbour_filter_keeps_the_findings() {
+        let d = NameDetector::new();
+        let mut tokens = Vec::new();
+        let mut flags = Vec::new();
+        let (mut filtered, mut found) = (0, 0);
+        for text in sample_texts() {
+            tokenize(&text, &mut tokens);
+            d.fill_flags(&text, &tokens, &mut flags);
+            let full = flags_reference(&d.gazetteer, &text, &tokens);
+            for (k, (&f, &r)) in flags.iter().zip(&full).enumerate() {
+                if f != r {
+                    assert!(
+                        !capitalised(&tokens[k]) && f == 0 && r & NEIGHBOUR_FLAGS == 0,
+                        "{text:?} token {k}"
+                    );
+                    filtered += 1;
+                }
+            }
+            for person in [false, true] {
+                let ctx = FieldContext {
+                    field_hint_person: person,
+                    ..FieldContext::default()
+                };
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                d.detect_flagged(&tokens, &flags, &ctx, &mut a);
+                d.detect_flagged(&tokens, &full, &ctx, &mut b);
+                assert_eq!(a, b, "{text:?}");
+                found += a.len();
+            }
+        }
+        // The comparison means something: the filter did turn words away, and names were found.
+        assert!(filtered > 1_000, "{filtered}");
+        assert!(found > 1_000, "{found}");
+    }
+
+    /// No particle, title or cue is turned away by the neighbour filter, however it is written.
+    #[test]
+    fn neighbour_filter_passes_every_listed_neighbour() {
+        let g = Gazetteer::shipped();
+        let mut checked = 0;
+        for &(_, from, len, flags) in &g.entries {
+            if flags & NEIGHBOUR_FLAGS == 0 {
+                continue;
+            }
+            let key = &g.bytes[from as usize..from as usize + usize::from(len)];
+            let upper = key.to_ascii_uppercase();
+            let mut title = key.to_vec();
+            title[0] = title[0].to_ascii_uppercase();
+            for w in [key, &upper[..], &title[..]] {
+                assert!(g.may_be_neighbour(w), "{}", String::from_utf8_lossy(w));
+            }
+            checked += 1;
+        }
+        assert!(checked > 80, "{checked}");
+        // And it does turn ordinary words away.
+        assert!(!g.may_be_neighbour(b"transported"));
+    }
+
+    /// A plain token's head and hash are those of its folded key, at every length.
+    #[test]
+    fn plain_hash_is_the_folded_key_hash() {
+        let word = b"AbCdEfGhIjKlMnOpQrSt-'Uv";
+        for n in 1..=word.len() {
+            let w = &word[..n];
+            let folded: Vec<u8> = w.iter().map(|b| b | 0x20).collect();
+            assert_eq!(plain_head_hash(w), key_head_hash(&folded), "{n}");
+        }
     }
 }
