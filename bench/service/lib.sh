@@ -1,5 +1,5 @@
-# Shared by run.sh and cpu.sh (sourced): settings, wrk, the release build, a scratch
-# directory, and `start` / `token` for one server.
+# Shared by run.sh, cpu.sh and rate.sh (sourced): settings, wrk, the release build, a
+# scratch directory, `start` / `token` for one server, and `start_store` / `stop_store`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=bench/service
@@ -68,7 +68,6 @@ token() {
   curl -sf -b "$jar" -XPOST "$base/api/v1/accounts/$id/tokens" -H 'content-type: application/json' -H "x-csrf-token: $csrf" \
     -d '{"label":"bench"}' | sed 's/.*"token":"\([^"]*\)".*/\1/'
 }
-
 
 # start_store sqlite|postgres: the machine reference, then a server on that store (on
 # PostgreSQL in a schema of its own, $SCHEMA) and a desk account's API token in $TOK.

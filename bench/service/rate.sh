@@ -28,12 +28,13 @@ oha_cases() {
   "$OHA" --no-tui -c 64 -m POST -T application/json -H "Authorization: Bearer $TOK" \
     -Z "$WORK/cases.jsonl" "$@" "http://127.0.0.1:$PORT/api/v1/cases"
 }
+# PostgreSQL's WAL position, to print the WAL written per case (0/0 on SQLite).
+wal_lsn() { [ "$STORE" = postgres ] && psql "$PG_URL" -Atc "select pg_current_wal_lsn()" || echo 0/0; }
 oha_cases -z 3s >/dev/null # warm-up
 for run in $(seq 1 "$RUNS"); do
   # Dirty pages left by earlier work would be written during the run and charged to it.
   sync
   rm -f "$WORK/requests.db"
-  wal_lsn() { [ "$STORE" = postgres ] && psql "$PG_URL" -Atc "select pg_current_wal_lsn()" || echo 0/0; }
   wal_from=$(wal_lsn)
   oha_cases -z "$RUN_FOR" -q "$RATE" --latency-correction --db-url "$WORK/requests.db" >"$WORK/oha.txt" 2>"$WORK/oha.err" || { cat "$WORK/oha.err"; exit 1; }
   echo "== $STORE, run $run: $RATE cases/s offered for $RUN_FOR"

@@ -121,6 +121,17 @@ pub struct Corpus {
     pub json: Vec<GoldRecord>,
 }
 
+impl Corpus {
+    /// The text of every field: text documents, JSON values, then table cells.
+    pub fn field_texts(&self) -> impl Iterator<Item = &str> {
+        let records = self.texts.iter().chain(&self.json);
+        let rows = self.tables.iter().flat_map(|t| &t.rows);
+        records
+            .chain(rows)
+            .flat_map(|r| r.fields.iter().map(|f| f.text.as_str()))
+    }
+}
+
 // ---- name and place pools -------------------------------------------------------------------
 
 const GROUPS: &[(&[&str], &[&str])] = &[

@@ -242,8 +242,8 @@ pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> 
 }
 
 /// Most case insertions committed in one transaction. Each case binds at most 30 values (21
-/// for its row, 7 for its event, 2 for its answer), so a batch stays far below SQLite's 32,766 and PostgreSQL's 65,535
-/// bound parameters per statement.
+/// for its row, 7 for its event, 2 for its answer), so a batch stays far below SQLite's
+/// 32,766 and PostgreSQL's 65,535 bound parameters per statement.
 pub(crate) const MAX_BATCH: usize = 256;
 
 /// A case waiting for the group commit.

@@ -402,6 +402,23 @@ async fn concurrent_cases(store: &dyn Store) {
         assert_eq!(c.answer_json, shared_answer(n), "case {}", c.id);
     }
     assert_eq!(store.case_events("bulk199").await.unwrap().len(), 1);
+    // A refused case's new answer goes with it; the next case with that answer stores it.
+    let lone = r#"{"first refused":true}"#;
+    let with_lone = |id: &str| CaseRecord {
+        answer_json: lone.into(),
+        ..case(id, desk.id, "police", "phone")
+    };
+    assert!(matches!(
+        store
+            .insert_case(&with_lone("bulk0"), &event("bulk0", "opened", 900, desk.id))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    store
+        .insert_case(&with_lone("lone"), &event("lone", "opened", 901, desk.id))
+        .await
+        .unwrap();
+    assert_eq!(store.case("lone").await.unwrap().unwrap().answer_json, lone);
 }
 
 /// Three answers shared by many cases, as cases with the same facts share theirs.

@@ -356,19 +356,7 @@ mod tests {
             .build(&words)
             .unwrap();
         let corpus = crate::corpus::generate(2026, 300);
-        let mut texts: Vec<String> = corpus
-            .texts
-            .iter()
-            .chain(&corpus.json)
-            .flat_map(|r| r.fields.iter().map(|f| f.text.clone()))
-            .collect();
-        for t in &corpus.tables {
-            texts.extend(
-                t.rows
-                    .iter()
-                    .flat_map(|r| r.fields.iter().map(|f| f.text.clone())),
-            );
-        }
+        let mut texts: Vec<String> = corpus.field_texts().map(String::from).collect();
         texts.extend(
             [
                 "born in",

@@ -308,8 +308,8 @@ fn check_optional(field: &str, value: &Option<String>, max: usize) -> Result<(),
 /// 32 hex digits: the creation time in milliseconds (48 bits), then 80 random bits. Ids
 /// that grow with time land at the end of the stores' id indexes, so a batch of new cases
 /// rewrites one index page instead of one random page per case (with random ids the
-/// service wrote 11 % more per case created on SQLite: 38 KB against 34 KB). The time adds nothing a case does not
-/// already show, and 80 random bits keep ids unguessable.
+/// service wrote 11 % more per case created on SQLite: 38 KB against 34 KB). The time adds
+/// nothing a case does not already show, and 80 random bits keep ids unguessable.
 fn new_case_id() -> String {
     let mut bytes = [0u8; 16];
     bytes[..6].copy_from_slice(&crate::now_millis().to_be_bytes()[2..]);
