@@ -6,15 +6,18 @@ pub mod bytes;
 pub mod contextual;
 pub mod cues;
 pub mod lexicon;
+mod memo;
 pub mod names;
 pub mod patterns;
 pub mod status;
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::ByteSet;
 use cues::{Cue, CueIndex};
 use lexicon::{Lexicon, LexiconHits};
+use memo::FieldMemo;
 use names::{NameKeys, Token};
 
 use crate::entity::{Confidence, EntityKind, Finding};
@@ -114,6 +117,8 @@ pub struct Scratch {
     /// The identifier search of propagation and its hits in a field.
     id_search: IdSearch,
     id_hits: Vec<(usize, usize)>,
+    /// Findings of short fields seen before on this thread.
+    memo: FieldMemo,
 }
 
 impl Scratch {
@@ -192,8 +197,17 @@ pub fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
     })
 }
 
+/// A number no other chain in this process has (0 is never given: an empty memo has it).
+fn next_chain_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 /// The ordered detectors.
 pub struct DetectorChain {
+    /// Tells this chain's memorised findings from another's (see [`memo`]); a new one whenever
+    /// the detectors change.
+    id: u64,
     lexicon: Lexicon,
     detectors: Vec<Box<dyn Detector>>,
     names: names::NameDetector,
@@ -216,6 +230,7 @@ impl DetectorChain {
         }
         let lexicon = Lexicon::new()?;
         Ok(DetectorChain {
+            id: next_chain_id(),
             lexicon,
             detectors,
             names: names::NameDetector::new(),
@@ -230,6 +245,7 @@ impl DetectorChain {
     /// Adds a detector at the end of the chain (e.g. a future NER stage).
     pub fn push(&mut self, detector: Box<dyn Detector>) {
         self.detectors.push(detector);
+        self.id = next_chain_id();
     }
 
     /// The context detectors get for `text` (every list word found in one pass).
@@ -258,6 +274,27 @@ impl DetectorChain {
     /// Findings for field `i` of the record being detected with `scratch` (its tokens stay in
     /// `scratch` for propagation).
     pub fn detect_in(
+        &self,
+        text: &str,
+        hint: FieldHint,
+        i: usize,
+        scratch: &mut Scratch,
+    ) -> Vec<Finding> {
+        if text.len() > memo::MAX_LEN {
+            return self.detect_anew(text, hint, i, scratch);
+        }
+        if let Some(known) = scratch.memo.get(self.id, text, hint) {
+            let mut out = scratch.spare_findings.pop().unwrap_or_default();
+            out.extend_from_slice(known);
+            return out;
+        }
+        let found = self.detect_anew(text, hint, i, scratch);
+        scratch.memo.put(self.id, text, hint, &found);
+        found
+    }
+
+    /// [`Self::detect_in`] without the memo.
+    fn detect_anew(
         &self,
         text: &str,
         hint: FieldHint,
@@ -679,6 +716,91 @@ pub fn resolve_overlaps(mut found: Vec<Finding>) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::corpus::{generate, Rng};
+
+    /// Finds a person at the start of every field, whatever the text (a stand-in for a new
+    /// stage such as NER).
+    struct Everything;
+
+    impl Detector for Everything {
+        fn name(&self) -> &'static str {
+            "test.everything"
+        }
+        fn detect(&self, text: &str, _: &FieldContext, out: &mut Vec<Finding>) {
+            if !text.is_empty() {
+                out.push(Finding {
+                    start: 0,
+                    end: text.len(),
+                    kind: EntityKind::Person,
+                    detector: self.name(),
+                    confidence: Confidence::VeryLikely,
+                });
+            }
+        }
+    }
+
+    #[test]
+    fn memorised_findings_equal_fresh_ones() {
+        let chain = DetectorChain::standard(None).expect("chain");
+        let corpus = generate(2026, 300);
+        let hints = [
+            FieldHint::default(),
+            FieldHint {
+                person: true,
+                ..FieldHint::default()
+            },
+            FieldHint {
+                cue: Some(Cue::Phone),
+                ..FieldHint::default()
+            },
+        ];
+        let (mut short, mut found, mut repeated) = (0, 0, 0);
+        let mut seen = std::collections::HashSet::new();
+        with_scratch(|scratch| {
+            for text in corpus.field_texts() {
+                for hint in hints {
+                    scratch.start_record(1);
+                    let fresh = chain.detect_anew(text, hint, 0, scratch);
+                    scratch.start_record(1);
+                    let first = chain.detect_in(text, hint, 0, scratch);
+                    let again = chain.detect_in(text, hint, 0, scratch);
+                    assert_eq!(first, fresh, "{hint:?}");
+                    assert_eq!(again, fresh, "{hint:?}");
+                    if text.len() <= memo::MAX_LEN {
+                        short += 1;
+                        found += usize::from(!fresh.is_empty());
+                        repeated += usize::from(!seen.insert((text, memo_key(hint))));
+                    }
+                }
+            }
+        });
+        assert!(
+            short > 5_000 && found > 1_000 && repeated > 1_000,
+            "{short} {found} {repeated}"
+        );
+    }
+
+    fn memo_key(hint: FieldHint) -> (Option<u8>, bool, bool) {
+        (hint.cue.map(|c| c as u8), hint.person, hint.birthplace)
+    }
+
+    #[test]
+    fn a_changed_chain_does_not_reuse_memorised_findings() {
+        let mut chain = DetectorChain::standard(None).expect("chain");
+        let other = DetectorChain::standard(None).expect("chain");
+        let text = "BATTERY";
+        let hint = FieldHint::default();
+        with_scratch(|scratch| {
+            scratch.start_record(1);
+            assert!(chain.detect_in(text, hint, 0, scratch).is_empty());
+            chain.push(Box::new(Everything));
+            let after = chain.detect_in(text, hint, 0, scratch);
+            assert_eq!(after.len(), 1);
+            assert_eq!(after[0].detector, "test.everything");
+            // Another chain does not see the first one's findings either.
+            assert!(other.detect_in(text, hint, 0, scratch).is_empty());
+            assert_eq!(chain.detect_in(text, hint, 0, scratch).len(), 1);
+        });
+    }
 
     /// The identifier search propagation used before `IdSearch`: up to 24 values, every
     /// occurrence of each (memchr's substring search), value by value; more, the leftmost-longest
