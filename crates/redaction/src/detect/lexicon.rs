@@ -6,14 +6,13 @@
 //! automaton reports every occurrence (overlapping search) and each list then keeps its own
 //! leftmost-longest, non-overlapping selection, exactly what its own automaton found.
 
-use std::collections::{HashMap, HashSet};
-
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::{dfa::DFA, Anchored, MatchKind};
 
 use super::bytes::{ByteSet, LETTERS};
 use super::contextual::{BIRTHPLACE_CUES, DEMONYMS};
 use super::cues::{is_word_bounded, sentence_end, CueHit, CUE_WORDS};
+use super::names::FnvMap;
 use super::status::STATUS_PHRASES;
 use super::DetectError;
 
@@ -144,23 +143,34 @@ impl Table {
     /// The table with these byte classes, or `None` if two bytes of one class lead somewhere
     /// different from some state.
     fn build(dfa: &DFA, start: StateID, class: [u8; 256], classes: u32) -> Option<Table> {
+        // Each class's first byte, in byte order: walking them visits states in the order a
+        // walk over all 256 bytes would.
         let mut rep = vec![None; classes as usize];
         for b in 0..=255u8 {
             rep[usize::from(class[usize::from(b)])].get_or_insert(b);
         }
-        // Every state reachable from the start, in the order first reached.
+        let mut rep: Vec<u8> = rep.into_iter().collect::<Option<_>>()?;
+        rep.sort_unstable();
+        // Every state reachable from the start, numbered in the order first reached. Start-up
+        // time: hashing every state for all 256 bytes with the default hasher was 137 M
+        // instructions, most of the redactor's construction.
         let mut order = vec![start];
-        let mut seen = HashSet::from([start]);
+        let mut seen: FnvMap<StateID, ()> = FnvMap::default();
+        seen.insert(start, ());
+        let mut by_class = vec![start; classes as usize];
         let mut i = 0;
         while let Some(&sid) = order.get(i) {
+            for &r in &rep {
+                let next = dfa.next_state(Anchored::No, sid, r);
+                by_class[usize::from(class[usize::from(r)])] = next;
+                if seen.insert(next, ()).is_none() {
+                    order.push(next);
+                }
+            }
             for b in 0..=255u8 {
                 let next = dfa.next_state(Anchored::No, sid, b);
-                let r = rep[usize::from(class[usize::from(b)])]?;
-                if next != dfa.next_state(Anchored::No, sid, r) {
+                if next != by_class[usize::from(class[usize::from(b)])] {
                     return None;
-                }
-                if seen.insert(next) {
-                    order.push(next);
                 }
             }
             i += 1;
@@ -170,15 +180,20 @@ impl Table {
             order.into_iter().partition(|&sid| dfa.is_special(sid));
         let special = states.len();
         states.extend(rest);
-        let index: HashMap<StateID, u32> = states
+        let index: FnvMap<StateID, u32> = states
             .iter()
             .enumerate()
             .map(|(i, &sid)| Some((sid, u32::try_from(i).ok()?.checked_mul(classes)?)))
             .collect::<Option<_>>()?;
+        // Rows by class number (class 0 first), as the search indexes them.
+        let mut by_number = vec![0u8; classes as usize];
+        for &r in &rep {
+            by_number[usize::from(class[usize::from(r)])] = r;
+        }
         let mut next = Vec::with_capacity(states.len() * classes as usize);
         for &sid in &states {
-            for r in &rep {
-                next.push(*index.get(&dfa.next_state(Anchored::No, sid, (*r)?))?);
+            for &r in &by_number {
+                next.push(*index.get(&dfa.next_state(Anchored::No, sid, r))?);
             }
         }
         Some(Table {
