@@ -19,6 +19,9 @@ use crate::columns::{classify_header, classify_header_cached, hint_for, ColumnRo
 use crate::log::Location;
 use crate::redactor::{FieldRole, Redactor};
 
+#[path = "json_fast.rs"]
+mod fast;
+
 /// Largest whole JSON document read (JSON Lines has no limit but the per-line one).
 pub const MAX_JSON_BYTES: u64 = 1024 * 1024 * 1024;
 
@@ -32,7 +35,9 @@ struct Leaves<'v> {
 
 fn push_escaped_key(pointer: &mut String, key: &str) {
     pointer.push('/');
-    if key.contains(['~', '/']) {
+    // By bytes: the same test as `contains(['~', '/'])` (ASCII never occurs inside a multi-byte
+    // character), without decoding characters.
+    if key.bytes().any(|b| b == b'~' || b == b'/') {
         pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
     } else {
         pointer.push_str(key);
@@ -301,8 +306,17 @@ impl Serialize for Node<'_> {
 /// by some crate of the same build): checked once per process on a probe text, so the output is
 /// the `Value`'s whatever the features.
 fn parse(text: &str) -> Result<Node<'_>, serde_json::Error> {
+    if direct() {
+        serde_json::from_str(text)
+    } else {
+        serde_json::from_str::<Value>(text).map(Node::from)
+    }
+}
+
+/// Whether [`parse`] reads texts straight into a [`Node`] in this build (see there).
+fn direct() -> bool {
     static DIRECT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let direct = *DIRECT.get_or_init(|| {
+    *DIRECT.get_or_init(|| {
         const PROBE: &str =
             r#"{"b":[1,-2,3.50,1e3,18446744073709551615,-0,0.1e-2],"a":"\u00e9","a":{}}"#;
         let node = serde_json::from_str::<Node>(PROBE).and_then(|n| serde_json::to_string(&n));
@@ -312,12 +326,7 @@ fn parse(text: &str) -> Result<Node<'_>, serde_json::Error> {
             serde_json::to_string(&v)
         });
         matches!((node, value), (Ok(a), Ok(b)) if a == b)
-    });
-    if direct {
-        serde_json::from_str(text)
-    } else {
-        serde_json::from_str::<Value>(text).map(Node::from)
-    }
+    })
 }
 
 /// Redacts one JSON value (one record) in place, adding its log lines to `log`; `prefix` is the
@@ -330,12 +339,7 @@ fn redact_value(
     prefix: &str,
     log: &mut LogBatch,
 ) {
-    // Records of one file are alike: sized from the last record on this thread, the buffers
-    // do not grow leaf by leaf.
-    thread_local! {
-        static SIZES: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
-    }
-    let (leaf_hint, pointer_hint) = SIZES.with(|s| s.get());
+    let (leaf_hint, pointer_hint) = LEAF_SIZES.with(|s| s.get());
     let texts: Vec<Option<String>> = {
         let mut leaves = Leaves {
             pointers: String::with_capacity(pointer_hint),
@@ -344,28 +348,46 @@ fn redact_value(
         let mut pointer = String::with_capacity(64);
         pointer.push_str(prefix);
         collect(value, &mut pointer, None, &mut leaves);
-        SIZES.with(|s| s.set((leaves.items.len(), leaves.pointers.len())));
-        let fields: Vec<(&str, FieldRole)> = leaves
-            .items
-            .iter()
-            .map(|(_, text, role)| (text.as_ref(), *role))
-            .collect();
-        let mut redacted = redactor.redact_record(&fields);
-        for ((range, original, _), field) in leaves.items.iter().zip(&redacted) {
-            let pointer = &leaves.pointers[range.clone()];
-            let location = |_pos: usize| Location::Json { line, pointer };
-            log.field(redactor, file, original, field, &location);
-        }
-        let texts = redacted
-            .iter_mut()
-            .map(|f| (!f.applied.is_empty()).then(|| std::mem::take(&mut f.text).into_owned()))
-            .collect();
-        redactor.recycle(redacted);
-        texts
+        LEAF_SIZES.with(|s| s.set((leaves.items.len(), leaves.pointers.len())));
+        redact_leaves(redactor, &leaves, file, line, log)
     };
     if texts.iter().any(Option::is_some) {
         replace(value, &mut texts.into_iter());
     }
+}
+
+// Records of one file are alike: sized from the last record on this thread, the buffers do not
+// grow leaf by leaf.
+thread_local! {
+    static LEAF_SIZES: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// Redacts one record's leaves together and logs them; the redacted text of each leaf that
+/// changed (both paths, tree and [`fast`], go through here).
+fn redact_leaves(
+    redactor: &Redactor,
+    leaves: &Leaves<'_>,
+    file: &str,
+    line: u64,
+    log: &mut LogBatch,
+) -> Vec<Option<String>> {
+    let fields: Vec<(&str, FieldRole)> = leaves
+        .items
+        .iter()
+        .map(|(_, text, role)| (text.as_ref(), *role))
+        .collect();
+    let mut redacted = redactor.redact_record(&fields);
+    for ((range, original, _), field) in leaves.items.iter().zip(&redacted) {
+        let pointer = &leaves.pointers[range.clone()];
+        let location = |_pos: usize| Location::Json { line, pointer };
+        log.field(redactor, file, original, field, &location);
+    }
+    let texts = redacted
+        .iter_mut()
+        .map(|f| (!f.applied.is_empty()).then(|| std::mem::take(&mut f.text).into_owned()))
+        .collect();
+    redactor.recycle(redacted);
+    texts
 }
 
 fn json_error(file: &str, line: u64, e: &serde_json::Error) -> FormatError {
@@ -396,6 +418,20 @@ fn redact_line(
     out: &mut Vec<u8>,
     log: &mut LogBatch,
 ) -> Result<bool, FormatError> {
+    redact_line_by(redactor, file, line, bytes, out, log, true).map(|(record, _)| record)
+}
+
+/// [`redact_line`], through [`fast`] when `try_fast` and the line qualifies (the tests compare
+/// the two paths); also says whether the fast path was taken.
+fn redact_line_by(
+    redactor: &Redactor,
+    file: &str,
+    line: u64,
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+    log: &mut LogBatch,
+    try_fast: bool,
+) -> Result<(bool, bool), FormatError> {
     let text = std::str::from_utf8(bytes).map_err(|e| FormatError::InvalidUtf8 {
         file: file.to_string(),
         line,
@@ -404,13 +440,19 @@ fn redact_line(
     let text = text.trim_end_matches(['\n', '\r']);
     if text.trim().is_empty() {
         out.push(b'\n');
-        return Ok(false);
+        return Ok((false, false));
+    }
+    // The fast path reproduces `Node`'s reading of numbers only (not a `Value`'s under
+    // `arbitrary_precision`).
+    if try_fast && direct() && fast::redact(redactor, file, line, text, out, log)? {
+        out.push(b'\n');
+        return Ok((true, true));
     }
     let mut value = parse(text).map_err(|e| json_error(file, line, &e))?;
     redact_value(redactor, &mut value, file, line, "", log);
     serde_json::to_writer(&mut *out, &value).map_err(|e| FormatError::io(file, e.into()))?;
     out.push(b'\n');
-    Ok(true)
+    Ok((true, false))
 }
 
 /// Redacts a JSON Lines stream.
@@ -646,5 +688,426 @@ mod tests {
             .collect();
         // Sorted: "esc" then "key".
         assert_eq!(borrowed, [(true, false), (true, true)]);
+    }
+
+    // ---- The fast path (`fast`) against the tree path. ----
+
+    use crate::formats::MemorySink;
+    use crate::Policy;
+
+    fn redactor() -> Redactor {
+        Redactor::new(Policy::shipped("foia-general").unwrap()).unwrap()
+    }
+
+    /// Everything one line produces: output, log, review list, report, error; and whether the
+    /// fast path took it.
+    fn run_line(redactor: &Redactor, line: u64, bytes: &[u8], try_fast: bool) -> (String, bool) {
+        let mut out = Vec::new();
+        let mut log = LogBatch::default();
+        let result = redact_line_by(
+            redactor, "t.jsonl", line, bytes, &mut out, &mut log, try_fast,
+        );
+        let mut sink = MemorySink::default();
+        let mut report = FileReport::default();
+        log.flush("t.jsonl", &mut sink, &mut report).unwrap();
+        let fast = matches!(result, Ok((_, true)));
+        let result = result.map(|(record, _)| record);
+        let all = format!(
+            "out: {}\nlog: {}\nreview: {}\nreport: {report:?}\nresult: {result:?}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&sink.log),
+            String::from_utf8_lossy(&sink.review),
+        );
+        (all, fast)
+    }
+
+    /// Runs `text` through both paths; asserts they agree; says whether the fast one was taken.
+    fn same_both_ways(redactor: &Redactor, line: u64, text: &str) -> bool {
+        let (tree, tree_fast) = run_line(redactor, line, text.as_bytes(), false);
+        assert!(!tree_fast);
+        let (fast, taken) = run_line(redactor, line, text.as_bytes(), true);
+        assert_eq!(fast, tree, "line {line}: {text}");
+        taken
+    }
+
+    /// Every JSON Lines record of the corpus: the same results both ways, and the fast path is
+    /// taken for (nearly) every record as serde_json writes it sorted.
+    #[test]
+    fn fast_path_matches_tree_on_corpus() {
+        let redactor = redactor();
+        let corpus = crate::corpus::generate(2026, 2000);
+        let (mut taken, mut total) = (0, 0);
+        let mut redacted_numbers_or_changes = 0;
+        for (i, r) in corpus.json.iter().enumerate() {
+            let mut value = r.to_json();
+            // As the throughput example writes it (insertion order where another crate of the
+            // build turns on `preserve_order`) ...
+            same_both_ways(&redactor, i as u64 + 1, &value.to_string());
+            // ... and sorted, which is what the example writes in this crate's own build.
+            value.sort_all_objects();
+            let text = value.to_string();
+            total += 1;
+            if same_both_ways(&redactor, i as u64 + 1, &text) {
+                taken += 1;
+            }
+            let (out, _) = run_line(&redactor, 1, text.as_bytes(), true);
+            redacted_numbers_or_changes += usize::from(!out.contains(&text));
+        }
+        assert!(total >= 900, "{total} records");
+        assert!(
+            taken * 100 >= total * 95,
+            "fast path for {taken} of {total}"
+        );
+        // The corpus is redacted, not passed through.
+        assert!(redacted_numbers_or_changes * 2 > total);
+    }
+
+    /// Lines at the edges: whether the fast path takes each, and the same results either way
+    /// (errors included).
+    #[test]
+    fn edge_lines_fall_back_or_match() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let deep_objects = |n: usize| format!("{}\"ssn\"{}", "{\"a\":".repeat(n), "}".repeat(n));
+        let table: Vec<(String, bool)> = [
+            // Taken: already what the tree prints.
+            (r#"{"name":"John Smith","ssn":"123-45-6789"}"#, true),
+            (r#"{"ssn":123456789}"#, true),
+            (r#"{"phone":3125550147,"zip":60601}"#, true),
+            (r#"{"a":0,"b":-1,"c":18446744073709551615,"d":-9223372036854775808}"#, true),
+            (r#"{}"#, true),
+            (r#"[]"#, true),
+            (r#"{"a":{},"b":[],"c":[{}],"d":[[]]}"#, true),
+            (r#"{"people":[{"name":"Mary Jones","phone":"(312) 555-0147"},{"email":"mj@example.com","name":"Ann Lee"}]}"#, true),
+            (r#"{"":"x","a/b":"Jane Doe","m~n":"SSN 123-45-6789","~/":"z"}"#, true),
+            (r#"{"address":{"city":"Chicago","street":"1234 W Elm St"},"note":"José Müller, Straße 5, 東京"}"#, true),
+            (r#"{"z":1,"é":2}"#, true),
+            (r#"{"B":1,"a":2}"#, true),
+            (r#"{"a":1,"ab":2}"#, true),
+            ("{\"s\":\"del\u{7f} and\u{2028}line sep\"}", true),
+            (r#"{"$serde_json::private::RawValue":"[1,2]"}"#, true),
+            (r#""Call John Smith at 312-555-0147""#, true),
+            ("123456789", true),
+            ("true", true),
+            ("null", true),
+            (r#"[true,false,null,"",0]"#, true),
+            // Fall back: not what the tree prints, or not JSON at all.
+            (r#"{"a": "b"}"#, false),
+            (r#" {"a":"b"}"#, false),
+            (r#"{"a":"b"} "#, false),
+            ("{\"a\":\"b\"}\t", false),
+            (r#"{"b":"x","a":"y"}"#, false),
+            (r#"{"é":2,"z":1}"#, false),
+            (r#"{"ab":2,"a":1}"#, false),
+            (r#"{"a":"x","a":"y"}"#, false),
+            (r#"{"ssn":"123-45-6789","ssn":{"x":"John Smith"}}"#, false),
+            (r#"{"a":"say \"hi\" to John Smith"}"#, false),
+            (r#"{"a":"caf\u00e9"}"#, false),
+            (r#"{"a":"a\/b"}"#, false),
+            (r#"{"a\u002fb":"x"}"#, false),
+            (r#"{"a":"line\nbreak 123-45-6789"}"#, false),
+            (r#"{"a":1.5}"#, false),
+            (r#"{"a":1.50}"#, false),
+            (r#"{"a":1e3}"#, false),
+            (r#"{"a":1E+2}"#, false),
+            (r#"{"a":-1.0}"#, false),
+            (r#"{"a":18446744073709551616}"#, false),
+            (r#"{"a":-9223372036854775809}"#, false),
+            (r#"{"a":123456789012345678901234567890}"#, false),
+            (r#"{"a":-0}"#, false),
+            (r#"{"ssn":-0}"#, false),
+            (r#"{"a":01}"#, false),
+            (r#"{"a":-}"#, false),
+            (r#"{"a":1,}"#, false),
+            ("[1 2]", false),
+            (r#"{"a"}"#, false),
+            (r#"{"a":tru}"#, false),
+            (r#"{"a":nulll}"#, false),
+            (r#"{"a":"unterminated"#, false),
+            (r#"{"a":1}x"#, false),
+            (r#"{"a":1}}"#, false),
+            (r#"{"a":1}{"b":2}"#, false),
+            ("{\"a\":\"ctl\u{1}\"}", false),
+            ("{\"a\":\"tab\there\"}", false),
+            (r#"{"a":"\ud800"}"#, false),
+            (r#"{'a':1}"#, false),
+            ("{\"a\":1}\r\r", true),
+        ]
+        .into_iter()
+        .map(|(t, fast)| (t.to_string(), fast))
+        .chain([
+            (deep(64), true),
+            (deep(65), false),
+            (deep(127), false),
+            (deep(128), false),
+            (deep(1000), false),
+            (deep_objects(64), true),
+            (deep_objects(65), false),
+            (format!("{}1", "[".repeat(64)), false),
+        ])
+        .collect();
+        let redactor = redactor();
+        for (i, (text, fast)) in table.iter().enumerate() {
+            assert_eq!(
+                same_both_ways(&redactor, i as u64 + 3, text),
+                *fast,
+                "{text}"
+            );
+            // With its line end, as read from a file.
+            for end in ["\n", "\r\n"] {
+                let line = format!("{text}{end}");
+                assert_eq!(same_both_ways(&redactor, 9, &line), *fast, "{text}");
+            }
+        }
+        // A classified number redacted on the fast path becomes a string, as in the tree.
+        let (out, fast) = run_line(&redactor, 1, br#"{"ssn":123456789}"#, true);
+        assert!(fast && out.starts_with("out: {\"ssn\":\""), "{out}");
+    }
+
+    /// Labels that need escapes in JSON (a policy's exemption text is free): substituted on the
+    /// fast path exactly as the tree path writes them.
+    #[test]
+    fn fast_path_escapes_labels_as_tree() {
+        // Also every candidate below "very likely" is listed for review, not redacted: the
+        // review list is not empty here (it is with the shipped policy on the corpus).
+        let source = include_str!("../../../../policies/foia-general.toml")
+            .replace(
+                "exemption = \"7(1)(b)\"",
+                "exemption = \"7(1)(b) \\\"q\\\" \\\\ \\t \\u0001 é\"",
+            )
+            .replace(
+                "min_confidence = \"likely\"",
+                "min_confidence = \"very_likely\"",
+            );
+        let redactor = Redactor::new(Policy::from_toml("escaped", &source).unwrap()).unwrap();
+        let mut corpus = crate::corpus::generate(11, 400).json;
+        corpus.truncate(150);
+        let mut lines: Vec<String> = corpus
+            .iter()
+            .map(|r| {
+                let mut v = r.to_json();
+                v.sort_all_objects();
+                v.to_string()
+            })
+            .collect();
+        lines.extend(
+            [
+                r#"{"ssn":123456789}"#,
+                r#"{"note":"SSN 123-45-6789 for John Smith","ssn":"123-45-6789"}"#,
+                r#"["123-45-6789",{"ssn":"078-05-1120"}]"#,
+            ]
+            .map(String::from),
+        );
+        let (mut escaped, mut reviewed) = (0, 0);
+        for (i, text) in lines.iter().enumerate() {
+            assert!(same_both_ways(&redactor, i as u64 + 1, text), "{text}");
+            let (out, _) = run_line(&redactor, 1, text.as_bytes(), true);
+            escaped += usize::from(out.contains(r#"\"q\" \\ \t \u0001 é"#));
+            reviewed += usize::from(!out.contains("\nreview: \nreport"));
+        }
+        assert!(escaped >= 3 && reviewed >= 20, "{escaped} {reviewed}");
+    }
+
+    /// A small random JSON value, for [`fast_path_matches_tree_on_random_values`].
+    enum Gen {
+        Null,
+        Bool(bool),
+        Number(String),
+        String(String),
+        Array(Vec<Gen>),
+        Object(Vec<(String, Gen)>),
+    }
+
+    fn gen_value(rng: &mut crate::corpus::Rng, texts: &[String], depth: usize) -> Gen {
+        const KEYS: &[&str] = &[
+            "name",
+            "ssn",
+            "phone",
+            "email",
+            "address",
+            "street",
+            "dob",
+            "narrative",
+            "notes",
+            "id",
+            "case",
+            "people",
+            "officer",
+            "a~b",
+            "x/y",
+            "~",
+            "",
+            "é",
+            "Zeta",
+            "z",
+            "n",
+        ];
+        const NUMBERS: &[&str] = &[
+            "0",
+            "7",
+            "-3",
+            "123456789",
+            "3125550147",
+            "-0",
+            "1.5",
+            "1e3",
+            "2E-2",
+            "-1.0",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "4111111111111111",
+            "99999999999999999999",
+        ];
+        let pick = if depth >= 4 {
+            rng.below(4)
+        } else {
+            rng.below(7)
+        };
+        match pick {
+            0 => match rng.below(4) {
+                0 => Gen::Null,
+                _ => Gen::Bool(rng.chance(0.5)),
+            },
+            1 => Gen::Number(if rng.chance(0.5) {
+                rng.pick(NUMBERS).to_string()
+            } else {
+                let n = rng.next_u64() >> rng.below(64);
+                if rng.chance(0.3) {
+                    format!("-{}", n.max(1))
+                } else {
+                    n.to_string()
+                }
+            }),
+            2 | 3 => Gen::String(rng.pick(texts).clone()),
+            4 | 5 => Gen::Object(
+                (0..rng.below(6))
+                    .map(|_| (rng.pick(KEYS).to_string(), gen_value(rng, texts, depth + 1)))
+                    .collect(),
+            ),
+            _ => Gen::Array(
+                (0..rng.below(5))
+                    .map(|_| gen_value(rng, texts, depth + 1))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Writes `v` compactly; `canonical`: keys sorted and unique (the tree's order, the last of
+    /// equal keys kept), otherwise sometimes not, with sometimes whitespace and needless escapes.
+    fn write_gen(rng: &mut crate::corpus::Rng, v: &Gen, canonical: bool, out: &mut String) {
+        let space = |rng: &mut crate::corpus::Rng, out: &mut String| {
+            if !canonical && rng.chance(0.05) {
+                let pads: [&str; 3] = [" ", "\t", "  "];
+                let pad: &&str = rng.pick(&pads);
+                out.push_str(pad);
+            }
+        };
+        let string = |rng: &mut crate::corpus::Rng, s: &str, out: &mut String| {
+            if !canonical && rng.chance(0.1) {
+                // A needless escape of one character.
+                out.push('"');
+                let at = rng.below(s.chars().count() as u64 + 1) as usize;
+                for (i, c) in s.chars().enumerate() {
+                    if i == at && c.len_utf16() == 1 {
+                        out.push_str(&format!("\\u{:04x}", c as u32));
+                    } else {
+                        let escaped = serde_json::to_string(&c.to_string()).unwrap();
+                        out.push_str(&escaped[1..escaped.len() - 1]);
+                    }
+                }
+                out.push('"');
+            } else {
+                out.push_str(&serde_json::to_string(s).unwrap());
+            }
+        };
+        space(rng, out);
+        match v {
+            Gen::Null => out.push_str("null"),
+            Gen::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Gen::Number(n) => out.push_str(n),
+            Gen::String(s) => string(rng, s, out),
+            Gen::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_gen(rng, item, canonical, out);
+                }
+                out.push(']');
+            }
+            Gen::Object(members) => {
+                let mut order: Vec<&(String, Gen)> = members.iter().collect();
+                if canonical {
+                    // Stable: of equal keys the last stays last, and is the one kept.
+                    order.sort_by(|a, b| a.0.cmp(&b.0));
+                    let mut kept: Vec<&(String, Gen)> = Vec::new();
+                    for m in order {
+                        match kept.last_mut() {
+                            Some(last) if last.0 == m.0 => *last = m,
+                            _ => kept.push(m),
+                        }
+                    }
+                    order = kept;
+                } else if rng.chance(0.5) {
+                    order.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+                out.push('{');
+                for (i, (k, v)) in order.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    space(rng, out);
+                    string(rng, k, out);
+                    space(rng, out);
+                    out.push(':');
+                    write_gen(rng, v, canonical, out);
+                }
+                out.push('}');
+            }
+        }
+        space(rng, out);
+    }
+
+    /// Random values written canonically and not: the same results both ways.
+    #[test]
+    fn fast_path_matches_tree_on_random_values() {
+        let redactor = redactor();
+        let corpus = crate::corpus::generate(7, 40);
+        let mut texts: Vec<String> = corpus
+            .json
+            .iter()
+            .flat_map(|r| r.fields.iter().map(|f| f.text.clone()))
+            .collect();
+        texts.extend(
+            [
+                "",
+                "John Smith",
+                "123-45-6789",
+                "say \"hi\"",
+                "a\\b",
+                "tab\there",
+                "é",
+                "~/",
+            ]
+            .map(String::from),
+        );
+        let mut rng = crate::corpus::Rng::new(2026);
+        let (mut taken, mut total) = (0, 0);
+        for i in 0..3000u64 {
+            let v = gen_value(&mut rng, &texts, 0);
+            for canonical in [true, false] {
+                let mut text = String::new();
+                write_gen(&mut rng, &v, canonical, &mut text);
+                total += 1;
+                taken += usize::from(same_both_ways(&redactor, i + 1, &text));
+            }
+        }
+        // Both paths are exercised.
+        assert!(
+            taken * 5 > total && taken * 10 < total * 9,
+            "{taken} of {total}"
+        );
     }
 }

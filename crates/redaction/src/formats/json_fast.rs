@@ -1,0 +1,369 @@
+//! JSON Lines without a tree: a line that is already exactly what the tree path would print
+//! (compact, keys strictly increasing in the tree's byte order, strings without escapes, numbers
+//! plain integers that parse and print unchanged) is scanned once for its leaves and written by
+//! copying its bytes, with the redacted leaves substituted. Any other line, valid or not, is left
+//! to the tree path (which also reports every error), so output, log and review list are the
+//! tree path's by construction.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use super::{push_escaped_key, push_index, redact_leaves, role_of, Leaves, LEAF_SIZES};
+use crate::columns::{classify_header_cached, ColumnRole};
+use crate::formats::{FormatError, LogBatch};
+use crate::redactor::Redactor;
+
+/// Deepest nesting taken here (serde_json refuses 128 levels; anything deeper than this goes to
+/// the tree path, which decides).
+const MAX_DEPTH: usize = 64;
+
+/// Redacts one JSON Lines line (`text`: without its line end, not blank) into `out` (without a
+/// newline) and `log`, as the tree path would; `Ok(false)` with nothing written when the line
+/// does not qualify.
+pub(super) fn redact(
+    redactor: &Redactor,
+    file: &str,
+    line: u64,
+    text: &str,
+    out: &mut Vec<u8>,
+    log: &mut LogBatch,
+) -> Result<bool, FormatError> {
+    let bytes = text.as_bytes();
+    // A backslash is an escape (or invalid outside a string) and a raw control character is
+    // whitespace outside a string or invalid inside one: either way not a line printed as is.
+    // One check for the whole line leaves the string scan a plain search for the closing quote.
+    if memchr::memchr(b'\\', bytes).is_some() || bytes.iter().fold(false, |c, &b| c | (b < 0x20)) {
+        return Ok(false);
+    }
+    let (leaf_hint, pointer_hint) = LEAF_SIZES.with(|s| s.get());
+    // Taken out of its thread-local for the line (and put back after), so no borrow is held.
+    let mut roles = ROLES.with(|r| std::mem::replace(&mut *r.borrow_mut(), Roles(Vec::new())));
+    if roles.0.len() != ROLE_SLOTS {
+        roles.0 = vec![None; ROLE_SLOTS];
+    }
+    let mut scan = Scan {
+        roles,
+        text,
+        at: 0,
+        pointer: String::with_capacity(64),
+        leaves: Leaves {
+            pointers: String::with_capacity(pointer_hint),
+            items: Vec::with_capacity(leaf_hint),
+        },
+        spans: Vec::with_capacity(leaf_hint),
+    };
+    let qualifies = scan.value(None, 0).is_some() && scan.at == bytes.len();
+    let Scan {
+        leaves,
+        spans,
+        roles,
+        ..
+    } = scan;
+    ROLES.with(|r| *r.borrow_mut() = roles);
+    if !qualifies {
+        return Ok(false);
+    }
+    LEAF_SIZES.with(|s| s.set((leaves.items.len(), leaves.pointers.len())));
+    let texts = redact_leaves(redactor, &leaves, file, line, log);
+    // The spans are the scanner's, in bounds and increasing (document order is byte order).
+    let mut from = 0;
+    for (span, t) in spans.iter().zip(texts) {
+        if let Some(t) = t {
+            out.extend_from_slice(&bytes[from..span.start]);
+            // A redacted leaf (a number too) becomes a string, escaped as serde_json escapes one.
+            push_string(out, &t).map_err(|e| FormatError::io(file, e.into()))?;
+            from = span.end;
+        }
+    }
+    out.extend_from_slice(&bytes[from..]);
+    Ok(true)
+}
+
+/// Writes `text` as a JSON string as serde_json does: when no byte needs an escape (a quote, a
+/// backslash or a control character, its whole list) that is the bytes between quotes, written
+/// here without serde_json's byte-by-byte table walk; otherwise through serde_json.
+fn push_string(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
+    let escapes = text
+        .bytes()
+        .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if escapes {
+        return serde_json::to_writer(out, text);
+    }
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+    Ok(())
+}
+
+/// [`classify_header_cached`] in front of a small direct-mapped table held for a whole line (one
+/// thread-local access per line, not per key; a hit costs a short hash and one comparison). Exact:
+/// the table only remembers that function's answers, key by whole key.
+struct Roles(Vec<Option<(Box<str>, ColumnRole)>>);
+
+const ROLE_SLOTS: usize = 256;
+
+impl Roles {
+    fn of(&mut self, key: &str) -> ColumnRole {
+        // The length and the first, middle and last bytes, multiplied into the top byte; a
+        // collision only costs a miss.
+        let b = key.as_bytes();
+        let [Some(&first), Some(&last)] = [b.first(), b.last()] else {
+            return classify_header_cached(key);
+        };
+        let middle = b.get(b.len() / 2).copied().unwrap_or(0);
+        let mix = u64::from(first)
+            | u64::from(middle) << 8
+            | u64::from(last) << 16
+            | (b.len() as u64) << 24;
+        let slot = (mix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % ROLE_SLOTS;
+        // The table has ROLE_SLOTS entries (made so in `redact`); `get_mut` all the same.
+        let Some(entry) = self.0.get_mut(slot) else {
+            return classify_header_cached(key);
+        };
+        match entry {
+            Some((k, role)) if **k == *key => *role,
+            _ => {
+                let role = classify_header_cached(key);
+                *entry = Some((key.into(), role));
+                role
+            }
+        }
+    }
+}
+
+thread_local! {
+    static ROLES: std::cell::RefCell<Roles> = const { std::cell::RefCell::new(Roles(Vec::new())) };
+}
+
+/// The scanner's state: the leaves as `collect` gathers them from the tree, and each leaf's
+/// bytes in the line (a string with its quotes).
+struct Scan<'t> {
+    roles: Roles,
+    text: &'t str,
+    at: usize,
+    pointer: String,
+    leaves: Leaves<'t>,
+    spans: Vec<Range<usize>>,
+}
+
+impl<'t> Scan<'t> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// One value at `at`; None when the line does not qualify (there or anywhere inside).
+    fn value(&mut self, inherited: Option<ColumnRole>, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                let start = self.at;
+                let s = self.string()?;
+                self.leaf(s, start..self.at, inherited);
+                Some(())
+            }
+            b'-' | b'0'..=b'9' => self.number(inherited),
+            b'{' => self.object(inherited, depth + 1),
+            b'[' => self.array(inherited, depth + 1),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => None,
+        }
+    }
+
+    /// A leaf, as `collect` pushes one.
+    fn leaf(&mut self, text: &'t str, span: Range<usize>, inherited: Option<ColumnRole>) {
+        let from = self.leaves.pointers.len();
+        self.leaves.pointers.push_str(&self.pointer);
+        self.leaves.items.push((
+            from..self.leaves.pointers.len(),
+            Cow::Borrowed(text),
+            role_of(inherited),
+        ));
+        self.spans.push(span);
+    }
+
+    /// A string at `at` (its opening quote); its raw bytes are its value (no backslash and no
+    /// control character in the line, checked before).
+    fn string(&mut self) -> Option<&'t str> {
+        let open = self.at + 1;
+        let close = open + memchr::memchr(b'"', self.text.as_bytes().get(open..)?)?;
+        self.at = close + 1;
+        // Between two ASCII quotes of valid UTF-8: always a char boundary; `get` all the same.
+        self.text.get(open..close)
+    }
+
+    /// An integer that serde_json parses as a u64 or a negative i64 (so a `Number` written with
+    /// the same digits); a fraction, exponent, leading zero, `-0` or anything outside those
+    /// ranges (parsed as a float) does not qualify.
+    fn number(&mut self, inherited: Option<ColumnRole>) -> Option<()> {
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        let negative = self.eat(b'-').is_some();
+        let first = self.at;
+        let mut n: u64 = 0;
+        while let Some(d @ b'0'..=b'9') = bytes.get(self.at).copied() {
+            n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+            self.at += 1;
+        }
+        let digits = self.at - first;
+        if digits == 0 || (digits > 1 && bytes[first] == b'0') {
+            return None;
+        }
+        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        // serde_json: `-n` is an i64 when it is below zero and fits, else a float.
+        if negative && !(1..=1u64 << 63).contains(&n) {
+            return None;
+        }
+        let text = self.text.get(start..self.at)?;
+        self.leaf(text, start..self.at, inherited);
+        Some(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at + word.len();
+        (self.text.as_bytes().get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    fn object(&mut self, inherited: Option<ColumnRole>, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        let mut previous: Option<&str> = None;
+        loop {
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let key = self.string()?;
+            // The tree sorts keys by bytes and keeps the last of equal ones: strictly increasing
+            // keys are already in its order, with none dropped.
+            if previous.is_some_and(|p| p >= key) {
+                return None;
+            }
+            previous = Some(key);
+            self.eat(b':')?;
+            let own = self.roles.of(key);
+            // As `collect`: a key that names a kind wins; otherwise the parent's kind carries
+            // down.
+            let role = match (own, inherited) {
+                (ColumnRole::Entity(_), _) => Some(own),
+                (_, Some(ColumnRole::Entity(_))) => inherited,
+                _ => Some(own),
+            };
+            let len = self.pointer.len();
+            push_escaped_key(&mut self.pointer, key);
+            self.value(role, depth)?;
+            self.pointer.truncate(len);
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn array(&mut self, inherited: Option<ColumnRole>, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.eat(b'[')?;
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        let mut i = 0;
+        loop {
+            let len = self.pointer.len();
+            self.pointer.push('/');
+            push_index(&mut self.pointer, i);
+            self.value(inherited, depth)?;
+            self.pointer.truncate(len);
+            i += 1;
+            match self.peek()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::columns::classify_header;
+
+    /// The fast path's table of key roles answers as `classify_header` does, also when keys
+    /// collide in it (far more keys than slots).
+    #[test]
+    fn role_table_is_classify_header() {
+        let mut roles = Roles(vec![None; ROLE_SLOTS]);
+        let mut keys: Vec<String> = [
+            "",
+            "ssn",
+            "SSN",
+            "name",
+            "first_name",
+            "email",
+            "phone",
+            "dob",
+            "address",
+            "street",
+            "narrative",
+            "notes",
+            "a~b",
+            "x/y",
+            "é",
+            "social security number",
+            "zip",
+        ]
+        .map(String::from)
+        .to_vec();
+        let more: Vec<String> = (0..3000).map(|i| format!("{}{i}", keys[i % 17])).collect();
+        keys.extend(more);
+        for _ in 0..2 {
+            for key in &keys {
+                assert_eq!(roles.of(key), classify_header(key), "{key}");
+            }
+        }
+    }
+
+    /// [`push_string`] writes what serde_json writes.
+    #[test]
+    fn push_string_is_serde_json() {
+        for text in [
+            "",
+            "plain",
+            "[REDACTED 7(1)(b)]",
+            "q\"uote",
+            "back\\slash",
+            "nl\n",
+            "\u{1}\u{1f}",
+            "\u{7f}",
+            "é東京",
+            "\u{2028}",
+            "\"",
+            "\\",
+            "a\tb\"c\\d",
+        ] {
+            let mut out = Vec::new();
+            push_string(&mut out, text).unwrap();
+            assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
+        }
+    }
+}
