@@ -32,7 +32,7 @@ struct Slot {
 }
 
 /// The hint as a number: equal for equal hints, different for different ones.
-fn hint_key(hint: FieldHint) -> u16 {
+pub(super) fn hint_key(hint: FieldHint) -> u16 {
     let cue = hint.cue.map_or(0, |c| c as u16 + 1);
     cue << 2 | u16::from(hint.person) << 1 | u16::from(hint.birthplace)
 }

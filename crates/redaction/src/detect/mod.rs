@@ -768,7 +768,7 @@ mod tests {
                     if text.len() <= memo::MAX_LEN {
                         short += 1;
                         found += usize::from(!fresh.is_empty());
-                        repeated += usize::from(!seen.insert((text, memo_key(hint))));
+                        repeated += usize::from(!seen.insert((text, memo::hint_key(hint))));
                     }
                 }
             }
@@ -777,10 +777,6 @@ mod tests {
             short > 5_000 && found > 1_000 && repeated > 1_000,
             "{short} {found} {repeated}"
         );
-    }
-
-    fn memo_key(hint: FieldHint) -> (Option<u8>, bool, bool) {
-        (hint.cue.map(|c| c as u8), hint.person, hint.birthplace)
     }
 
     #[test]

@@ -70,6 +70,16 @@ fn role_of(r: Option<ColumnRole>) -> FieldRole {
     }
 }
 
+/// The role of a member whose key has role `own`, inside a value with role `inherited`: a key
+/// that names a kind wins; otherwise the parent's kind carries down ("address": {"street": ..}).
+fn member_role(own: ColumnRole, inherited: Option<ColumnRole>) -> Option<ColumnRole> {
+    match (own, inherited) {
+        (ColumnRole::Entity(_), _) => Some(own),
+        (_, Some(ColumnRole::Entity(_))) => inherited,
+        _ => Some(own),
+    }
+}
+
 fn collect<'v>(
     value: &'v Node<'_>,
     pointer: &mut String,
@@ -96,14 +106,7 @@ fn collect<'v>(
         }
         Node::Object(members) => {
             for (k, v) in members {
-                let own = classify_header_cached(k);
-                // A key that names a kind wins; otherwise the parent's kind carries down
-                // ("address": {"street": ..}).
-                let role = match (own, inherited) {
-                    (ColumnRole::Entity(_), _) => Some(own),
-                    (_, Some(ColumnRole::Entity(_))) => inherited,
-                    _ => Some(own),
-                };
+                let role = member_role(classify_header_cached(k), inherited);
                 let len = pointer.len();
                 push_escaped_key(pointer, k);
                 collect(v, pointer, role, out);

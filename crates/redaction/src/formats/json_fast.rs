@@ -8,7 +8,9 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::{push_escaped_key, push_index, redact_leaves, role_of, Leaves, LEAF_SIZES};
+use super::{
+    member_role, push_escaped_key, push_index, redact_leaves, role_of, Leaves, LEAF_SIZES,
+};
 use crate::columns::{classify_header_cached, ColumnRole};
 use crate::formats::{FormatError, LogBatch};
 use crate::redactor::Redactor;
@@ -252,14 +254,7 @@ impl<'t> Scan<'t> {
             }
             previous = Some(key);
             self.eat(b':')?;
-            let own = self.roles.of(key);
-            // As `collect`: a key that names a kind wins; otherwise the parent's kind carries
-            // down.
-            let role = match (own, inherited) {
-                (ColumnRole::Entity(_), _) => Some(own),
-                (_, Some(ColumnRole::Entity(_))) => inherited,
-                _ => Some(own),
-            };
+            let role = member_role(self.roles.of(key), inherited);
             let len = self.pointer.len();
             push_escaped_key(&mut self.pointer, key);
             self.value(role, depth)?;
