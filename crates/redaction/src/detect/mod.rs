@@ -13,6 +13,7 @@ pub mod status;
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use bytes::ByteSet;
 use cues::{Cue, CueIndex};
@@ -197,6 +198,41 @@ pub fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
     })
 }
 
+/// The detectors built from the shipped lists and patterns alone, built once per process and
+/// shared by every chain: they were nearly all of a redactor's construction (tens of
+/// milliseconds), which the service paid on every release request.
+struct Shipped {
+    lexicon: Lexicon,
+    patterns: patterns::PatternDetector,
+    names: names::NameDetector,
+}
+
+impl Shipped {
+    fn get() -> Result<&'static Shipped, DetectError> {
+        static SHIPPED: OnceLock<Result<Shipped, String>> = OnceLock::new();
+        SHIPPED
+            .get_or_init(|| {
+                Ok(Shipped {
+                    lexicon: Lexicon::new().map_err(|e| e.to_string())?,
+                    patterns: patterns::PatternDetector::new().map_err(|e| e.to_string())?,
+                    names: names::NameDetector::new(),
+                })
+            })
+            .as_ref()
+            .map_err(|e| DetectError::Pattern(e.clone()))
+    }
+}
+
+/// A detector shared by several chains.
+impl<D: Detector> Detector for &'static D {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
+        (**self).detect(text, ctx, out)
+    }
+}
+
 /// A number no other chain in this process has (0 is never given: an empty memo has it).
 fn next_chain_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -208,16 +244,17 @@ pub struct DetectorChain {
     /// Tells this chain's memorised findings from another's (see [`memo`]); a new one whenever
     /// the detectors change.
     id: u64,
-    lexicon: Lexicon,
+    lexicon: &'static Lexicon,
     detectors: Vec<Box<dyn Detector>>,
-    names: names::NameDetector,
+    names: &'static names::NameDetector,
 }
 
 impl DetectorChain {
     /// The standard chain; `municipal_id` is the policy's pattern and whether it needs a cue.
     pub fn standard(municipal_id: Option<(&str, bool)>) -> Result<Self, DetectError> {
+        let shipped = Shipped::get()?;
         let mut detectors: Vec<Box<dyn Detector>> = vec![
-            Box::new(patterns::PatternDetector::new()?),
+            Box::new(&shipped.patterns),
             Box::new(status::StatusDetector::new()?),
             Box::new(contextual::BirthplaceDetector::new()?),
             Box::new(contextual::PlateDetector),
@@ -228,12 +265,11 @@ impl DetectorChain {
                 require_cue,
             )?));
         }
-        let lexicon = Lexicon::new()?;
         Ok(DetectorChain {
             id: next_chain_id(),
-            lexicon,
+            lexicon: &shipped.lexicon,
             detectors,
-            names: names::NameDetector::new(),
+            names: &shipped.names,
         })
     }
 
@@ -777,6 +813,17 @@ mod tests {
             short > 5_000 && found > 1_000 && repeated > 1_000,
             "{short} {found} {repeated}"
         );
+    }
+
+    #[test]
+    fn chains_share_the_shipped_detectors() {
+        let a = DetectorChain::standard(None).expect("chain");
+        let b = DetectorChain::standard(Some((r"\b[0-9]{8}\b", true))).expect("chain");
+        assert!(std::ptr::eq(a.lexicon, b.lexicon));
+        assert!(std::ptr::eq(a.names, b.names));
+        assert!(std::ptr::eq(a.gazetteer(), b.gazetteer()));
+        // Not the same chain: the memo tells them apart.
+        assert_ne!(a.id, b.id);
     }
 
     #[test]
