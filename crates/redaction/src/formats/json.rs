@@ -765,6 +765,30 @@ mod tests {
         assert!(redacted_numbers_or_changes * 2 > total);
     }
 
+    /// Reports as JSON Lines documents (as `redaction-corpus` writes `documents.jsonl`): their
+    /// line breaks are `\n` escapes, which the fast path decodes.
+    #[test]
+    fn fast_path_matches_tree_on_documents_with_line_breaks() {
+        let redactor = redactor();
+        let corpus = crate::corpus::generate(2026, 600);
+        let (mut taken, mut total, mut escaped) = (0, 0, 0);
+        for (i, r) in corpus.texts.iter().enumerate() {
+            let text: Vec<&str> = r.fields.iter().map(|f| f.text.as_str()).collect();
+            let line = serde_json::json!({"id": i, "text": text.join("\n")}).to_string();
+            total += 1;
+            escaped += usize::from(line.contains('\\'));
+            taken += usize::from(same_both_ways(&redactor, i as u64 + 1, &line));
+        }
+        assert!(
+            total >= 200 && escaped * 2 > total,
+            "{escaped} of {total} escaped"
+        );
+        assert!(
+            taken * 100 >= total * 95,
+            "fast path for {taken} of {total}"
+        );
+    }
+
     /// Lines at the edges: whether the fast path takes each, and the same results either way
     /// (errors included).
     #[test]
@@ -803,11 +827,24 @@ mod tests {
             (r#"{"ab":2,"a":1}"#, false),
             (r#"{"a":"x","a":"y"}"#, false),
             (r#"{"ssn":"123-45-6789","ssn":{"x":"John Smith"}}"#, false),
-            (r#"{"a":"say \"hi\" to John Smith"}"#, false),
+            // String values whose escapes are serde_json's own: taken.
+            (r#"{"a":"say \"hi\" to John Smith"}"#, true),
+            (r#"{"text":"ARRESTEE: GARCIA, JUAN\nSSN: 123-45-6789\n"}"#, true),
+            (r#"{"a":"tab\tx\u0001y\\z\b\f\r\u001f\u0000"}"#, true),
+            (r#"{"a":["\"","\\","x\ny"],"b":{"ssn":"123\n45\n6789"}}"#, true),
+            // Escapes serde_json would not write, and escaped keys: not taken.
+            (r#"{"a":"\u001F"}"#, false),
+            (r#"{"a":"\u000a"}"#, false),
+            (r#"{"a":"\u0020"}"#, false),
+            (r#"{"a":"\u007f"}"#, false),
+            (r#"{"a\"b":1}"#, false),
+            (r#"{"a":"x\"}"#, false),
+            (r#"{"a":"x\q"}"#, false),
+            (r#"{"a":"x\u00"}"#, false),
             (r#"{"a":"caf\u00e9"}"#, false),
             (r#"{"a":"a\/b"}"#, false),
             (r#"{"a\u002fb":"x"}"#, false),
-            (r#"{"a":"line\nbreak 123-45-6789"}"#, false),
+            (r#"{"a":"line\nbreak 123-45-6789"}"#, true),
             (r#"{"a":1.5}"#, false),
             (r#"{"a":1.50}"#, false),
             (r#"{"a":1e3}"#, false),

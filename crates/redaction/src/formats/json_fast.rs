@@ -1,6 +1,7 @@
 //! JSON Lines without a tree: a line that is already exactly what the tree path would print
-//! (compact, keys strictly increasing in the tree's byte order, strings without escapes, numbers
-//! plain integers that parse and print unchanged) is scanned once for its leaves and written by
+//! (compact, keys strictly increasing in the tree's byte order and without escapes, string
+//! values with no escape but serde_json's own, numbers plain integers that parse and print
+//! unchanged) is scanned once for its leaves and written by
 //! copying its bytes, with the redacted leaves substituted. Any other line, valid or not, is left
 //! to the tree path (which also reports every error), so output, log and review list are the
 //! tree path's by construction.
@@ -31,10 +32,9 @@ pub(super) fn redact(
     log: &mut LogBatch,
 ) -> Result<bool, FormatError> {
     let bytes = text.as_bytes();
-    // A backslash is an escape (or invalid outside a string) and a raw control character is
-    // whitespace outside a string or invalid inside one: either way not a line printed as is.
-    // One check for the whole line leaves the string scan a plain search for the closing quote.
-    if memchr::memchr(b'\\', bytes).is_some() || bytes.iter().fold(false, |c, &b| c | (b < 0x20)) {
+    // A raw control character is whitespace outside a string or invalid inside one: either way
+    // not a line printed as is.
+    if bytes.iter().fold(false, |c, &b| c | (b < 0x20)) {
         return Ok(false);
     }
     let (leaf_hint, pointer_hint) = LEAF_SIZES.with(|s| s.get());
@@ -79,6 +79,37 @@ pub(super) fn redact(
     }
     out.extend_from_slice(&bytes[from..]);
     Ok(true)
+}
+
+/// The byte an escape (the bytes after its backslash) stands for and the escape's length after
+/// the backslash, if serde_json writes that byte so: `\"`, `\\`, the five short control
+/// escapes, and `\u00xx` (lower-case hex) for the other control bytes. Anything else (`\/`,
+/// `\u00e9`, upper-case hex) is valid JSON that the tree would write otherwise.
+fn canonical_escape(after: &[u8]) -> Option<(u8, usize)> {
+    let short = match after.first()? {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'n' => b'\n',
+        b't' => b'\t',
+        b'r' => b'\r',
+        b'b' => 0x08,
+        b'f' => 0x0c,
+        b'u' => {
+            let hex = |b: u8| match b {
+                b'0'..=b'9' => Some(b - b'0'),
+                b'a'..=b'f' => Some(b - b'a' + 10),
+                _ => None,
+            };
+            let [b'0', b'0', hi, lo] = *after.get(1..5)? else {
+                return None;
+            };
+            let byte = hex(hi)? << 4 | hex(lo)?;
+            let has_short_form = matches!(byte, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d);
+            return (byte < 0x20 && !has_short_form).then_some((byte, 5));
+        }
+        _ => return None,
+    };
+    Some((short, 1))
 }
 
 /// Writes `text` as a JSON string as serde_json does: when no byte needs an escape (a quote, a
@@ -163,7 +194,7 @@ impl<'t> Scan<'t> {
         match self.peek()? {
             b'"' => {
                 let start = self.at;
-                let s = self.string()?;
+                let s = self.string_value()?;
                 self.leaf(s, start..self.at, inherited);
                 Some(())
             }
@@ -178,25 +209,63 @@ impl<'t> Scan<'t> {
     }
 
     /// A leaf, as `collect` pushes one.
-    fn leaf(&mut self, text: &'t str, span: Range<usize>, inherited: Option<ColumnRole>) {
+    fn leaf(&mut self, text: Cow<'t, str>, span: Range<usize>, inherited: Option<ColumnRole>) {
         let from = self.leaves.pointers.len();
         self.leaves.pointers.push_str(&self.pointer);
-        self.leaves.items.push((
-            from..self.leaves.pointers.len(),
-            Cow::Borrowed(text),
-            role_of(inherited),
-        ));
+        self.leaves
+            .items
+            .push((from..self.leaves.pointers.len(), text, role_of(inherited)));
         self.spans.push(span);
     }
 
-    /// A string at `at` (its opening quote); its raw bytes are its value (no backslash and no
-    /// control character in the line, checked before).
+    /// A string without escapes at `at` (its opening quote; a key): its raw bytes are its value
+    /// (no control character in the line, checked before). A key with an escape does not
+    /// qualify (the tree orders keys by their decoded text).
     fn string(&mut self) -> Option<&'t str> {
         let open = self.at + 1;
-        let close = open + memchr::memchr(b'"', self.text.as_bytes().get(open..)?)?;
+        let rest = self.text.as_bytes().get(open..)?;
+        let close = open + memchr::memchr2(b'"', b'\\', rest)?;
+        if self.text.as_bytes().get(close) != Some(&b'"') {
+            return None;
+        }
         self.at = close + 1;
         // Between two ASCII quotes of valid UTF-8: always a char boundary; `get` all the same.
         self.text.get(open..close)
+    }
+
+    /// A string value at `at` (its opening quote). Without escapes its raw bytes are its value.
+    /// With escapes it qualifies only if every escape is one serde_json itself writes (so the
+    /// tree would write the decoded text back as these very bytes), and is decoded for
+    /// detection: JSON Lines keeps a text's line breaks as `\n`.
+    fn string_value(&mut self) -> Option<Cow<'t, str>> {
+        let open = self.at + 1;
+        let bytes = self.text.as_bytes();
+        let first = open + memchr::memchr2(b'"', b'\\', bytes.get(open..)?)?;
+        if bytes.get(first) == Some(&b'"') {
+            self.at = first + 1;
+            return self.text.get(open..first).map(Cow::Borrowed);
+        }
+        let mut value = String::with_capacity(first - open + 16);
+        value.push_str(self.text.get(open..first)?);
+        let mut at = first;
+        loop {
+            match bytes.get(at)? {
+                b'"' => {
+                    self.at = at + 1;
+                    return Some(Cow::Owned(value));
+                }
+                b'\\' => {
+                    let (decoded, len) = canonical_escape(bytes.get(at + 1..)?)?;
+                    value.push(char::from(decoded));
+                    at += 1 + len;
+                }
+                _ => {
+                    let run = memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+                    value.push_str(self.text.get(at..at + run)?);
+                    at += run;
+                }
+            }
+        }
     }
 
     /// An integer that serde_json parses as a u64 or a negative i64 (so a `Number` written with
@@ -224,7 +293,7 @@ impl<'t> Scan<'t> {
             return None;
         }
         let text = self.text.get(start..self.at)?;
-        self.leaf(text, start..self.at, inherited);
+        self.leaf(Cow::Borrowed(text), start..self.at, inherited);
         Some(())
     }
 
