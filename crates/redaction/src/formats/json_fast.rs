@@ -114,7 +114,9 @@ fn canonical_escape(after: &[u8]) -> Option<(u8, usize)> {
 
 /// Writes `text` as a JSON string as serde_json does: when no byte needs an escape (a quote, a
 /// backslash or a control character, its whole list) that is the bytes between quotes, written
-/// here without serde_json's byte-by-byte table walk; otherwise through serde_json.
+/// here without serde_json's byte-by-byte table walk; otherwise through serde_json. The log's
+/// `push_json_str` does the same; calling it from here instead measured 3.1 M instructions more
+/// per JSON Lines redaction (78.1 → 81.2 M, callgrind; not traced further), so both stay.
 fn push_string(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
     let escapes = text
         .bytes()
