@@ -86,7 +86,22 @@ enum Command {
     Keys(keys::Command),
 }
 
+/// A panic's message can quote the input it stopped at: the PDF and workbook parsers panic on
+/// some malformed files (the library catches it and reports the file as failed), and some of
+/// their messages print the PDF object they choked on, text included. The default hook would
+/// write that to standard error; this one says where, never what.
+fn withhold_panic_messages() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("citygate: internal error{at} (its message is withheld: it may quote the input)");
+    }));
+}
+
 fn main() -> ExitCode {
+    withhold_panic_messages();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decide(args) => decide::run(args),

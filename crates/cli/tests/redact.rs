@@ -123,3 +123,42 @@ fn policies_are_listed_and_unknown_ones_refused() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// The PDF parser panics on this file (its font object's header is broken, so the page's
+/// font reference leads nowhere). The file must be reported as failed, and standard error must
+/// not carry the panic's message, which for other files quotes the PDF object, text included.
+#[test]
+fn a_parser_panic_fails_the_file_without_printing_its_message() {
+    const BROKEN_FONT: &str = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [4 0 R] /Count 1 >>\nendobj\n3 0 xbj\n<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>\nendobj\n4 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>\nendobj\n5 0 obj\n<< /Length 70 >>\nstream\nBT /F1 12 Tf 72 720 Td (ARRESTEE Maria Kowalski SSN 512-44-9012) Tj ET\nendstream\nendobj\nxref\n0 6\n0000000000 65535 f \n0000000009 00000 n \n0000000058 00000 n \n0000000115 00000 n \n0000000185 00000 n \n0000000311 00000 n \ntrailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n431\n%%EOF\n";
+    let dir = temp("panic");
+    let input = dir.join("records");
+    fs::create_dir_all(&input).unwrap();
+    fs::write(input.join("report.pdf"), BROKEN_FONT).unwrap();
+    let out = dir.join("release");
+    let result = citygate()
+        .arg("redact")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("report.pdf: malformed PDF") && stderr.contains("message is withheld"),
+        "{stderr}"
+    );
+    for quoted in [
+        "missing object reference",
+        "ObjectNotFound",
+        "Kowalski",
+        "512-44-9012",
+    ] {
+        assert!(
+            !stderr.contains(quoted),
+            "{quoted} on standard error: {stderr}"
+        );
+    }
+    assert!(!out.join("report.pdf.txt").exists());
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -4,6 +4,10 @@
 
 use std::io::Cursor;
 
+// The allocator the `citygate` binary ships with: the figures are the binary's, not glibc's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use citygate_redaction::corpus::generate;
 use citygate_redaction::formats::{json, table, text, MemorySink};
 use citygate_redaction::{Policy, Redactor};
