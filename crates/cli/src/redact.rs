@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use citygate_redaction::policy::{Policy, DEFAULT_POLICY, SHIPPED};
 use citygate_redaction::release::{Format, Release, LOG_FILE, SUMMARY_FILE};
+use citygate_redaction::review::Decisions;
 use citygate_redaction::Redactor;
 
 /// Redact records for a public-records release.
@@ -29,6 +30,13 @@ pub struct Args {
     /// Must be outside --out: it shows candidate text.
     #[arg(long)]
     review: Option<PathBuf>,
+    /// An earlier review list with the records officer's decisions: `"decision": "redact"`
+    /// (protected: redact it) or `"keep"` (not protected: release it) added to a line. Decided
+    /// candidates are redacted or released, wherever their value is a candidate, and not listed
+    /// again; lines without a decision stay open. Must be outside --out, and not the --review
+    /// file (that gets only the candidates still open).
+    #[arg(long)]
+    decisions: Option<PathBuf>,
     /// List the shipped policies and exit.
     #[arg(long)]
     list_policies: bool,
@@ -58,7 +66,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let redactor = Redactor::with_key(policy, key)?;
+    let mut redactor = Redactor::with_key(policy, key)?;
+    if let Some(path) = &args.decisions {
+        let decisions = read_decisions(path, &out, args.review.as_deref())?;
+        println!(
+            "{}: {} decided candidate value(s)",
+            path.display(),
+            decisions.len()
+        );
+        redactor = redactor.with_decisions(decisions);
+    }
     let mut files = Vec::new();
     for input in &args.inputs {
         collect_inputs(input, &mut files)?;
@@ -118,6 +135,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Reads the officer's decisions, refusing a file inside the release folder (it shows
+/// candidate text) or one the new review list would overwrite.
+fn read_decisions(path: &Path, out: &Path, review: Option<&Path>) -> anyhow::Result<Decisions> {
+    let canonical = std::fs::canonicalize(path)
+        .with_context(|| format!("reading decisions {}", path.display()))?;
+    if std::fs::canonicalize(out).is_ok_and(|out| canonical.starts_with(out)) {
+        return Err(crate::bad_input(anyhow::anyhow!(
+            "{}: the decisions show candidate values and must not be inside the release folder {}",
+            path.display(),
+            out.display()
+        )));
+    }
+    let same_as_review = review
+        .and_then(|r| std::fs::canonicalize(r).ok())
+        .is_some_and(|r| r == canonical);
+    if same_as_review {
+        return Err(crate::bad_input(anyhow::anyhow!(
+            "{}: --decisions and --review are the same file; the new review list holds only the candidates still open, so write it elsewhere",
+            path.display()
+        )));
+    }
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("reading decisions {}", path.display()))?;
+    Decisions::read(std::io::BufReader::new(file))
+        .map_err(|e| crate::bad_input(anyhow::anyhow!("{}: {e}", path.display())))
 }
 
 fn load_policy(spec: &str) -> anyhow::Result<Policy> {

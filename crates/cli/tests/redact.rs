@@ -162,3 +162,104 @@ fn a_parser_panic_fails_the_file_without_printing_its_message() {
     assert!(!out.join("report.pdf.txt").exists());
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `--review` lists a candidate; the officer marks it `redact` in a copy of the list; the next
+/// run with `--decisions` redacts it and lists nothing. A decisions file inside the release
+/// folder, or the same file as `--review`, is refused before anything is written.
+#[test]
+fn decisions_from_the_review_list_are_applied() {
+    let dir = temp("decisions");
+    let input = dir.join("records");
+    fs::create_dir_all(&input).unwrap();
+    fs::write(
+        input.join("notes.txt"),
+        "Someone said 512449012 at the desk.\n",
+    )
+    .unwrap();
+    let out = dir.join("release");
+    let review = dir.join("review.jsonl");
+    let first = citygate()
+        .arg("redact")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .arg("--review")
+        .arg(&review)
+        .output()
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let listed = fs::read_to_string(&review).unwrap();
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    let decided = listed.replace("}\n", ",\"decision\":\"redact\"}\n");
+    let decisions = dir.join("decisions.jsonl");
+    fs::write(&decisions, &decided).unwrap();
+    let second = citygate()
+        .arg("redact")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .arg("--review")
+        .arg(dir.join("still-open.jsonl"))
+        .arg("--decisions")
+        .arg(&decisions)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(stdout.contains("1 decided candidate value(s)"), "{stdout}");
+    let released = fs::read_to_string(out.join("notes.txt")).unwrap();
+    assert!(
+        !released.contains("512449012") && released.contains("[REDACTED"),
+        "{released}"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("still-open.jsonl")).unwrap(),
+        ""
+    );
+    // Refused: inside the release folder, the same file as --review, a bad decision.
+    let inside = out.join("decisions.jsonl");
+    fs::write(&inside, &decided).unwrap();
+    fs::write(
+        dir.join("bad.jsonl"),
+        decided.replace("\"redact\"", "\"maybe\""),
+    )
+    .unwrap();
+    for (decisions, review, expected) in [
+        (
+            &inside,
+            dir.join("r.jsonl"),
+            "must not be inside the release folder",
+        ),
+        (&decisions, decisions.clone(), "are the same file"),
+        (
+            &dir.join("bad.jsonl"),
+            dir.join("r.jsonl"),
+            "line 1: `decision` must be \"redact\" or \"keep\"",
+        ),
+    ] {
+        let refused = citygate()
+            .arg("redact")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .arg("--review")
+            .arg(&review)
+            .arg("--decisions")
+            .arg(decisions)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(!stderr.contains("512449012"), "{stderr}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -22,6 +22,7 @@ pub mod operator;
 pub mod policy;
 pub mod redactor;
 pub mod release;
+pub mod review;
 pub mod validate;
 
 pub use entity::{Confidence, EntityKind, Finding};

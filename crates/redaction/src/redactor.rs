@@ -11,6 +11,10 @@ use crate::detect::{
 use crate::entity::{Confidence, EntityKind, Finding};
 use crate::operator::{label, replacement, PseudonymKey};
 use crate::policy::{Action, Policy};
+use crate::review::{Decision, Decisions};
+
+/// The detector named in the log for a candidate a records officer decided to redact.
+pub const REVIEW_ACCEPTED: &str = "review.accepted";
 
 /// Errors building a redactor.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +80,8 @@ pub struct Redactor {
     key: Option<PseudonymKey>,
     /// Per kind (index `kind as usize`), computed once from the policy.
     kinds: Vec<KindRule>,
+    /// A records officer's decisions on earlier review candidates.
+    decisions: Decisions,
 }
 
 /// What the policy says for one kind, with the strings every redaction of it reuses.
@@ -129,7 +135,17 @@ impl Redactor {
             chain,
             key: key.map(PseudonymKey::new),
             kinds,
+            decisions: Decisions::default(),
         })
+    }
+
+    /// This redactor with a records officer's decisions on review candidates: a candidate
+    /// decided `redact` is redacted as the policy redacts its kind (logged by detector
+    /// [`REVIEW_ACCEPTED`]), one decided `keep` is released and not listed for review again.
+    /// Findings the policy redacts anyway are not affected.
+    pub fn with_decisions(mut self, decisions: Decisions) -> Self {
+        self.decisions = decisions;
+        self
     }
 
     /// The full citation of the exemption under which `kind` is redacted (for the log).
@@ -249,10 +265,21 @@ impl Redactor {
         // The label alone, when the field is one labelled value (most classified table cells).
         let mut whole_label: Option<&'a str> = None;
         for &f in findings {
-            if f.confidence < self.policy.min_confidence {
-                review.push(f);
-                continue;
-            }
+            let f = if f.confidence >= self.policy.min_confidence {
+                f
+            } else {
+                match self.decisions.get(f.kind, &text[f.start..f.end]) {
+                    Some(Decision::Redact) => Finding {
+                        detector: REVIEW_ACCEPTED,
+                        ..f
+                    },
+                    Some(Decision::Keep) => continue,
+                    None => {
+                        review.push(f);
+                        continue;
+                    }
+                }
+            };
             let Some(rule) = self.kinds.get(f.kind as usize) else {
                 continue;
             };

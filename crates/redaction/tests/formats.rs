@@ -542,3 +542,73 @@ action = "keep"
     let text = release_one(&r, dir.path(), "n.txt", b"She was born in Mexico.\n").unwrap();
     assert_eq!(text, "She was born in [REDACTED 7(1)(c)].\n");
 }
+
+/// The review loop: a release lists its uncertain candidates; the records officer marks each
+/// `redact` or `keep`; the next run of the release with those decisions redacts the first
+/// (logged as `review.accepted`, under the kind's exemption), releases the second, and lists
+/// neither again. An undecided candidate stays in the list, and a decision reaches the same
+/// value wherever it is a candidate.
+#[test]
+fn review_decisions_are_applied_on_the_next_run() {
+    use citygate_redaction::review::Decisions;
+    let dir = TempDir::new("decisions");
+    let input = dir.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let notes = input.join("notes.txt");
+    fs::write(
+        &notes,
+        "Someone said 512449012 at the desk.\nA second caller said 512449012 too.\nThe form reads 423117788 in the margin.\nThe box said 301224455 as well.\n",
+    )
+    .unwrap();
+    let run = |r: &Redactor, name: &str| {
+        let out = dir.path().join(name);
+        let review = dir.path().join(format!("{name}-review.jsonl"));
+        let mut release = Release::create(&out, Some(&review), r).unwrap();
+        release.add(r, &notes, &|_| {}).unwrap();
+        release.finish().unwrap();
+        (
+            fs::read_to_string(out.join("notes.txt")).unwrap(),
+            fs::read_to_string(out.join(LOG_FILE)).unwrap(),
+            fs::read_to_string(review).unwrap(),
+        )
+    };
+    let r = redactor("foia-general");
+    let (first, _, review) = run(&r, "first");
+    assert!(
+        first.contains("512449012") && first.contains("423117788"),
+        "{first}"
+    );
+    let candidates: Vec<serde_json::Value> = review
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(candidates.len(), 4, "{review}");
+    // The officer redacts the first value (listed twice), keeps the second, leaves the third.
+    let decided: String = candidates
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            match c["candidate"].as_str().unwrap() {
+                "512449012" => c["decision"] = "redact".into(),
+                "423117788" => c["decision"] = "keep".into(),
+                _ => {}
+            }
+            format!("{c}\n")
+        })
+        .collect();
+    let decisions = Decisions::read(decided.as_bytes()).unwrap();
+    assert_eq!(decisions.len(), 2);
+    let r = redactor("foia-general").with_decisions(decisions);
+    let (second, log, review) = run(&r, "second");
+    assert!(!second.contains("512449012"), "{second}");
+    assert_eq!(second.matches("[REDACTED 7(1)(b)]").count(), 2, "{second}");
+    assert!(
+        second.contains("423117788") && second.contains("301224455"),
+        "{second}"
+    );
+    assert_eq!(log.matches("\"d\":\"review.accepted\"").count(), 2, "{log}");
+    assert!(!log.contains("512449012"), "{log}");
+    let open: Vec<&str> = review.lines().collect();
+    assert_eq!(open.len(), 1, "{review}");
+    assert!(open[0].contains("301224455"), "{review}");
+}
