@@ -1,11 +1,24 @@
 //! `citygate redact` end to end: a folder of mixed records becomes a release plus its log.
 
+use std::ffi::OsStr;
 use std::fs;
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 fn citygate() -> Command {
     Command::new(env!("CARGO_BIN_EXE_citygate"))
+}
+
+/// `citygate redact INPUT --out OUT` with more flags, run to completion.
+fn redact(input: &Path, out: &Path, flags: &[&OsStr]) -> Output {
+    citygate()
+        .arg("redact")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(flags)
+        .output()
+        .unwrap()
 }
 
 fn temp(name: &str) -> PathBuf {
@@ -40,15 +53,7 @@ fn folder_of_mixed_records_becomes_a_release() {
     fs::write(input.join("photo.jpg"), [0xff, 0xd8]).unwrap();
     let out = dir.join("release");
     let review = dir.join("review.jsonl");
-    let result = citygate()
-        .arg("redact")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .arg("--review")
-        .arg(&review)
-        .output()
-        .unwrap();
+    let result = redact(&input, &out, &[OsStr::new("--review"), review.as_os_str()]);
     let stderr = String::from_utf8_lossy(&result.stderr);
     let stdout = String::from_utf8_lossy(&result.stdout);
     assert_eq!(
@@ -135,13 +140,7 @@ fn a_parser_panic_fails_the_file_without_printing_its_message() {
     fs::create_dir_all(&input).unwrap();
     fs::write(input.join("report.pdf"), BROKEN_FONT).unwrap();
     let out = dir.join("release");
-    let result = citygate()
-        .arg("redact")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let result = redact(&input, &out, &[]);
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert_eq!(result.status.code(), Some(2), "{stderr}");
     assert!(
@@ -178,15 +177,7 @@ fn decisions_from_the_review_list_are_applied() {
     .unwrap();
     let out = dir.join("release");
     let review = dir.join("review.jsonl");
-    let first = citygate()
-        .arg("redact")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .arg("--review")
-        .arg(&review)
-        .output()
-        .unwrap();
+    let first = redact(&input, &out, &[OsStr::new("--review"), review.as_os_str()]);
     assert!(
         first.status.success(),
         "{}",
@@ -197,17 +188,16 @@ fn decisions_from_the_review_list_are_applied() {
     let decided = listed.replace("}\n", ",\"decision\":\"redact\"}\n");
     let decisions = dir.join("decisions.jsonl");
     fs::write(&decisions, &decided).unwrap();
-    let second = citygate()
-        .arg("redact")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .arg("--review")
-        .arg(dir.join("still-open.jsonl"))
-        .arg("--decisions")
-        .arg(&decisions)
-        .output()
-        .unwrap();
+    let second = redact(
+        &input,
+        &out,
+        &[
+            OsStr::new("--review"),
+            dir.join("still-open.jsonl").as_os_str(),
+            OsStr::new("--decisions"),
+            decisions.as_os_str(),
+        ],
+    );
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(
         second.status.success(),
@@ -245,17 +235,16 @@ fn decisions_from_the_review_list_are_applied() {
             "line 1: `decision` must be \"redact\" or \"keep\"",
         ),
     ] {
-        let refused = citygate()
-            .arg("redact")
-            .arg(&input)
-            .arg("--out")
-            .arg(&out)
-            .arg("--review")
-            .arg(&review)
-            .arg("--decisions")
-            .arg(decisions)
-            .output()
-            .unwrap();
+        let refused = redact(
+            &input,
+            &out,
+            &[
+                OsStr::new("--review"),
+                review.as_os_str(),
+                OsStr::new("--decisions"),
+                decisions.as_os_str(),
+            ],
+        );
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert_eq!(refused.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(expected), "{stderr}");

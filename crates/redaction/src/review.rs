@@ -97,7 +97,14 @@ impl Decisions {
         let mut decisions = Decisions::default();
         for (i, line) in input.lines().enumerate() {
             let line_no = i as u64 + 1;
-            let line = line?;
+            let line = line.map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData => DecisionsError::Field {
+                    line: line_no,
+                    field: "line",
+                    allowed: "UTF-8 text",
+                },
+                _ => DecisionsError::Io(e),
+            })?;
             if line.trim().is_empty() {
                 continue;
             }
@@ -229,6 +236,9 @@ mod tests {
                 "line 2: `keep` for a candidate decided `redact` on line 1",
             ),
         ];
+        let latin1 = b"{\"kind\":\"PERSON\",\"candidate\":\"Jos\xe9\",\"decision\":\"keep\"}\n";
+        let err = Decisions::read(&latin1[..]).unwrap_err().to_string();
+        assert!(err.contains("line 1: `line` must be UTF-8 text"), "{err}");
         for (text, expected) in cases {
             let err = read(text).unwrap_err().to_string();
             assert!(err.contains(expected), "{text}: {err}");
