@@ -176,3 +176,77 @@ async fn bad_release_requests_are_clear_4xx() {
         "{answer}"
     );
 }
+
+/// The review loop through the service: the answer lists an uncertain candidate; the same
+/// record sent again with that line decided `redact` in a `decisions` part comes back with the
+/// candidate redacted (logged as `review.accepted`) and nothing left to review. A bad
+/// decisions part is a 400 naming the part and the line, never the value.
+#[tokio::test]
+async fn review_candidates_come_back_and_decisions_apply() {
+    let server = TestServer::sqlite().await.unwrap();
+    let staff = staff(&server).await;
+    let case = open_case(&staff.records, "records_portal", public_records()).await;
+    let record = "Someone said 512449012 at the desk.\n";
+    let (status, body) = send(&staff.records, &case, "?name=notes.txt", record).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(released(&body).contains("512449012"));
+    let review = body["review"].as_array().unwrap();
+    assert_eq!(review.len(), 1, "{body}");
+    assert_eq!(review[0]["candidate"], "512449012");
+    assert_eq!(body["decisions"], 0);
+
+    let boundary = "citygate-decisions-boundary";
+    let multipart = |decisions: &str| {
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"decisions\"\r\n\r\n{decisions}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.txt\"\r\n\r\n{record}\r\n\
+             --{boundary}--\r\n"
+        )
+    };
+    let mut decided = review[0].clone();
+    decided["decision"] = "redact".into();
+    let (status, body) = staff
+        .records
+        .post_bytes(
+            &format!("/api/v1/cases/{case}/releases"),
+            &format!("multipart/form-data; boundary={boundary}"),
+            multipart(&format!("{decided}\n")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let out = released(&body);
+    assert!(
+        !out.contains("512449012") && out.contains("[REDACTED"),
+        "{out}"
+    );
+    assert_eq!(body["decisions"], 1);
+    assert_eq!(body["review"].as_array().map(Vec::len), Some(0), "{body}");
+    let log = serde_json::to_string(&body["log"]).unwrap();
+    assert!(
+        log.contains("review.accepted") && !log.contains("512449012"),
+        "{log}"
+    );
+
+    let before = staff.records.ledger_size().await;
+    decided["decision"] = "maybe".into();
+    let (status, answer) = staff
+        .records
+        .post_bytes(
+            &format!("/api/v1/cases/{case}/releases"),
+            &format!("multipart/form-data; boundary={boundary}"),
+            multipart(&format!("{decided}\n")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let text = answer.to_string();
+    assert!(
+        text.contains("decisions") && text.contains("line 1"),
+        "{text}"
+    );
+    assert!(!text.contains("512449012"), "{text}");
+    assert_eq!(
+        staff.records.ledger_size().await,
+        before,
+        "nothing released"
+    );
+}

@@ -264,6 +264,18 @@ pub(crate) async fn body_bytes(
     state: &AppState,
     request: Request,
 ) -> Result<(Bytes, Option<String>), ApiError> {
+    let (bytes, name, _) = body_parts(state, request, None).await?;
+    Ok((bytes, name))
+}
+
+/// [`body_bytes`], and from a multipart body the part named `extra` too, if there is one
+/// (in any order; at most [`DOCUMENT_LIMIT`] bytes each, and the whole body within the
+/// route's limit).
+pub(crate) async fn body_parts(
+    state: &AppState,
+    request: Request,
+    extra: Option<&str>,
+) -> Result<(Bytes, Option<String>, Option<Bytes>), ApiError> {
     if request.headers().get(header::CONTENT_TYPE).is_none() {
         return Err(ApiError::Unsupported(
             "send the document as the body with its Content-Type (e.g. application/pdf, image/jpeg, text/plain), or as multipart/form-data with a `file` part".into(),
@@ -273,19 +285,25 @@ pub(crate) async fn body_bytes(
         let bytes = axum::body::to_bytes(request.into_body(), DOCUMENT_LIMIT)
             .await
             .map_err(|_| ApiError::TooLarge(DOCUMENT_LIMIT))?;
-        return Ok((bytes, None));
+        return Ok((bytes, None, None));
     }
     let bad = |m: &str| ApiError::field("file", m.to_owned());
     let mut form = Multipart::from_request(request, state)
         .await
         .map_err(|_| bad("malformed multipart/form-data body"))?;
-    loop {
-        let field = form
+    let mut file: Option<(Bytes, Option<String>)> = None;
+    let mut other: Option<Bytes> = None;
+    while file.is_none() || (extra.is_some() && other.is_none()) {
+        let Some(mut field) = form
             .next_field()
             .await
             .map_err(|_| bad("malformed multipart/form-data body"))?
-            .ok_or_else(|| bad("send the document in a part named `file`"))?;
-        if field.name() != Some("file") {
+        else {
+            break;
+        };
+        let is_file = field.name() == Some("file") && file.is_none();
+        let is_extra = extra.is_some() && field.name() == extra && other.is_none();
+        if !is_file && !is_extra {
             continue;
         }
         // Only the last path component, bounded: browsers may send a full path.
@@ -294,7 +312,6 @@ pub(crate) async fn body_bytes(
             base.chars().take(200).collect::<String>()
         });
         let mut bytes = Vec::new();
-        let mut field = field;
         while let Some(chunk) = field
             .chunk()
             .await
@@ -305,8 +322,14 @@ pub(crate) async fn body_bytes(
             }
             bytes.extend_from_slice(&chunk);
         }
-        return Ok((Bytes::from(bytes), filename.filter(|f| !f.is_empty())));
+        if is_file {
+            file = Some((Bytes::from(bytes), filename.filter(|f| !f.is_empty())));
+        } else {
+            other = Some(Bytes::from(bytes));
+        }
     }
+    let (bytes, filename) = file.ok_or_else(|| bad("send the document in a part named `file`"))?;
+    Ok((bytes, filename, other))
 }
 
 pub(crate) fn document_context(case_id: &str, ledger_index: i64) -> String {

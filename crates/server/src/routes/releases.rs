@@ -6,6 +6,11 @@
 //!
 //! The record itself is never stored: it is redacted in a private scratch folder that is
 //! removed before the answer is sent.
+//!
+//! The answer lists the uncertain candidates left unredacted (`review`, with their text: the
+//! records officer's own upload). The officer decides them as with `citygate redact
+//! --decisions`: the same record again, in a multipart body with a `decisions` part holding
+//! those lines with `"decision": "redact"` or `"keep"` added.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +24,7 @@ use citygate_redaction::policy::{DEFAULT_POLICY, SHIPPED};
 use citygate_redaction::release::{
     output_name, Format, Release, LOG_FILE, SUMMARY_FILE, SUPPORTED,
 };
+use citygate_redaction::review::Decisions;
 use citygate_redaction::{Policy, Redactor};
 use citygate_store::Role;
 use rand::RngCore as _;
@@ -30,7 +36,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::policy as access;
 use crate::routes::cases::{apply_logged, load, purged, Step};
-use crate::routes::documents::{body_bytes, DOCUMENT_LIMIT};
+use crate::routes::documents::{body_parts, DOCUMENT_LIMIT};
 use crate::state::AppState;
 
 /// Room for multipart framing around a record of [`DOCUMENT_LIMIT`] bytes.
@@ -71,6 +77,13 @@ pub struct ReleaseView {
     pub redactions: BTreeMap<String, u64>,
     /// Uncertain candidates left unredacted (see `citygate redact --review`).
     pub review_candidates: u64,
+    /// Those candidates, for the records officer to decide: where (`file`, `location`,
+    /// `span`), `kind`, `detector`, `confidence` and the `candidate` text. Send them back with
+    /// `"decision": "redact"` or `"keep"` added, in a `decisions` part beside the record.
+    #[schema(value_type = Vec<Object>)]
+    pub review: Vec<serde_json::Value>,
+    /// Decided candidate values received in the `decisions` part (0 without one).
+    pub decisions: u64,
     /// Redactions flagged for counsel (country of origin, place of birth).
     pub counsel_flags: u64,
     /// SHA-256 of the record received, hex.
@@ -93,6 +106,7 @@ struct Redacted {
     format: String,
     redactions: BTreeMap<String, u64>,
     review_candidates: u64,
+    review: Vec<serde_json::Value>,
     counsel_flags: u64,
     content: Vec<u8>,
     log: Vec<serde_json::Value>,
@@ -143,7 +157,13 @@ fn policy(id: Option<String>) -> Result<Policy, ApiError> {
 }
 
 /// Redacts `bytes` as `name` in a private folder under `scratch`, removed on return.
-fn redact(scratch: &Path, policy: Policy, name: &str, bytes: &[u8]) -> Result<Redacted, ApiError> {
+fn redact(
+    scratch: &Path,
+    policy: Policy,
+    decisions: Decisions,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Redacted, ApiError> {
     let internal = |what: &'static str| {
         move |e: std::io::Error| {
             tracing::error!(error = %e, what, "release scratch folder");
@@ -166,11 +186,15 @@ fn redact(scratch: &Path, policy: Policy, name: &str, bytes: &[u8]) -> Result<Re
         rand::rngs::OsRng.fill_bytes(&mut key);
         key
     });
-    let redactor = Redactor::with_key(policy, key).map_err(|e| {
-        tracing::error!(error = %e, "release redactor");
-        ApiError::Internal
-    })?;
-    let mut release = Release::create(&out, None, &redactor).map_err(|e| {
+    let redactor = Redactor::with_key(policy, key)
+        .map_err(|e| {
+            tracing::error!(error = %e, "release redactor");
+            ApiError::Internal
+        })?
+        .with_decisions(decisions);
+    // Beside the release folder, never in it: it shows candidate text.
+    let review_path = dir.path().join("review.jsonl");
+    let mut release = Release::create(&out, Some(&review_path), &redactor).map_err(|e| {
         tracing::error!(error = %e, "release folder");
         ApiError::Internal
     })?;
@@ -194,12 +218,15 @@ fn redact(scratch: &Path, policy: Policy, name: &str, bytes: &[u8]) -> Result<Re
     let file = output_name(name, format);
     let content = std::fs::read(out.join(&file)).map_err(internal("read"))?;
     let log_text = std::fs::read_to_string(out.join(LOG_FILE)).map_err(internal("read"))?;
-    let log = log_text
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(serde_json::from_str)
-        .collect::<Result<Vec<serde_json::Value>, _>>()
-        .map_err(|_| ApiError::Internal)?;
+    let json_lines = |text: &str| {
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<Vec<serde_json::Value>, _>>()
+            .map_err(|_| ApiError::Internal)
+    };
+    let log = json_lines(&log_text)?;
+    let review = json_lines(&std::fs::read_to_string(&review_path).map_err(internal("read"))?)?;
     Ok(Redacted {
         file,
         format: report.format.clone(),
@@ -209,6 +236,7 @@ fn redact(scratch: &Path, policy: Policy, name: &str, bytes: &[u8]) -> Result<Re
             .map(|(k, n)| (k.as_str().to_owned(), *n))
             .collect(),
         review_candidates: report.review_candidates,
+        review,
         counsel_flags: report.counsel_flags,
         content,
         log,
@@ -218,7 +246,7 @@ fn redact(scratch: &Path, policy: Policy, name: &str, bytes: &[u8]) -> Result<Re
 /// Redacts a record for release on a records case decided `comply` (records role).
 #[utoipa::path(post, path = "/api/v1/cases/{id}/releases", tag = "releases",
     params(("id" = String, Path, description = "case id"), ReleaseQuery),
-    request_body(content = Vec<u8>, description = "the record, as the body (any Content-Type) or as multipart/form-data with a `file` part",
+    request_body(content = Vec<u8>, description = "the record, as the body (any Content-Type) or as multipart/form-data with a `file` part and, optionally, a `decisions` part: an earlier answer's `review` lines (JSON Lines) with `\"decision\": \"redact\"` or `\"keep\"` added",
                  content_type = "application/octet-stream"),
     responses((status = 201, body = ReleaseView),
               (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
@@ -249,10 +277,18 @@ pub async fn release(
     }
     let policy = policy(q.policy)?;
     let policy_id = policy.id.clone();
-    let (bytes, upload_name) = body_bytes(&state, request).await?;
+    let (bytes, upload_name, decisions) = body_parts(&state, request, Some("decisions")).await?;
     if bytes.is_empty() {
         return Err(ApiError::field("body", "the record is empty"));
     }
+    // The error names the line and the field, never a value.
+    let decisions = match decisions {
+        Some(lines) => {
+            Decisions::read(&lines[..]).map_err(|e| ApiError::field("decisions", e.to_string()))?
+        }
+        None => Decisions::default(),
+    };
+    let decided = decisions.len() as u64;
     let name = record_name(q.name.or(upload_name))?;
     let sha256_in = crate::hex(&Sha256::digest(&bytes));
     let scratch = state
@@ -264,9 +300,10 @@ pub async fn release(
         })?
         .to_owned();
     let job_name = name.clone();
-    let redacted = tokio::task::spawn_blocking(move || redact(&scratch, policy, &job_name, &bytes))
-        .await
-        .map_err(|_| ApiError::Internal)??;
+    let redacted =
+        tokio::task::spawn_blocking(move || redact(&scratch, policy, decisions, &job_name, &bytes))
+            .await
+            .map_err(|_| ApiError::Internal)??;
     let sha256_out = crate::hex(&Sha256::digest(&redacted.content));
     // Logged before the redacted record leaves: codes, counts and digests only.
     let mut codes = serde_json::Map::new();
@@ -274,6 +311,7 @@ pub async fn release(
     codes.insert("format".into(), redacted.format.clone().into());
     codes.insert("redactions".into(), serde_json::json!(redacted.redactions));
     codes.insert("counsel_flags".into(), redacted.counsel_flags.into());
+    codes.insert("decisions".into(), decided.into());
     codes.insert("sha256_in".into(), sha256_in.clone().into());
     codes.insert("sha256_out".into(), sha256_out.clone().into());
     let status = case.status.clone();
@@ -304,6 +342,8 @@ pub async fn release(
             format: redacted.format,
             redactions: redacted.redactions,
             review_candidates: redacted.review_candidates,
+            review: redacted.review,
+            decisions: decided,
             counsel_flags: redacted.counsel_flags,
             sha256_in,
             sha256_out,
