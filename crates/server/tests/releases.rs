@@ -177,6 +177,27 @@ async fn bad_release_requests_are_clear_4xx() {
     );
 }
 
+/// The record `notes.txt` and a `decisions` part, as multipart.
+async fn send_with_decisions(
+    who: &Api,
+    case: &str,
+    record: &str,
+    decisions: &str,
+) -> (StatusCode, Value) {
+    let boundary = "citygate-decisions-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"decisions\"\r\n\r\n{decisions}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.txt\"\r\n\r\n{record}\r\n\
+         --{boundary}--\r\n"
+    );
+    who.post_bytes(
+        &format!("/api/v1/cases/{case}/releases"),
+        &format!("multipart/form-data; boundary={boundary}"),
+        body,
+    )
+    .await
+}
+
 /// The review loop through the service: the answer lists an uncertain candidate; the same
 /// record sent again with that line decided `redact` in a `decisions` part comes back with the
 /// candidate redacted (logged as `review.accepted`) and nothing left to review. A bad
@@ -195,24 +216,10 @@ async fn review_candidates_come_back_and_decisions_apply() {
     assert_eq!(review[0]["candidate"], "512449012");
     assert_eq!(body["decisions"], 0);
 
-    let boundary = "citygate-decisions-boundary";
-    let multipart = |decisions: &str| {
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"decisions\"\r\n\r\n{decisions}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.txt\"\r\n\r\n{record}\r\n\
-             --{boundary}--\r\n"
-        )
-    };
     let mut decided = review[0].clone();
     decided["decision"] = "redact".into();
-    let (status, body) = staff
-        .records
-        .post_bytes(
-            &format!("/api/v1/cases/{case}/releases"),
-            &format!("multipart/form-data; boundary={boundary}"),
-            multipart(&format!("{decided}\n")),
-        )
-        .await;
+    let (status, body) =
+        send_with_decisions(&staff.records, &case, record, &format!("{decided}\n")).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let out = released(&body);
     assert!(
@@ -229,14 +236,8 @@ async fn review_candidates_come_back_and_decisions_apply() {
 
     let before = staff.records.ledger_size().await;
     decided["decision"] = "maybe".into();
-    let (status, answer) = staff
-        .records
-        .post_bytes(
-            &format!("/api/v1/cases/{case}/releases"),
-            &format!("multipart/form-data; boundary={boundary}"),
-            multipart(&format!("{decided}\n")),
-        )
-        .await;
+    let (status, answer) =
+        send_with_decisions(&staff.records, &case, record, &format!("{decided}\n")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     let text = answer.to_string();
     assert!(
