@@ -148,6 +148,14 @@ impl Redactor {
         self
     }
 
+    /// How many candidate values the officer's decisions redact and keep; `None` without any.
+    pub fn decision_counts(&self) -> Option<crate::release::DecisionCounts> {
+        (!self.decisions.is_empty()).then(|| crate::release::DecisionCounts {
+            redact: self.decisions.count(Decision::Redact),
+            keep: self.decisions.count(Decision::Keep),
+        })
+    }
+
     /// The full citation of the exemption under which `kind` is redacted (for the log).
     pub fn full_cite(&self, kind: EntityKind) -> &str {
         self.kinds

@@ -110,6 +110,20 @@ pub struct ReleaseSummary {
     pub files: Vec<FileReport>,
     /// Files that failed, with the reason (no personal data: errors carry positions only).
     pub failed: Vec<FailedFile>,
+    /// A records officer's decisions on review candidates applied to this release (counts of
+    /// decided values; absent when there were none). Redactions they caused are logged with
+    /// detector `review.accepted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decisions: Option<DecisionCounts>,
+}
+
+/// How many candidate values an officer decided, each way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DecisionCounts {
+    /// Decided `redact`.
+    pub redact: u64,
+    /// Decided `keep`.
+    pub keep: u64,
 }
 
 /// A file that could not be redacted.
@@ -209,6 +223,7 @@ impl Release {
                 policy_title: redactor.policy().title.clone(),
                 files: Vec::new(),
                 failed: Vec::new(),
+                decisions: redactor.decision_counts(),
             },
         })
     }

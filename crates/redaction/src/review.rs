@@ -178,6 +178,15 @@ impl Decisions {
         self.by_kind.get(&kind)?.get(text).map(|&(d, _)| d)
     }
 
+    /// Decided values that way.
+    pub fn count(&self, decision: Decision) -> u64 {
+        self.by_kind
+            .values()
+            .flat_map(HashMap::values)
+            .filter(|(d, _)| *d == decision)
+            .count() as u64
+    }
+
     /// Number of decided candidates.
     pub fn len(&self) -> usize {
         self.by_kind.values().map(HashMap::len).sum()

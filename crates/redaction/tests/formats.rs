@@ -611,4 +611,14 @@ fn review_decisions_are_applied_on_the_next_run() {
     let open: Vec<&str> = review.lines().collect();
     assert_eq!(open.len(), 1, "{review}");
     assert!(open[0].contains("301224455"), "{review}");
+    // The summary says what the officer decided; the first run's says nothing of decisions.
+    let summary = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&fs::read(dir.path().join(name).join(SUMMARY_FILE)).unwrap())
+            .unwrap()
+    };
+    assert_eq!(
+        summary("second")["decisions"],
+        serde_json::json!({"redact": 1, "keep": 1})
+    );
+    assert!(summary("first").get("decisions").is_none());
 }
