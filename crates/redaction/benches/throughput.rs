@@ -4,14 +4,14 @@
 
 use std::io::Cursor;
 
-// The allocator the `citygate` binary ships with: the figures are the binary's, not glibc's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use citygate_redaction::corpus::generate;
 use citygate_redaction::formats::{json, table, text, MemorySink};
 use citygate_redaction::{Policy, Redactor};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+// The allocator the `citygate` binary ships with: the figures are the binary's, not glibc's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn inputs() -> (String, String, String) {
     let corpus = generate(2026, 3000);

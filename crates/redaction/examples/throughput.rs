@@ -11,15 +11,15 @@
 //! writes it).
 
 use std::io::Cursor;
-
-// The allocator the `citygate` binary ships with: the figures are the binary's, not glibc's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;
 
 use citygate_redaction::corpus::generate;
 use citygate_redaction::formats::{json, table, text, MemorySink};
 use citygate_redaction::{Policy, Redactor};
+
+// The allocator the `citygate` binary ships with: the figures are the binary's, not glibc's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn inputs(docs: usize) -> Vec<(&'static str, Vec<u8>)> {
     let corpus = generate(2026, docs);

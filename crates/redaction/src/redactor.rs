@@ -148,12 +148,9 @@ impl Redactor {
         self
     }
 
-    /// How many candidate values the officer's decisions redact and keep; `None` without any.
-    pub fn decision_counts(&self) -> Option<crate::release::DecisionCounts> {
-        (!self.decisions.is_empty()).then(|| crate::release::DecisionCounts {
-            redact: self.decisions.count(Decision::Redact),
-            keep: self.decisions.count(Decision::Keep),
-        })
+    /// The officer's decisions this redactor applies (none unless [`Self::with_decisions`]).
+    pub fn decisions(&self) -> &Decisions {
+        &self.decisions
     }
 
     /// The full citation of the exemption under which `kind` is redacted (for the log).

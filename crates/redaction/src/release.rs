@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::formats::{self, FileReport, FormatError, Sink};
 use crate::redactor::Redactor;
+use crate::review::DecisionCounts;
 
 /// Name of the release log written beside the outputs.
 pub const LOG_FILE: &str = "redaction-log.jsonl";
@@ -117,15 +118,6 @@ pub struct ReleaseSummary {
     pub decisions: Option<DecisionCounts>,
 }
 
-/// How many candidate values an officer decided, each way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct DecisionCounts {
-    /// Decided `redact`.
-    pub redact: u64,
-    /// Decided `keep`.
-    pub keep: u64,
-}
-
 /// A file that could not be redacted.
 #[derive(Debug, Serialize)]
 pub struct FailedFile {
@@ -223,7 +215,7 @@ impl Release {
                 policy_title: redactor.policy().title.clone(),
                 files: Vec::new(),
                 failed: Vec::new(),
-                decisions: redactor.decision_counts(),
+                decisions: redactor.decisions().counts(),
             },
         })
     }

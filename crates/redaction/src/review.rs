@@ -42,6 +42,15 @@ impl Decision {
     }
 }
 
+/// How many candidate values an officer decided, each way (in the release summary).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DecisionCounts {
+    /// Decided `redact`.
+    pub redact: u64,
+    /// Decided `keep`.
+    pub keep: u64,
+}
+
 /// Why a decisions file was refused. No variant holds a value from the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DecisionsError {
@@ -178,13 +187,16 @@ impl Decisions {
         self.by_kind.get(&kind)?.get(text).map(|&(d, _)| d)
     }
 
-    /// Decided values that way.
-    pub fn count(&self, decision: Decision) -> u64 {
-        self.by_kind
-            .values()
-            .flat_map(HashMap::values)
-            .filter(|(d, _)| *d == decision)
-            .count() as u64
+    /// How many values were decided each way; `None` when none was.
+    pub fn counts(&self) -> Option<DecisionCounts> {
+        let mut counts = DecisionCounts::default();
+        for (decision, _) in self.by_kind.values().flat_map(HashMap::values) {
+            match decision {
+                Decision::Redact => counts.redact += 1,
+                Decision::Keep => counts.keep += 1,
+            }
+        }
+        (counts != DecisionCounts::default()).then_some(counts)
     }
 
     /// Number of decided candidates.
@@ -220,6 +232,8 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(d.len(), 2);
+        assert_eq!(d.counts(), Some(DecisionCounts { redact: 1, keep: 1 }));
+        assert_eq!(Decisions::default().counts(), None);
         assert_eq!(d.get(EntityKind::Ssn, "512449012"), Some(Decision::Redact));
         assert_eq!(d.get(EntityKind::Person, "Jordan"), Some(Decision::Keep));
         // Undecided, another kind, another value: no decision.

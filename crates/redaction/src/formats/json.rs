@@ -421,41 +421,46 @@ fn redact_line(
     out: &mut Vec<u8>,
     log: &mut LogBatch,
 ) -> Result<bool, FormatError> {
-    redact_line_by(redactor, file, line, bytes, out, log, true).map(|(record, _)| record)
+    let Some(text) = line_text(file, line, bytes)? else {
+        out.push(b'\n');
+        return Ok(false);
+    };
+    // The fast path reproduces `Node`'s reading of numbers only (not a `Value`'s under
+    // `arbitrary_precision`).
+    if direct() && fast::redact(redactor, file, line, text, out, log)? {
+        out.push(b'\n');
+    } else {
+        redact_tree_line(redactor, file, line, text, out, log)?;
+    }
+    Ok(true)
 }
 
-/// [`redact_line`], through [`fast`] when `try_fast` and the line qualifies (the tests compare
-/// the two paths); also says whether the fast path was taken.
-fn redact_line_by(
-    redactor: &Redactor,
-    file: &str,
-    line: u64,
-    bytes: &[u8],
-    out: &mut Vec<u8>,
-    log: &mut LogBatch,
-    try_fast: bool,
-) -> Result<(bool, bool), FormatError> {
+/// A line's text without its line end; `None` when it is blank.
+fn line_text<'b>(file: &str, line: u64, bytes: &'b [u8]) -> Result<Option<&'b str>, FormatError> {
     let text = std::str::from_utf8(bytes).map_err(|e| FormatError::InvalidUtf8 {
         file: file.to_string(),
         line,
         offset: e.valid_up_to() as u64,
     })?;
     let text = text.trim_end_matches(['\n', '\r']);
-    if text.trim().is_empty() {
-        out.push(b'\n');
-        return Ok((false, false));
-    }
-    // The fast path reproduces `Node`'s reading of numbers only (not a `Value`'s under
-    // `arbitrary_precision`).
-    if try_fast && direct() && fast::redact(redactor, file, line, text, out, log)? {
-        out.push(b'\n');
-        return Ok((true, true));
-    }
+    Ok((!text.trim().is_empty()).then_some(text))
+}
+
+/// One line (not blank) through the tree, which takes any JSON and reports every error, into
+/// `out` with its newline.
+fn redact_tree_line(
+    redactor: &Redactor,
+    file: &str,
+    line: u64,
+    text: &str,
+    out: &mut Vec<u8>,
+    log: &mut LogBatch,
+) -> Result<(), FormatError> {
     let mut value = parse(text).map_err(|e| json_error(file, line, &e))?;
     redact_value(redactor, &mut value, file, line, "", log);
     serde_json::to_writer(&mut *out, &value).map_err(|e| FormatError::io(file, e.into()))?;
     out.push(b'\n');
-    Ok((true, false))
+    Ok(())
 }
 
 /// Redacts a JSON Lines stream.
@@ -703,32 +708,45 @@ mod tests {
     }
 
     /// Everything one line produces: output, log, review list, report, error; and whether the
-    /// fast path took it.
-    fn run_line(redactor: &Redactor, line: u64, bytes: &[u8], try_fast: bool) -> (String, bool) {
+    /// fast path takes it. `tree` sends it through the tree path alone.
+    fn run_line(redactor: &Redactor, line: u64, bytes: &[u8], tree: bool) -> (String, bool) {
         let mut out = Vec::new();
         let mut log = LogBatch::default();
-        let result = redact_line_by(
-            redactor, "t.jsonl", line, bytes, &mut out, &mut log, try_fast,
-        );
+        let result = if tree {
+            line_text("t.jsonl", line, bytes).and_then(|text| match text {
+                None => {
+                    out.push(b'\n');
+                    Ok(false)
+                }
+                Some(text) => redact_tree_line(redactor, "t.jsonl", line, text, &mut out, &mut log)
+                    .map(|()| true),
+            })
+        } else {
+            redact_line(redactor, "t.jsonl", line, bytes, &mut out, &mut log)
+        };
         let mut sink = MemorySink::default();
         let mut report = FileReport::default();
         log.flush("t.jsonl", &mut sink, &mut report).unwrap();
-        let fast = matches!(result, Ok((_, true)));
-        let result = result.map(|(record, _)| record);
         let all = format!(
             "out: {}\nlog: {}\nreview: {}\nreport: {report:?}\nresult: {result:?}",
             String::from_utf8_lossy(&out),
             String::from_utf8_lossy(&sink.log),
             String::from_utf8_lossy(&sink.review),
         );
-        (all, fast)
+        (all, !tree && fast_takes(redactor, line, bytes))
+    }
+
+    /// Whether [`redact_line`] sends the line through [`fast`] (run on throwaway buffers).
+    fn fast_takes(redactor: &Redactor, line: u64, bytes: &[u8]) -> bool {
+        let (mut out, mut log) = (Vec::new(), LogBatch::default());
+        matches!(line_text("t.jsonl", line, bytes), Ok(Some(text))
+            if direct() && matches!(fast::redact(redactor, "t.jsonl", line, text, &mut out, &mut log), Ok(true)))
     }
 
     /// Runs `text` through both paths; asserts they agree; says whether the fast one was taken.
     fn same_both_ways(redactor: &Redactor, line: u64, text: &str) -> bool {
-        let (tree, tree_fast) = run_line(redactor, line, text.as_bytes(), false);
-        assert!(!tree_fast);
-        let (fast, taken) = run_line(redactor, line, text.as_bytes(), true);
+        let (tree, _) = run_line(redactor, line, text.as_bytes(), true);
+        let (fast, taken) = run_line(redactor, line, text.as_bytes(), false);
         assert_eq!(fast, tree, "line {line}: {text}");
         taken
     }
@@ -753,7 +771,7 @@ mod tests {
             if same_both_ways(&redactor, i as u64 + 1, &text) {
                 taken += 1;
             }
-            let (out, _) = run_line(&redactor, 1, text.as_bytes(), true);
+            let (out, _) = run_line(&redactor, 1, text.as_bytes(), false);
             redacted_numbers_or_changes += usize::from(!out.contains(&text));
         }
         assert!(total >= 900, "{total} records");
@@ -899,7 +917,7 @@ mod tests {
             }
         }
         // A classified number redacted on the fast path becomes a string, as in the tree.
-        let (out, fast) = run_line(&redactor, 1, br#"{"ssn":123456789}"#, true);
+        let (out, fast) = run_line(&redactor, 1, br#"{"ssn":123456789}"#, false);
         assert!(fast && out.starts_with("out: {\"ssn\":\""), "{out}");
     }
 
@@ -940,7 +958,7 @@ mod tests {
         let (mut escaped, mut reviewed) = (0, 0);
         for (i, text) in lines.iter().enumerate() {
             assert!(same_both_ways(&redactor, i as u64 + 1, text), "{text}");
-            let (out, _) = run_line(&redactor, 1, text.as_bytes(), true);
+            let (out, _) = run_line(&redactor, 1, text.as_bytes(), false);
             escaped += usize::from(out.contains(r#"\"q\" \\ \t \u0001 é"#));
             reviewed += usize::from(!out.contains("\nreview: \nreport"));
         }

@@ -304,12 +304,28 @@ impl<'t> Scan<'t> {
         (self.text.as_bytes().get(self.at..end)? == word).then(|| self.at = end)
     }
 
-    fn object(&mut self, inherited: Option<ColumnRole>, depth: usize) -> Option<()> {
+    /// The opening `open` of a container at `depth`: `Some(true)` when `close` follows at once.
+    fn open(&mut self, open: u8, close: u8, depth: usize) -> Option<bool> {
         if depth > MAX_DEPTH {
             return None;
         }
-        self.eat(b'{')?;
-        if self.eat(b'}').is_some() {
+        self.eat(open)?;
+        Some(self.eat(close).is_some())
+    }
+
+    /// After a container's item: `Some(true)` at its `close`, `Some(false)` at a comma.
+    fn item_end(&mut self, close: u8) -> Option<bool> {
+        let b = self.peek()?;
+        self.at += 1;
+        match b {
+            b',' => Some(false),
+            _ if b == close => Some(true),
+            _ => None,
+        }
+    }
+
+    fn object(&mut self, inherited: Option<ColumnRole>, depth: usize) -> Option<()> {
+        if self.open(b'{', b'}', depth)? {
             return Some(());
         }
         let mut previous: Option<&str> = None;
@@ -330,23 +346,14 @@ impl<'t> Scan<'t> {
             push_escaped_key(&mut self.pointer, key);
             self.value(role, depth)?;
             self.pointer.truncate(len);
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.item_end(b'}')? {
+                return Some(());
             }
         }
     }
 
     fn array(&mut self, inherited: Option<ColumnRole>, depth: usize) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.eat(b'[')?;
-        if self.eat(b']').is_some() {
+        if self.open(b'[', b']', depth)? {
             return Some(());
         }
         let mut i = 0;
@@ -357,13 +364,8 @@ impl<'t> Scan<'t> {
             self.value(inherited, depth)?;
             self.pointer.truncate(len);
             i += 1;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b']' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.item_end(b']')? {
+                return Some(());
             }
         }
     }
