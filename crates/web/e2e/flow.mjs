@@ -1,13 +1,14 @@
 // Browser test of the staff web app, in Debian's Chromium driven by playwright-core.
 // Usage: CITYGATE_PASSWORD=... node flow.mjs BASE_URL ARTIFACT_DIR
-// (accounts desk, boss, lawyer and admin exist with that password: tests/support).
+// (accounts desk, boss, lawyer, clerk and admin exist with that password: tests/support).
 // Log in; for each scenario: fill the "someone is asking" screen, answer the questions
 // the engine asks, check the outcome shown, time first tap to answer, record the case
 // and check its page; then the supervisor signs off and counsel resolves in their own
-// sessions, and the administrator's pages are visited. Screenshots of every screen, and
-// axe-core on every screen (no serious or critical violations allowed).
+// sessions, the records clerk releases a record, and the administrator's pages are
+// visited. Screenshots of every screen, and axe-core on every screen (no serious or
+// critical violations allowed).
 import { chromium } from 'playwright-core';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -188,6 +189,42 @@ await session('desk', async (page) => {
   await Promise.all([page.waitForNavigation(), page.click('form[action$="/action"] button[type=submit]')]);
   await expectStatus(page, 'closed', 'desk records the action');
   await shot(page, 'case-closed');
+});
+
+// The records clerk releases a record on a FOIA case that came through the records portal:
+// the redacted file downloads without the SSN, and an uncertain candidate decided
+// "redact" on the result page is gone from the file released again.
+await session('clerk', async (page) => {
+  await page.goto(`${base}/ask`);
+  for (const [name, value] of Object.entries({ where: 'records', who: 'public', what: 'foia-arrest', paper: 'foia' })) {
+    await page.check(`input[name="${name}"][value="${value}"]`);
+  }
+  await page.click('main form[action="/ask"] button[type=submit]');
+  await page.waitForSelector('#headline[data-outcome]');
+  await page.fill('#requester_name', 'A. Reporter');
+  await page.check('input[name="channel"][value="records_portal"]');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/cases"] button[type=submit]')]);
+  await shot(page, 'case-records');
+  const record = `${artifacts}/release-record.txt`;
+  writeFileSync(record, 'ARRESTEE: MARTINEZ, JOSE, SSN 123-45-6789.\nSomeone said 512449012 at the desk.\n');
+  await page.setInputFiles('#rel-file', record);
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/releases"] button[type=submit]')]);
+  await shot(page, 'release');
+  const downloaded = async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#release-file')]);
+    return readFileSync(await download.path(), 'utf8');
+  };
+  const first = await downloaded();
+  const redacted = !first.includes('123-45-6789') && first.includes('[REDACTED') && first.includes('512449012');
+  await page.check('input[name="decision_0"][value="redact"]');
+  await page.setInputFiles('#again-file', record);
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/releases"] button[type=submit]')]);
+  await shot(page, 'release-decided');
+  const second = await downloaded();
+  const decided = !second.includes('512449012') && !second.includes('123-45-6789');
+  const ok = redacted && decided;
+  if (!ok) failures++;
+  console.log(JSON.stringify({ step: 'clerk releases a record and decides a candidate', redacted, decided, ok }));
 });
 
 await session('admin', async (page) => {

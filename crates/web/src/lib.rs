@@ -22,6 +22,7 @@ mod cases;
 pub mod choices;
 pub mod i18n;
 mod letters;
+mod releases;
 mod session;
 mod settings;
 mod views;
@@ -73,6 +74,7 @@ pub fn pages(state: AppState) -> Router {
         .route("/cases/{id}/action", post(cases::act))
         .route("/cases/{id}/disclosures", post(cases::disclose))
         .route("/cases/{id}/letter", get(cases::letter))
+        .route("/cases/{id}/releases", post(releases::release))
         .route("/admin", get(admin::accounts))
         .route("/admin/accounts", post(admin::create_account))
         .route("/admin/accounts/{id}", post(admin::update_account))

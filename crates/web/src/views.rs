@@ -671,6 +671,11 @@ struct CasePage<'a> {
     can_resolve: bool,
     can_act: bool,
     can_disclose: bool,
+    can_release: bool,
+    /// The shipped release policies: id, what it is for, whether it is the default.
+    policies: Vec<(&'static str, String, bool)>,
+    /// The file types a release reads, for the file input.
+    accept: String,
 }
 
 fn json_text(v: &serde_json::Value) -> String {
@@ -864,6 +869,23 @@ pub(crate) fn case_page(
         can_resolve: role == Role::Counsel && case.status == "awaiting_counsel",
         can_act: may_act && case.status == "awaiting_action",
         can_disclose: may_act && case.action.as_deref() == Some("complied"),
+        // The service's own checks (`releases::releasable`), stated for the page.
+        can_release: mine
+            && role == Role::Records
+            && deciding_outcome == "comply"
+            && case.action.as_deref() != Some("declined"),
+        policies: citygate_redaction::policy::SHIPPED
+            .iter()
+            .map(|(id, _)| {
+                let label = t.get(lang, &format!("policy-{id}"));
+                (
+                    *id,
+                    label,
+                    *id == citygate_redaction::policy::DEFAULT_POLICY,
+                )
+            })
+            .collect(),
+        accept: citygate_redaction::release::SUPPORTED.replace(' ', ","),
     }
     .render()
 }
@@ -1161,6 +1183,123 @@ pub(crate) fn confirm(
         csrf,
         read,
         state: serde_json::to_string(request).unwrap_or_default(),
+    }
+    .render()
+}
+
+/// One uncertain candidate on the release page, with the review line to send back.
+struct CandidateRow {
+    n: usize,
+    location: String,
+    kind: String,
+    confidence: String,
+    candidate: String,
+    /// The review line as the service gave it (JSON), returned with the decision.
+    line: String,
+}
+
+#[derive(Template)]
+#[template(path = "release.html")]
+struct ReleasePage<'a> {
+    t: Tr<'a>,
+    csrf: &'a str,
+    id: &'a str,
+    view: &'a citygate_server::routes::releases::ReleaseView,
+    facts: Vec<Fieldline>,
+    redactions: Vec<(String, u64)>,
+    /// `data:` URLs: the service keeps no copy of the record, so the page carries both files.
+    file_href: String,
+    log_href: String,
+    /// `report.csv.redaction-log.jsonl`: one per released file, so downloads do not clash.
+    log_name: String,
+    candidates: Vec<CandidateRow>,
+    /// More candidates than one form decides; the rest come back on the next release.
+    candidates_left: usize,
+}
+
+/// Where a review candidate is, in words (`line 3`, `row 2 · column Phone`).
+fn location_words(t: &Texts, lang: Lang, location: &serde_json::Value) -> String {
+    location
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| k.as_str() != "type")
+                .map(|(k, v)| format!("{} {}", t.get(lang, &format!("loc-{k}")), json_text(v)))
+                .collect::<Vec<_>>()
+                .join(" · ")
+        })
+        .unwrap_or_default()
+}
+
+/// The result of a release: what was redacted, the files to download, and the uncertain
+/// candidates to decide (their text is the officer's own upload).
+pub(crate) fn release_page(
+    t: &Texts,
+    staff: &Staff,
+    id: &str,
+    view: &citygate_server::routes::releases::ReleaseView,
+) -> askama::Result<String> {
+    use base64::Engine as _;
+    let lang = staff.lang;
+    let fact = |key: &str, value: String| Fieldline {
+        label: t.get(lang, key),
+        value,
+    };
+    let total: u64 = view.redactions.values().sum();
+    let mut facts = vec![
+        fact("release-file", view.file.clone()),
+        fact(
+            "release-policy",
+            t.get(lang, &format!("policy-{}", view.policy)),
+        ),
+        fact("release-format", view.format.clone()),
+        fact("release-redactions", total.to_string()),
+    ];
+    if view.decisions > 0 {
+        facts.push(fact("release-decisions", view.decisions.to_string()));
+    }
+    facts.push(fact("release-sha256", view.sha256_out.clone()));
+    let mut log = String::new();
+    for entry in &view.log {
+        log.push_str(&entry.to_string());
+        log.push('\n');
+    }
+    let candidates: Vec<CandidateRow> = view
+        .review
+        .iter()
+        .take(crate::releases::MAX_CANDIDATES)
+        .enumerate()
+        .map(|(n, r)| CandidateRow {
+            n,
+            location: location_words(t, lang, &r["location"]),
+            kind: json_text(&r["kind"]),
+            confidence: json_text(&r["confidence"]),
+            candidate: json_text(&r["candidate"]),
+            line: r.to_string(),
+        })
+        .collect();
+    ReleasePage {
+        t: tr(t, lang),
+        csrf: &staff.csrf,
+        id,
+        view,
+        facts,
+        redactions: view
+            .redactions
+            .iter()
+            .map(|(k, n)| (k.clone(), *n))
+            .collect(),
+        file_href: format!(
+            "data:application/octet-stream;base64,{}",
+            view.content_base64
+        ),
+        log_href: format!(
+            "data:application/x-ndjson;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(log)
+        ),
+        log_name: format!("{}.{}", view.file, citygate_redaction::release::LOG_FILE),
+        candidates_left: view.review.len() - candidates.len(),
+        candidates,
     }
     .render()
 }

@@ -72,6 +72,17 @@ async fn flow(
 
 /// Records the answer on `answer_page` as a case; returns the case page's path.
 async fn record(site: &Site, c: &reqwest::Client, answer_page: &str, requester: &str) -> String {
+    record_via(site, c, answer_page, requester, "in_person").await
+}
+
+/// [`record`], the request having come through `channel`.
+async fn record_via(
+    site: &Site,
+    c: &reqwest::Client,
+    answer_page: &str,
+    requester: &str,
+    channel: &str,
+) -> String {
     let csrf = hidden(answer_page, "csrf").unwrap_or_default();
     let state = hidden(answer_page, "state").unwrap_or_default();
     let (status, location, body) = site
@@ -81,7 +92,7 @@ async fn record(site: &Site, c: &reqwest::Client, answer_page: &str, requester: 
             &[
                 ("csrf", &csrf),
                 ("state", &state),
-                ("channel", "in_person"),
+                ("channel", channel),
                 ("requester_name", requester),
                 ("requester_organisation", "ICE ERO Chicago"),
                 ("subject_name", "Subject Person"),
@@ -1012,4 +1023,118 @@ async fn a_case_shows_what_is_kept_and_what_the_retention_job_destroyed() {
     ] {
         assert!(page.contains(text), "{text}: {page}");
     }
+}
+
+/// The bytes of a page's `data:` download link with this id.
+fn download(html: &str, id: &str) -> String {
+    use base64::Engine as _;
+    let marker = format!("id=\"{id}\"");
+    let tag = &html[html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {id}: {html}"))..];
+    let start = tag.find(";base64,").unwrap_or_else(|| panic!("{tag}")) + 8;
+    let end = tag[start..].find('"').unwrap_or_default() + start;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&tag[start..end])
+        .unwrap_or_else(|e| panic!("{id}: {e}"));
+    String::from_utf8(bytes).unwrap_or_else(|e| panic!("{id}: {e}"))
+}
+
+/// A records clerk releases a record from a FOIA case's page: the redacted file and its log
+/// come back as downloads, the release is on the case's timeline with its receipt, and an
+/// uncertain candidate is decided on the result page and applied when the same record is
+/// sent again. Bad decisions, a missing CSRF token or the wrong role change nothing.
+#[tokio::test]
+async fn a_records_clerk_releases_a_record_and_decides_its_candidates() {
+    let site = Site::start().await;
+    let clerk = site.login("clerk").await;
+    let (first, answers) = scenario("FOIA request for an arrest report");
+    let (html, _, _) = flow(&site, &clerk, first, answers, None).await;
+    // The records role sees the cases that came through the records portal.
+    let case = record_via(&site, &clerk, &html, "A. Reporter", "records_portal").await;
+    let page = site.get(&clerk, &case).await;
+    let action = format!("action=\"{case}/releases\"");
+    assert!(page.contains(&action), "{page}");
+    assert!(
+        page.contains("value=\"foia-general\" checked"),
+        "the default policy is chosen: {page}"
+    );
+    let csrf = hidden(&page, "csrf").unwrap_or_default();
+    let record_text = "ARRESTEE: MARTINEZ, JOSE, SSN 123-45-6789, phone 773-437-2219.\n\
+                       Someone said 512449012 at the desk.\n";
+    let file = || Some(("file", "report.txt", record_text.as_bytes().to_vec()));
+    let path = format!("{case}/releases");
+
+    // The wrong role, or no CSRF token: refused, nothing released.
+    let desk = site.login("desk").await;
+    let desk_csrf = hidden(&site.get(&desk, "/ask").await, "csrf").unwrap_or_default();
+    let (status, _) = site
+        .post_multipart(&desk, &path, &[("csrf", &desk_csrf)], file(), false)
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = site
+        .post_multipart(&clerk, &path, &[("csrf", "forged")], file(), false)
+        .await;
+    assert_eq!(status, 403);
+
+    let fields = [("csrf", csrf.as_str()), ("policy", "foia-general")];
+    let (status, result) = site
+        .post_multipart(&clerk, &path, &fields, file(), false)
+        .await;
+    assert_eq!(status, 200, "{result}");
+    assert!(result.contains("data-released=\"report.txt\""), "{result}");
+    let released = download(&result, "release-file");
+    for value in ["123-45-6789", "773-437-2219", "MARTINEZ"] {
+        assert!(!released.contains(value), "{value} left in: {released}");
+    }
+    assert!(released.contains("[REDACTED"), "{released}");
+    assert!(
+        released.contains("512449012"),
+        "left for review: {released}"
+    );
+    let log = download(&result, "release-log");
+    assert!(log.lines().count() >= 4, "{log}");
+    for value in ["123-45-6789", "MARTINEZ", "512449012"] {
+        assert!(!log.contains(value), "the log never holds a value: {log}");
+    }
+    assert!(result.contains("download=\"report.txt.redaction-log.jsonl\""));
+    assert!(result.contains("/api/v1/ledger/receipts/"), "{result}");
+    // The candidate is shown to decide, with the review line to send back.
+    assert!(result.contains("<code>512449012</code>"), "{result}");
+    let line = hidden(&result, "candidate_0").unwrap_or_default();
+    assert!(line.contains("\"candidate\":\"512449012\""), "{line}");
+
+    // A decision that is not one: a 400 naming the field, never the candidate.
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("policy", "foia-general"),
+        ("candidate_0", line.as_str()),
+        ("decision_0", "maybe"),
+    ];
+    let (status, refused) = site
+        .post_multipart(&clerk, &path, &fields, file(), false)
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.contains("decision_0"), "{refused}");
+    assert!(!refused.contains("512449012"), "{refused}");
+
+    fields[3] = ("decision_0", "redact");
+    let (status, again) = site
+        .post_multipart(&clerk, &path, &fields, file(), false)
+        .await;
+    assert_eq!(status, 200, "{again}");
+    let released = download(&again, "release-file");
+    assert!(!released.contains("512449012"), "{released}");
+    assert!(download(&again, "release-log").contains("review.accepted"));
+    assert!(
+        !again.contains("candidate_0"),
+        "nothing left to decide: {again}"
+    );
+    assert!(again.contains("Your decisions applied"), "{again}");
+
+    // Both releases are on the timeline, in words, with their receipts.
+    let page = site.get(&clerk, &case).await;
+    assert_eq!(page.matches("Record released").count(), 2, "{page}");
+    assert!(!page.contains("event-"), "every event is named: {page}");
+    assert!(page.contains("Release policy"), "{page}");
 }

@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, Request, State};
 use axum::routing::post;
 use axum::Router;
@@ -26,7 +27,7 @@ use citygate_redaction::release::{
 };
 use citygate_redaction::review::Decisions;
 use citygate_redaction::{Policy, Redactor};
-use citygate_store::Role;
+use citygate_store::{CaseRecord, Role};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -261,8 +262,32 @@ pub async fn release(
     Query(q): Query<ReleaseQuery>,
     request: Request,
 ) -> Result<(axum::http::StatusCode, axum::Json<ReleaseView>), ApiError> {
+    // Who may release, and on which case, is settled before the body is read.
+    let case = releasable(&state, &caller, &id).await?;
+    let (record, upload_name, decisions) = body_parts(&state, request, Some("decisions")).await?;
+    let input = ReleaseInput {
+        policy: q.policy,
+        name: q.name.or(upload_name),
+        record,
+        decisions,
+    };
+    let view = release_on(&state, &caller, case, input).await?;
+    Ok((axum::http::StatusCode::CREATED, axum::Json(view)))
+}
+
+/// A case on which the caller may release records: records role, a case they may act on,
+/// decided `comply`, not declined, its details not destroyed. Only [`releasable`] makes one.
+pub struct Releasable(CaseRecord);
+
+/// Checks that `caller` may release records on case `id` (the checks of
+/// `POST /api/v1/cases/{id}/releases`, before its body is read).
+pub async fn releasable(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Releasable, ApiError> {
     caller.require(&[Role::Records])?;
-    let (case, _) = load(&state, &caller, &id).await?;
+    let (case, _) = load(state, caller, id).await?;
     if !access::may_act(&caller.account, &case) {
         return Err(ApiError::NotFound("no such case, or not one you may see"));
     }
@@ -275,21 +300,45 @@ pub async fn release(
             "the case was decided `{decided}`: records are released only on a case decided `comply`"
         )));
     }
-    let policy = policy(q.policy)?;
+    Ok(Releasable(case))
+}
+
+/// What a release is asked to do.
+pub struct ReleaseInput {
+    /// A shipped policy id (the default policy when `None`).
+    pub policy: Option<String>,
+    /// The record's file name with its extension.
+    pub name: Option<String>,
+    /// The record.
+    pub record: Bytes,
+    /// Decided review lines (JSON Lines), if any.
+    pub decisions: Option<Bytes>,
+}
+
+/// Redacts a record for release on a [`Releasable`] case, logs the release to the ledger
+/// (codes, counts and digests only) and only then answers with the released file.
+pub async fn release_on(
+    state: &AppState,
+    caller: &Caller,
+    case: Releasable,
+    input: ReleaseInput,
+) -> Result<ReleaseView, ApiError> {
+    let Releasable(case) = case;
+    let policy = policy(input.policy)?;
     let policy_id = policy.id.clone();
-    let (bytes, upload_name, decisions) = body_parts(&state, request, Some("decisions")).await?;
+    let bytes = input.record;
     if bytes.is_empty() {
         return Err(ApiError::field("body", "the record is empty"));
     }
     // The error names the line and the field, never a value.
-    let decisions = match decisions {
+    let decisions = match input.decisions {
         Some(lines) => {
             Decisions::read(&lines[..]).map_err(|e| ApiError::field("decisions", e.to_string()))?
         }
         None => Decisions::default(),
     };
     let decided = decisions.len() as u64;
-    let name = record_name(q.name.or(upload_name))?;
+    let name = record_name(input.name)?;
     let sha256_in = crate::hex(&Sha256::digest(&bytes));
     let scratch = state
         .documents
@@ -326,29 +375,26 @@ pub async fn release(
         details: Some(serde_json::json!({ "file": name, "policy": policy_id })),
     };
     let case_id = case.id.clone();
-    let axum::Json(view) = apply_logged(&state, &caller, case, step, codes).await?;
+    let axum::Json(view) = apply_logged(state, caller, case, step, codes).await?;
     let ledger_index = view
         .events
         .last()
         .map(|e| e.ledger_index)
         .ok_or(ApiError::Internal)?;
     tracing::info!(event = "records_released", case = %case_id, ledger_index, policy = %policy_id, format = %redacted.format, actor = caller.account.id, "record redacted for release");
-    Ok((
-        axum::http::StatusCode::CREATED,
-        axum::Json(ReleaseView {
-            ledger_index,
-            policy: policy_id,
-            file: redacted.file,
-            format: redacted.format,
-            redactions: redacted.redactions,
-            review_candidates: redacted.review_candidates,
-            review: redacted.review,
-            decisions: decided,
-            counsel_flags: redacted.counsel_flags,
-            sha256_in,
-            sha256_out,
-            content_base64: base64::engine::general_purpose::STANDARD.encode(&redacted.content),
-            log: redacted.log,
-        }),
-    ))
+    Ok(ReleaseView {
+        ledger_index,
+        policy: policy_id,
+        file: redacted.file,
+        format: redacted.format,
+        redactions: redacted.redactions,
+        review_candidates: redacted.review_candidates,
+        review: redacted.review,
+        decisions: decided,
+        counsel_flags: redacted.counsel_flags,
+        sha256_in,
+        sha256_out,
+        content_base64: base64::engine::general_purpose::STANDARD.encode(&redacted.content),
+        log: redacted.log,
+    })
 }

@@ -195,13 +195,27 @@ impl Site {
         file: Option<(&str, Vec<u8>)>,
         htmx: bool,
     ) -> (u16, String) {
+        let file = file.map(|(name, bytes)| ("photo", name, bytes));
+        self.post_multipart(c, path, fields, file, htmx).await
+    }
+
+    /// POST a multipart form with text `fields` and an optional file (part name, file
+    /// name, bytes): status and body.
+    pub async fn post_multipart(
+        &self,
+        c: &reqwest::Client,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, Vec<u8>)>,
+        htmx: bool,
+    ) -> (u16, String) {
         let mut form = reqwest::multipart::Form::new();
         for (k, v) in fields {
             form = form.text(k.to_string(), v.to_string());
         }
-        if let Some((name, bytes)) = file {
+        if let Some((part, name, bytes)) = file {
             form = form.part(
-                "photo",
+                part.to_string(),
                 reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
             );
         }
