@@ -20,6 +20,7 @@ mod admin;
 mod ask;
 mod cases;
 pub mod choices;
+mod downloads;
 pub mod i18n;
 mod letters;
 mod releases;
@@ -51,6 +52,8 @@ pub const MAX_UPLOAD: usize = 20 * 1024 * 1024;
 pub struct Web {
     state: AppState,
     texts: Texts,
+    /// Released files waiting for their officer to download them.
+    downloads: downloads::Downloads,
 }
 
 /// The staff pages over the service's state, to serve beside the API
@@ -59,6 +62,7 @@ pub fn pages(state: AppState) -> Router {
     let web = Arc::new(Web {
         state,
         texts: Texts::default(),
+        downloads: downloads::Downloads::default(),
     });
     Router::new()
         .route("/", get(session::home))
@@ -75,6 +79,7 @@ pub fn pages(state: AppState) -> Router {
         .route("/cases/{id}/disclosures", post(cases::disclose))
         .route("/cases/{id}/letter", get(cases::letter))
         .route("/cases/{id}/releases", post(releases::release))
+        .route("/releases/{token}", get(releases::download))
         .route("/admin", get(admin::accounts))
         .route("/admin/accounts", post(admin::create_account))
         .route("/admin/accounts/{id}", post(admin::update_account))

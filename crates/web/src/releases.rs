@@ -1,7 +1,8 @@
 //! Public-records releases from a records case: the records officer uploads a record,
-//! picks a release policy and gets the redacted file and its redaction log to download,
-//! with the uncertain candidates to decide. Deciding them sends the same record again
-//! (the service keeps no copy) with the decisions, as `citygate redact --decisions` does.
+//! picks a release policy and gets the redacted file and its redaction log to download
+//! (`crate::downloads`), with the uncertain candidates to decide. Deciding them sends the
+//! same record again (the service keeps no copy) with the decisions, as `citygate redact
+//! --decisions` does.
 //! The release itself is the service's (`releases::releasable` then `release_on`): same
 //! role and case checks, same ledger entry before anything leaves.
 
@@ -9,11 +10,14 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
+use base64::Engine as _;
+use citygate_redaction::release::LOG_FILE;
 use citygate_server::error::ApiError;
 use citygate_server::routes::releases::{releasable, release_on, ReleaseInput};
 
+use crate::downloads::attachment;
 use crate::session::Staff;
 use crate::{check_csrf, service_error, staff_page, views, Web};
 
@@ -146,19 +150,64 @@ pub(crate) async fn release(
         record,
         decisions,
     };
-    match release_on(&web.state, &staff.caller, case, input).await {
-        Ok(view) => {
-            let body = views::release_page(&web.texts, &staff, &id, &view);
-            staff_page(
-                &web,
-                &headers,
-                &staff,
-                "release-title",
-                body,
-                StatusCode::OK,
-            )
+    let view = match release_on(&web.state, &staff.caller, case, input).await {
+        Ok(view) => view,
+        Err(e) => return service_error(&web, &headers, &staff, e),
+    };
+    // The service answered with the file in base64 and the log as JSON values; the
+    // downloads are the bytes a release folder would hold.
+    let Ok(content) = base64::engine::general_purpose::STANDARD.decode(&view.content_base64) else {
+        return service_error(&web, &headers, &staff, ApiError::Internal);
+    };
+    let mut log = String::new();
+    for entry in &view.log {
+        log.push_str(&entry.to_string());
+        log.push('\n');
+    }
+    let account = staff.caller.account.id;
+    let log_name = format!("{}.{LOG_FILE}", view.file);
+    let links = views::ReleaseLinks {
+        file: web
+            .downloads
+            .keep(account, &view.file, Bytes::from(content)),
+        log: web.downloads.keep(account, &log_name, Bytes::from(log)),
+        log_name,
+    };
+    let body = views::release_page(&web.texts, &staff, &id, &view, &links);
+    staff_page(
+        &web,
+        &headers,
+        &staff,
+        "release-title",
+        body,
+        StatusCode::OK,
+    )
+}
+
+/// A released file or log, for the officer who released it, while it is kept
+/// ([`crate::downloads::TTL`]); otherwise a 404 page that says so.
+pub(crate) async fn download(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    staff: Staff,
+    Path(token): Path<String>,
+) -> Response {
+    match web.downloads.get(staff.caller.account.id, &token) {
+        Some((name, bytes)) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                (header::CONTENT_DISPOSITION, attachment(&name)),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        None => {
+            let e = ApiError::NotFound(
+                "no such download: a released file is kept 30 minutes, for the officer who released it",
+            );
+            service_error(&web, &headers, &staff, e)
         }
-        Err(e) => service_error(&web, &headers, &staff, e),
     }
 }
 

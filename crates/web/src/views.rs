@@ -1187,6 +1187,16 @@ pub(crate) fn confirm(
     .render()
 }
 
+/// Where the release page's downloads are (`/releases/{token}`).
+pub(crate) struct ReleaseLinks {
+    /// The released file's token.
+    pub file: String,
+    /// The redaction log's token.
+    pub log: String,
+    /// `report.csv.redaction-log.jsonl`: one per released file, so downloads do not clash.
+    pub log_name: String,
+}
+
 /// One uncertain candidate on the release page, with the review line to send back.
 struct CandidateRow {
     n: usize,
@@ -1207,11 +1217,7 @@ struct ReleasePage<'a> {
     view: &'a citygate_server::routes::releases::ReleaseView,
     facts: Vec<Fieldline>,
     redactions: Vec<(String, u64)>,
-    /// `data:` URLs: the service keeps no copy of the record, so the page carries both files.
-    file_href: String,
-    log_href: String,
-    /// `report.csv.redaction-log.jsonl`: one per released file, so downloads do not clash.
-    log_name: String,
+    links: &'a ReleaseLinks,
     candidates: Vec<CandidateRow>,
     /// More candidates than one form decides; the rest come back on the next release.
     candidates_left: usize,
@@ -1238,8 +1244,8 @@ pub(crate) fn release_page(
     staff: &Staff,
     id: &str,
     view: &citygate_server::routes::releases::ReleaseView,
+    links: &ReleaseLinks,
 ) -> askama::Result<String> {
-    use base64::Engine as _;
     let lang = staff.lang;
     let fact = |key: &str, value: String| Fieldline {
         label: t.get(lang, key),
@@ -1259,11 +1265,6 @@ pub(crate) fn release_page(
         facts.push(fact("release-decisions", view.decisions.to_string()));
     }
     facts.push(fact("release-sha256", view.sha256_out.clone()));
-    let mut log = String::new();
-    for entry in &view.log {
-        log.push_str(&entry.to_string());
-        log.push('\n');
-    }
     let candidates: Vec<CandidateRow> = view
         .review
         .iter()
@@ -1289,15 +1290,7 @@ pub(crate) fn release_page(
             .iter()
             .map(|(k, n)| (k.clone(), *n))
             .collect(),
-        file_href: format!(
-            "data:application/octet-stream;base64,{}",
-            view.content_base64
-        ),
-        log_href: format!(
-            "data:application/x-ndjson;base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(log)
-        ),
-        log_name: format!("{}.{}", view.file, citygate_redaction::release::LOG_FILE),
+        links,
         candidates_left: view.review.len() - candidates.len(),
         candidates,
     }

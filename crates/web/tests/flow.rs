@@ -1025,19 +1025,33 @@ async fn a_case_shows_what_is_kept_and_what_the_retention_job_destroyed() {
     }
 }
 
-/// The bytes of a page's `data:` download link with this id.
-fn download(html: &str, id: &str) -> String {
-    use base64::Engine as _;
+/// The path of a page's download link with this id.
+fn link(html: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\"");
     let tag = &html[html
         .find(&marker)
         .unwrap_or_else(|| panic!("no {id}: {html}"))..];
-    let start = tag.find(";base64,").unwrap_or_else(|| panic!("{tag}")) + 8;
+    let start = tag.find("href=\"").unwrap_or_else(|| panic!("{tag}")) + 6;
     let end = tag[start..].find('"').unwrap_or_default() + start;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(&tag[start..end])
-        .unwrap_or_else(|e| panic!("{id}: {e}"));
-    String::from_utf8(bytes).unwrap_or_else(|e| panic!("{id}: {e}"))
+    tag[start..end].to_owned()
+}
+
+/// What a page's download link with this id gives `c`, as text, with its
+/// `Content-Disposition`.
+async fn download(site: &Site, c: &reqwest::Client, html: &str, id: &str) -> (String, String) {
+    let r = c
+        .get(format!("{}{}", site.base, link(html, id)))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200, "{id}");
+    let disposition = r
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (r.text().await.unwrap_or_default(), disposition)
 }
 
 /// A records clerk releases a record from a FOIA case's page: the redacted file and its log
@@ -1083,7 +1097,11 @@ async fn a_records_clerk_releases_a_record_and_decides_its_candidates() {
         .await;
     assert_eq!(status, 200, "{result}");
     assert!(result.contains("data-released=\"report.txt\""), "{result}");
-    let released = download(&result, "release-file");
+    let (released, disposition) = download(&site, &clerk, &result, "release-file").await;
+    assert!(
+        disposition.contains("filename=\"report.txt\""),
+        "{disposition}"
+    );
     for value in ["123-45-6789", "773-437-2219", "MARTINEZ"] {
         assert!(!released.contains(value), "{value} left in: {released}");
     }
@@ -1092,12 +1110,18 @@ async fn a_records_clerk_releases_a_record_and_decides_its_candidates() {
         released.contains("512449012"),
         "left for review: {released}"
     );
-    let log = download(&result, "release-log");
+    let (log, disposition) = download(&site, &clerk, &result, "release-log").await;
+    assert!(
+        disposition.contains("report.txt.redaction-log.jsonl"),
+        "{disposition}"
+    );
     assert!(log.lines().count() >= 4, "{log}");
     for value in ["123-45-6789", "MARTINEZ", "512449012"] {
         assert!(!log.contains(value), "the log never holds a value: {log}");
     }
-    assert!(result.contains("download=\"report.txt.redaction-log.jsonl\""));
+    // The files are the clerk's: another account gets a 404.
+    let (status, _) = site.fetch(&desk, &link(&result, "release-file")).await;
+    assert_eq!(status, 404);
     assert!(result.contains("/api/v1/ledger/receipts/"), "{result}");
     // The candidate is shown to decide, with the review line to send back.
     assert!(result.contains("<code>512449012</code>"), "{result}");
@@ -1123,9 +1147,10 @@ async fn a_records_clerk_releases_a_record_and_decides_its_candidates() {
         .post_multipart(&clerk, &path, &fields, file(), false)
         .await;
     assert_eq!(status, 200, "{again}");
-    let released = download(&again, "release-file");
+    let (released, _) = download(&site, &clerk, &again, "release-file").await;
     assert!(!released.contains("512449012"), "{released}");
-    assert!(download(&again, "release-log").contains("review.accepted"));
+    let (log, _) = download(&site, &clerk, &again, "release-log").await;
+    assert!(log.contains("review.accepted"), "{log}");
     assert!(
         !again.contains("candidate_0"),
         "nothing left to decide: {again}"
