@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::detect::{
-    applied_buffer, findings_buffer, recycle_applied, recycle_findings, resolve_overlaps,
+    applied_buffer, bytes, findings_buffer, recycle_applied, recycle_findings, resolve_overlaps,
     scratch_start, with_scratch, DetectError, DetectorChain, FieldHint, Scratch,
 };
 use crate::entity::{Confidence, EntityKind, Finding};
@@ -348,14 +348,13 @@ impl Redactor {
 
 /// The finding for a field that is one value of `kind` whole (its trimmed extent), into `out`.
 fn whole_finding(text: &str, kind: EntityKind, out: &mut Vec<Finding>) {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
+    let (start, end) = bytes::trimmed_span(text);
+    if start == end {
         return;
     }
-    let start = text.len() - text.trim_start().len();
     out.push(Finding {
         start,
-        end: start + trimmed.len(),
+        end,
         kind,
         detector: "column",
         confidence: Confidence::VeryLikely,

@@ -450,7 +450,9 @@ impl DetectorChain {
         for (i, (text, found)) in texts.iter().zip(per_field.iter_mut()).enumerate() {
             // A field already redacted whole (a classified column) has nothing left to find.
             if found.first().is_some_and(|f| {
-                f.start == 0 && f.end >= text.trim_end().len() && f.confidence >= Confidence::Likely
+                f.start == 0
+                    && f.end >= bytes::trimmed_end(text)
+                    && f.confidence >= Confidence::Likely
             }) {
                 continue;
             }

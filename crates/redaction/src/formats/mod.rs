@@ -144,8 +144,7 @@ impl CellRun {
         let [a] = field.applied.as_slice() else {
             return None;
         };
-        let start = original.len() - original.trim_start().len();
-        let whole = a.start == start && a.end == start + original.trim().len();
+        let whole = (a.start, a.end) == crate::detect::bytes::trimmed_span(original);
         (whole && field.review.is_empty()).then_some(CellRun {
             rows: [row, row],
             kind: a.kind,
