@@ -58,7 +58,8 @@ impl ByteSet {
         self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
     }
 
-    fn union(self, other: ByteSet) -> ByteSet {
+    /// The bytes of either set.
+    pub fn union(self, other: ByteSet) -> ByteSet {
         let mut out = self;
         for (o, b) in out.0.iter_mut().zip(other.0) {
             *o |= b;
@@ -94,6 +95,9 @@ pub fn trimmed_end(text: &str) -> usize {
         _ => text.trim_end().len(),
     }
 }
+
+/// Bytes of non-ASCII characters.
+pub const NON_ASCII: ByteSet = ByteSet::EMPTY.with_range(0x80, 0xFF);
 
 /// ASCII letters: every word of the detectors' lists holds one.
 pub const LETTERS: ByteSet = ByteSet::EMPTY.with_range(b'A', b'Z').with_range(b'a', b'z');

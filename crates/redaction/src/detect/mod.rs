@@ -447,6 +447,7 @@ impl DetectorChain {
             true => std::mem::take(&mut scratch.id_hits),
             false => Vec::new(),
         };
+        let starts = keys.mention_starts();
         for (i, (text, found)) in texts.iter().zip(per_field.iter_mut()).enumerate() {
             // A field already redacted whole (a classified column) has nothing left to find.
             if found.first().is_some_and(|f| {
@@ -457,8 +458,9 @@ impl DetectorChain {
                 continue;
             }
             let mut extra = Vec::new();
-            // A mention is a capitalised word: a field without a capital has none.
-            if !keys.is_empty() && text.bytes().any(|b| bytes::CAPITALS.contains(b)) {
+            // A mention is a capitalised word that folds to a key: a field without a byte such
+            // a word can start with has none.
+            if !keys.is_empty() && text.bytes().any(|b| starts.contains(b)) {
                 let tokens = scratch.tokens_of(i, text);
                 names::find_mentions(text, tokens, &keys, &mut extra);
             }

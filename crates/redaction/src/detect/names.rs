@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::bytes::{ByteSet, NON_ASCII};
 use super::{Detector, FieldContext};
 use crate::entity::{Confidence, EntityKind, Finding};
 
@@ -1138,6 +1139,8 @@ pub struct NameKeys {
     /// which filled a quarter of 256 bits and let a capitalised word in four through. Empty
     /// until the first key (a record without names neither clears nor moves 256 bytes).
     filter: Vec<u64>,
+    /// The bytes a mention of a key can start with (see [`NameKeys::mention_starts`]).
+    starts: ByteSet,
 }
 
 const FILTER_WORDS: usize = 32;
@@ -1161,6 +1164,16 @@ impl NameKeys {
         }
         self.bytes.clear();
         self.keys.clear();
+        self.starts = ByteSet::EMPTY;
+    }
+
+    /// The bytes a mention of one of the keys can start with: the capital of a key's first
+    /// letter, or any non-ASCII byte. [`find_mentions`] takes only capitalised words, which
+    /// start with an ASCII capital or a non-ASCII letter, and an ASCII capital folds to its
+    /// small letter, which must then be the key's first byte. A field with none of these
+    /// bytes has no mention, and is not tokenized for one.
+    pub fn mention_starts(&self) -> ByteSet {
+        self.starts.union(NON_ASCII)
     }
 
     /// True when no key was added.
@@ -1181,6 +1194,9 @@ impl NameKeys {
         }
         self.filter[w] |= bit;
         self.keys.push((h, from, self.bytes.len() as u32));
+        if let Some(&first) = key.first().filter(|b| b.is_ascii_lowercase()) {
+            self.starts = self.starts.with(first.to_ascii_uppercase());
+        }
     }
 
     /// True when the folded key of the plain token `word` was added (see [`Token::plain`]).
@@ -1266,6 +1282,59 @@ pub fn find_mentions(text: &str, tokens: &[Token], keys: &NameKeys, out: &mut Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every mention `find_mentions` finds starts with a byte of `mention_starts`: names taken
+    /// from corpus fields (and accented, apostrophe and hyphen names) against corpus fields and
+    /// their upper-cased and accent-stripped spellings.
+    #[test]
+    fn mentions_start_with_a_mention_start() {
+        let d = NameDetector::new();
+        let corpus = crate::corpus::generate(2026, 300);
+        let mut names: Vec<String> = [
+            "Ángel Peña",
+            "Łukasz O'Brien-Smith",
+            "maría de la Cruz",
+            "Zoë Ñúñez",
+        ]
+        .map(String::from)
+        .to_vec();
+        names.extend(corpus.field_texts().take(400).map(String::from));
+        let mut hays: Vec<String> = corpus
+            .field_texts()
+            .skip(200)
+            .take(400)
+            .map(String::from)
+            .collect();
+        hays.extend(
+            [
+                "ANGEL PENA and Angel Pena",
+                "Lukasz O'BRIEN-SMITH, Łukasz",
+                "Cruz María MARÍA",
+                "Zoe NUNEZ Ñúñez",
+            ]
+            .map(String::from),
+        );
+        let (mut keys, mut tokens, mut found) = (NameKeys::default(), Vec::new(), Vec::new());
+        let mut mentions = 0;
+        for (n, name) in names.iter().enumerate() {
+            keys.clear();
+            name_keys(name, d.gazetteer(), &mut tokens, &mut keys);
+            let starts = keys.mention_starts();
+            for hay in hays.iter().skip(n % 7).step_by(7).chain(names.get(n)) {
+                tokenize(hay, &mut tokens);
+                found.clear();
+                find_mentions(hay, &tokens, &keys, &mut found);
+                for f in &found {
+                    assert!(
+                        starts.contains(hay.as_bytes()[f.start]),
+                        "{name:?} in {hay:?}"
+                    );
+                }
+                mentions += found.len();
+            }
+        }
+        assert!(mentions > 500, "{mentions}");
+    }
 
     /// Tokens of a text mixing words, runs of spaces, marks, digits and non-ASCII letters:
     /// spans, shapes and separators as written (the tokenizer resumes after the spaces it
