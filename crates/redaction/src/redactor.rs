@@ -169,6 +169,15 @@ impl Redactor {
             .map(|k| (k.action, k.cite.as_str(), k.counsel))
     }
 
+    /// The label whole-cell redactions of `kind` release: the redactor's own string, so a
+    /// released text that is this very slice (same address and length) is the label.
+    pub(crate) fn label(&self, kind: EntityKind) -> &str {
+        self.kinds
+            .get(kind as usize)
+            .map(|k| k.label.as_str())
+            .unwrap_or_default()
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
