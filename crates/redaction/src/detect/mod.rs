@@ -409,12 +409,6 @@ impl DetectorChain {
                         continue;
                     }
                     person_values.push(value);
-                    names::name_keys(
-                        value,
-                        self.names.gazetteer(),
-                        &mut scratch.name_tokens,
-                        &mut keys,
-                    );
                 } else if f.kind.is_structured_identifier()
                     && value.len() >= 5
                     && (f.confidence == Confidence::Likely || f.detector == "column")
@@ -425,7 +419,7 @@ impl DetectorChain {
                 }
             }
         }
-        if keys.is_empty() && identifiers.is_empty() {
+        if person_values.is_empty() && identifiers.is_empty() {
             scratch.keys = keys;
             return;
         }
@@ -434,6 +428,7 @@ impl DetectorChain {
         // One pass per field for all values (`IdSearch`, prepared once per record) when a field
         // is long or the values many; short fields with a few values get a first-byte scan per
         // value (preparing costs more than that).
+        let long = texts.iter().any(|t| t.len() > 64);
         let one_pass = !identifiers.is_empty()
             && (identifiers.len() > 24 || texts.iter().any(|t| t.len() >= 512));
         // Taken out of `scratch` only when used (a table row with a few short values does not
@@ -447,7 +442,18 @@ impl DetectorChain {
             true => std::mem::take(&mut scratch.id_hits),
             false => Vec::new(),
         };
-        let starts = keys.mention_starts();
+        // The names' keys are built when a field first may mention one. Until then `starts` is
+        // what the names' words start with (a superset of the keys' mention starts), which most
+        // other cells of a table row do not hold; or every byte for a record with a long text,
+        // which most likely mentions a name anyway.
+        let mut built = person_values.is_empty();
+        let mut starts = if long {
+            ByteSet::ALL
+        } else {
+            person_values
+                .iter()
+                .fold(bytes::NON_ASCII, |s, v| s.union(names::initials(v)))
+        };
         for (i, (text, found)) in texts.iter().zip(per_field.iter_mut()).enumerate() {
             // A field already redacted whole (a classified column) has nothing left to find.
             if found.first().is_some_and(|f| {
@@ -460,9 +466,24 @@ impl DetectorChain {
             let mut extra = Vec::new();
             // A mention is a capitalised word that folds to a key: a field without a byte such
             // a word can start with has none.
-            if !keys.is_empty() && text.bytes().any(|b| starts.contains(b)) {
-                let tokens = scratch.tokens_of(i, text);
-                names::find_mentions(text, tokens, &keys, &mut extra);
+            let may_mention = |starts: &ByteSet| names::has_word_starting_with(text, starts);
+            if !person_values.is_empty() && may_mention(&starts) {
+                if !built {
+                    for value in &person_values {
+                        names::name_keys(
+                            value,
+                            self.names.gazetteer(),
+                            &mut scratch.name_tokens,
+                            &mut keys,
+                        );
+                    }
+                    built = true;
+                    starts = keys.mention_starts();
+                }
+                if !keys.is_empty() && may_mention(&starts) {
+                    let tokens = scratch.tokens_of(i, text);
+                    names::find_mentions(text, tokens, &keys, &mut extra);
+                }
             }
             identifier_hits(
                 text.as_bytes(),

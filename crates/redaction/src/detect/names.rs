@@ -1246,6 +1246,38 @@ pub fn name_keys(text: &str, gazetteer: &Gazetteer, tokens: &mut Vec<Token>, out
     }
 }
 
+/// The capitals that the words of `value` start with (every ASCII capital when a word starts
+/// with a non-ASCII letter). Each key [`name_keys`] adds for `value` is the folded form of one of
+/// its words, so the capital of its first letter is here: with [`NON_ASCII`], a superset of the
+/// keys' [`NameKeys::mention_starts`], known before the keys are built.
+pub fn initials(value: &str) -> ByteSet {
+    let mut set = ByteSet::EMPTY;
+    let mut in_word = false;
+    for &b in value.as_bytes() {
+        let word = CLASS[usize::from(b)] & WORD != 0;
+        if word && !in_word {
+            set = if b < 0x80 {
+                set.with(b.to_ascii_uppercase())
+            } else {
+                set.union(super::bytes::CAPITALS)
+            };
+        }
+        in_word = word;
+    }
+    set
+}
+
+/// True when a word of `text` starts with a byte of `starts`. Every token [`tokenize`] makes
+/// starts at a word byte that follows a byte that is not one (or at the start), so a text
+/// without such a byte in `starts` has no token starting with one.
+pub fn has_word_starting_with(text: &str, starts: &ByteSet) -> bool {
+    let bytes = text.as_bytes();
+    // The byte first: most are not in `starts`, and its predecessor is looked at only if it is.
+    bytes.iter().enumerate().any(|(p, &b)| {
+        starts.contains(b) && (p == 0 || CLASS[usize::from(bytes[p - 1])] & WORD == 0)
+    })
+}
+
 /// Capitalised mentions in `text` (tokenized as `tokens`) of any of `keys`, as PERSON findings.
 pub fn find_mentions(text: &str, tokens: &[Token], keys: &NameKeys, out: &mut Vec<Finding>) {
     for t in tokens {
@@ -1320,6 +1352,13 @@ mod tests {
             keys.clear();
             name_keys(name, d.gazetteer(), &mut tokens, &mut keys);
             let starts = keys.mention_starts();
+            let known_before = initials(name).union(NON_ASCII);
+            for b in 0..=255 {
+                assert!(
+                    !starts.contains(b) || known_before.contains(b),
+                    "{name:?} {b}"
+                );
+            }
             for hay in hays.iter().skip(n % 7).step_by(7).chain(names.get(n)) {
                 tokenize(hay, &mut tokens);
                 found.clear();
@@ -1330,6 +1369,10 @@ mod tests {
                         "{name:?} in {hay:?}"
                     );
                 }
+                assert!(
+                    found.is_empty() || has_word_starting_with(hay, &starts),
+                    "{name:?} in {hay:?}"
+                );
                 mentions += found.len();
             }
         }
