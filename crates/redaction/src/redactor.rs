@@ -9,7 +9,7 @@ use crate::detect::{
     scratch_start, with_scratch, DetectError, DetectorChain, FieldHint, Scratch,
 };
 use crate::entity::{Confidence, EntityKind, Finding};
-use crate::operator::{label, replacement, PseudonymKey};
+use crate::operator::{label, push_replacement, PseudonymKey};
 use crate::policy::{Action, Policy};
 use crate::review::{Decision, Decisions};
 
@@ -319,12 +319,13 @@ impl Redactor {
                 out.push_str(&text[pos..f.start]);
                 match rule.action {
                     Action::Label | Action::DropColumn => out.push_str(&rule.label),
-                    _ => out.push_str(&replacement(
+                    _ => push_replacement(
                         self.policy.rule(f.kind),
                         f.kind,
                         &text[f.start..f.end],
                         self.key.as_ref(),
-                    )),
+                        &mut out,
+                    ),
                 }
             }
             pos = f.end;
