@@ -120,6 +120,8 @@ pub struct Scratch {
     id_hits: Vec<(usize, usize)>,
     /// Findings of short fields seen before on this thread.
     memo: FieldMemo,
+    /// The per-field vector of a record's findings, emptied, for the next record.
+    per_field: Vec<Vec<Finding>>,
 }
 
 impl Scratch {
@@ -157,6 +159,22 @@ pub fn scratch_start(scratch: &mut Scratch, n: usize) {
 /// An empty findings vector, reused when one is spare.
 pub fn findings_buffer(scratch: &mut Scratch) -> Vec<Finding> {
     scratch.spare_findings.pop().unwrap_or_default()
+}
+
+/// An empty vector for a record's per-field findings, reused when one is spare.
+pub fn per_field_buffer(scratch: &mut Scratch) -> Vec<Vec<Finding>> {
+    std::mem::take(&mut scratch.per_field)
+}
+
+/// Gives a record's per-field findings back: the findings vectors to the spares, the vector
+/// holding them for the next record.
+pub fn recycle_per_field(scratch: &mut Scratch, mut per_field: Vec<Vec<Finding>>) {
+    for f in per_field.drain(..) {
+        keep_spare(&mut scratch.spare_findings, f);
+    }
+    if per_field.capacity() <= 4096 {
+        scratch.per_field = per_field;
+    }
 }
 
 /// Gives a findings vector back for reuse.
@@ -376,8 +394,7 @@ impl DetectorChain {
                 .enumerate()
                 .map(|(i, (t, h))| self.detect_in(t, *h, i, scratch))
                 .collect();
-            let texts: Vec<&str> = fields.iter().map(|(t, _)| *t).collect();
-            self.propagate_in(&texts, &mut per_field, scratch);
+            self.propagate_in(fields, &mut per_field, scratch);
             per_field
         })
     }
@@ -391,18 +408,20 @@ impl DetectorChain {
         })
     }
 
-    /// [`Self::propagate`] with the tokens already in `scratch` (from [`Self::detect_in`]).
-    pub fn propagate_in(
+    /// [`Self::propagate`] with the tokens already in `scratch` (from [`Self::detect_in`]); the
+    /// texts are read from the record's fields as they are (no vector of them per record).
+    pub fn propagate_in<T: FieldText>(
         &self,
-        texts: &[&str],
+        fields: &[T],
         per_field: &mut [Vec<Finding>],
         scratch: &mut Scratch,
     ) {
+        let texts = || fields.iter().map(FieldText::text);
         let mut keys = std::mem::take(&mut scratch.keys);
         keys.clear();
         let mut identifiers: Vec<(&str, EntityKind)> = Vec::new();
         let mut person_values: Vec<&str> = Vec::new();
-        for (text, found) in texts.iter().zip(per_field.iter()) {
+        for (text, found) in texts().zip(per_field.iter()) {
             for f in found.iter().filter(|f| f.confidence >= Confidence::Likely) {
                 let value = &text[f.start..f.end];
                 if f.kind == EntityKind::Person {
@@ -439,9 +458,9 @@ impl DetectorChain {
         // One pass per field for all values (`IdSearch`, prepared once per record) when a field
         // is long or the values many; short fields with a few values get a first-byte scan per
         // value (preparing costs more than that).
-        let long = texts.iter().any(|t| t.len() > 64);
-        let one_pass = !identifiers.is_empty()
-            && (identifiers.len() > 24 || texts.iter().any(|t| t.len() >= 512));
+        let long = texts().any(|t| t.len() > 64);
+        let one_pass =
+            !identifiers.is_empty() && (identifiers.len() > 24 || texts().any(|t| t.len() >= 512));
         // Taken out of `scratch` only when used (a table row with a few short values does not
         // move them).
         let search = one_pass.then(|| {
@@ -465,7 +484,7 @@ impl DetectorChain {
                 .iter()
                 .fold(bytes::NON_ASCII, |s, v| s.union(names::initials(v)))
         };
-        for (i, (text, found)) in texts.iter().zip(per_field.iter_mut()).enumerate() {
+        for (i, (text, found)) in texts().zip(per_field.iter_mut()).enumerate() {
             // A field already redacted whole (a classified column) has nothing left to find.
             if found.first().is_some_and(|f| {
                 f.start == 0
@@ -542,6 +561,25 @@ impl DetectorChain {
         if hits.capacity() > 0 {
             scratch.id_hits = hits;
         }
+    }
+}
+
+/// A field of a record, as propagation reads it: its text.
+pub trait FieldText {
+    /// The field's text.
+    fn text(&self) -> &str;
+}
+
+impl FieldText for &str {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
+/// A field with something beside its text (a hint, a role).
+impl<T> FieldText for (&str, T) {
+    fn text(&self) -> &str {
+        self.0
     }
 }
 

@@ -142,12 +142,13 @@ pub fn redact<R: Read, W: Write>(
                     Vec::with_capacity(recs.iter().map(|r| r.as_slice().len() + r.len() + 8).sum());
                 let mut log = LogBatch::default();
                 let mut fields: Vec<(&str, FieldRole)> = Vec::with_capacity(roles.len());
+                let mut redacted: Vec<RedactedField<'_>> = Vec::with_capacity(roles.len());
                 // Per classified column, the run of whole-cell redactions not yet logged.
                 let mut runs: Vec<Option<CellRun>> = vec![None; columns.len()];
                 for (i, rec) in recs.iter().enumerate() {
                     fields.clear();
                     fields.extend(rec.iter().zip(&roles).map(|(v, r)| (v, *r)));
-                    let redacted = redactor.redact_record(&fields);
+                    redactor.redact_record_into(&fields, &mut redacted);
                     let row = first_row + (c * ROWS_PER_TASK + i) as u64 + 1;
                     for (k, ((value, field), class)) in
                         rec.iter().zip(&redacted).zip(&columns).enumerate()
@@ -187,7 +188,7 @@ pub fn redact<R: Read, W: Write>(
                             .filter(|(_, k)| **k)
                             .map(|(f, _)| (f.text.as_ref(), plain_label(f))),
                     );
-                    redactor.recycle(redacted);
+                    redactor.recycle_in_place(&mut redacted);
                 }
                 for (run, class) in runs.iter().zip(&columns) {
                     if let Some(run) = run {
