@@ -150,10 +150,11 @@ pub fn redact<R: Read, W: Write>(
                     fields.extend(rec.iter().zip(&roles).map(|(v, r)| (v, *r)));
                     redactor.redact_record_into(&fields, &mut redacted);
                     let row = first_row + (c * ROWS_PER_TASK + i) as u64 + 1;
-                    for (k, ((value, field), class)) in
-                        rec.iter().zip(&redacted).zip(&columns).enumerate()
+                    // The cells as `fields` holds them: the record is not split again.
+                    for (k, ((&(value, role), field), class)) in
+                        fields.iter().zip(&redacted).zip(&columns).enumerate()
                     {
-                        if matches!(roles.get(k), Some(FieldRole::Whole(_))) {
+                        if matches!(role, FieldRole::Whole(_)) {
                             let cell = CellRun::of(row, value, field);
                             match (&mut runs[k], cell) {
                                 (Some(run), Some(cell)) if run.continued_by(&cell) => {
