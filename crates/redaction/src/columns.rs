@@ -192,9 +192,12 @@ pub fn classify_header(header: &str) -> ColumnRole {
         return ColumnRole::FreeText;
     }
     let words: Vec<&str> = h.split('_').collect();
+    // Without collecting each key's words (a vector per lexicon entry per header).
     let joined_has = |key: &str| {
-        let kw: Vec<&str> = key.split('_').collect();
-        words.windows(kw.len()).any(|w| w == kw.as_slice())
+        let n = key.split('_').count();
+        words
+            .windows(n)
+            .any(|w| w.iter().copied().eq(key.split('_')))
     };
     // Longer lexicon keys first, so "ip_address" beats "address".
     let mut best: Option<(usize, EntityKind)> = None;

@@ -1,5 +1,7 @@
 //! Operators: what replaces a detected value in the release.
 
+use std::borrow::Cow;
+
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -41,10 +43,28 @@ pub fn replacement(
             None => label(exemption),
         },
         Action::Generalise => match birth_year(value) {
-            Some(year) => year,
+            Some(year) => year.into_owned(),
             None => label(exemption),
         },
     }
+}
+
+/// [`replacement`], appended to `out`. A generalised date's four-digit year is copied from the
+/// value, with no string of its own (a table's date-of-birth column had two allocations a cell).
+pub fn push_replacement(
+    rule: &EntityRule,
+    kind: EntityKind,
+    value: &str,
+    key: Option<&PseudonymKey>,
+    out: &mut String,
+) {
+    if rule.action == Action::Generalise {
+        if let Some(year) = birth_year(value) {
+            out.push_str(&year);
+            return;
+        }
+    }
+    out.push_str(&replacement(rule, kind, value, key));
 }
 
 /// `[REDACTED 7(1)(b)]`.
@@ -104,18 +124,26 @@ pub fn pseudonym(key: &PseudonymKey, kind: EntityKind, value: &str) -> String {
 }
 
 /// The four-digit year of a date in any of the detected formats.
-pub fn birth_year(value: &str) -> Option<String> {
-    let groups: Vec<&str> = value
+/// The first group of four digits is the year (borrowed from `value`); otherwise, with exactly
+/// three groups of digits, a last group of two is a year of 19xx or 20xx.
+pub fn birth_year(value: &str) -> Option<Cow<'_, str>> {
+    // Digit groups in one pass, without collecting them: the first of four digits is the
+    // answer; the count and the last group decide otherwise.
+    let (mut groups, mut last) = (0, None);
+    for g in value
         .split(|c: char| !c.is_ascii_digit())
         .filter(|g| !g.is_empty())
-        .collect();
-    if let Some(y) = groups.iter().find(|g| g.len() == 4) {
-        return Some((*y).to_string());
+    {
+        if g.len() == 4 {
+            return Some(Cow::Borrowed(g));
+        }
+        groups += 1;
+        last = Some(g);
     }
-    let last = groups.last()?;
+    let last = last?;
     let yy: u32 = last.parse().ok()?;
-    (last.len() == 2 && groups.len() == 3)
-        .then(|| format!("{}", if yy <= 30 { 2000 + yy } else { 1900 + yy }))
+    (last.len() == 2 && groups == 3)
+        .then(|| Cow::Owned(format!("{}", if yy <= 30 { 2000 + yy } else { 1900 + yy })))
 }
 
 #[cfg(test)]
@@ -149,5 +177,10 @@ mod tests {
         assert_eq!(birth_year("March 15, 1987").as_deref(), Some("1987"));
         assert_eq!(birth_year("3/15/87").as_deref(), Some("1987"));
         assert_eq!(birth_year("unknown"), None);
+        assert_eq!(birth_year("1/2/3/87"), None);
+        assert_eq!(birth_year("15 3 87 12345"), None);
+        assert_eq!(birth_year("87/3/15/1987").as_deref(), Some("1987"));
+        assert_eq!(birth_year("3/15/30").as_deref(), Some("2030"));
+        assert_eq!(birth_year("3/15/31").as_deref(), Some("1931"));
     }
 }

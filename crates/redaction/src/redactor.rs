@@ -5,11 +5,11 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::detect::{
-    applied_buffer, findings_buffer, recycle_applied, recycle_findings, resolve_overlaps,
-    scratch_start, with_scratch, DetectError, DetectorChain, FieldHint, Scratch,
+    applied_buffer, bytes, findings_buffer, per_field_buffer, recycle_applied, recycle_per_field,
+    resolve_overlaps, scratch_start, with_scratch, DetectError, DetectorChain, FieldHint, Scratch,
 };
 use crate::entity::{Confidence, EntityKind, Finding};
-use crate::operator::{label, replacement, PseudonymKey};
+use crate::operator::{label, push_replacement, PseudonymKey};
 use crate::policy::{Action, Policy};
 use crate::review::{Decision, Decisions};
 
@@ -169,6 +169,15 @@ impl Redactor {
             .map(|k| (k.action, k.cite.as_str(), k.counsel))
     }
 
+    /// The label whole-cell redactions of `kind` release: the redactor's own string, so a
+    /// released text that is this very slice (same address and length) is the label.
+    pub(crate) fn label(&self, kind: EntityKind) -> &str {
+        self.kinds
+            .get(kind as usize)
+            .map(|k| k.label.as_str())
+            .unwrap_or_default()
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -192,20 +201,19 @@ impl Redactor {
         scratch: &mut Scratch,
     ) -> Vec<Vec<Finding>> {
         scratch_start(scratch, fields.len());
-        let mut per_field: Vec<Vec<Finding>> = fields
-            .iter()
-            .enumerate()
-            .map(|(i, (text, role))| match role {
+        let mut per_field = per_field_buffer(scratch);
+        for (i, (text, role)) in fields.iter().enumerate() {
+            let found = match role {
                 FieldRole::Whole(kind) => {
                     let mut found = findings_buffer(scratch);
                     whole_finding(text, *kind, &mut found);
                     found
                 }
                 FieldRole::Scan(hint) => self.chain.detect_in(text, *hint, i, scratch),
-            })
-            .collect();
-        let texts: Vec<&str> = fields.iter().map(|(t, _)| *t).collect();
-        self.chain.propagate_in(&texts, &mut per_field, scratch);
+            };
+            per_field.push(found);
+        }
+        self.chain.propagate_in(fields, &mut per_field, scratch);
         per_field
     }
 
@@ -222,31 +230,42 @@ impl Redactor {
     /// Redacts the fields of one record together (names and identifiers found in one field are
     /// redacted in the others).
     pub fn redact_record<'a>(&'a self, fields: &[(&'a str, FieldRole)]) -> Vec<RedactedField<'a>> {
+        let mut out = Vec::with_capacity(fields.len());
+        self.redact_record_into(fields, &mut out);
+        out
+    }
+
+    /// [`Self::redact_record`] into `out`, emptied first (a table's rows reuse one vector; give
+    /// its fields back with [`Self::recycle_in_place`] once written).
+    pub fn redact_record_into<'a>(
+        &'a self,
+        fields: &[(&'a str, FieldRole)],
+        out: &mut Vec<RedactedField<'a>>,
+    ) {
+        out.clear();
         with_scratch(|scratch| {
             let found = self.detect_with(fields, scratch);
-            let redacted = fields
-                .iter()
-                .zip(&found)
-                .map(|((text, _), f)| {
-                    // At most one per finding: no growth as they are pushed.
-                    let applied = applied_buffer(scratch, f.len());
-                    self.apply_into(text, f, applied)
-                })
-                .collect();
+            out.extend(fields.iter().zip(&found).map(|((text, _), f)| {
+                // At most one per finding: no growth as they are pushed.
+                let applied = applied_buffer(scratch, f.len());
+                self.apply_into(text, f, applied)
+            }));
             // The findings vectors serve the next record's fields.
-            for f in found {
-                recycle_findings(scratch, f);
-            }
-            redacted
+            recycle_per_field(scratch, found);
         })
     }
 
     /// Gives the fields of a redacted record back once they are written: their vectors serve
     /// the next records on this thread (a table row has one per redacted cell; an allocation and
     /// a free each, otherwise).
-    pub fn recycle(&self, fields: Vec<RedactedField<'_>>) {
+    pub fn recycle(&self, mut fields: Vec<RedactedField<'_>>) {
+        self.recycle_in_place(&mut fields);
+    }
+
+    /// [`Self::recycle`], leaving `fields` empty for the next record.
+    pub fn recycle_in_place(&self, fields: &mut Vec<RedactedField<'_>>) {
         with_scratch(|scratch| {
-            for f in fields {
+            for f in fields.drain(..) {
                 recycle_applied(scratch, f.applied);
             }
         })
@@ -264,6 +283,14 @@ impl Redactor {
         findings: &[Finding],
         mut applied: Vec<Applied>,
     ) -> RedactedField<'a> {
+        if findings.is_empty() {
+            // Most scanned cells: released as they are.
+            return RedactedField {
+                text: Cow::Borrowed(text),
+                applied,
+                review: Vec::new(),
+            };
+        }
         let mut out = String::new();
         let mut review = Vec::new();
         let mut pos = 0;
@@ -310,12 +337,13 @@ impl Redactor {
                 out.push_str(&text[pos..f.start]);
                 match rule.action {
                     Action::Label | Action::DropColumn => out.push_str(&rule.label),
-                    _ => out.push_str(&replacement(
+                    _ => push_replacement(
                         self.policy.rule(f.kind),
                         f.kind,
                         &text[f.start..f.end],
                         self.key.as_ref(),
-                    )),
+                        &mut out,
+                    ),
                 }
             }
             pos = f.end;
@@ -348,14 +376,13 @@ impl Redactor {
 
 /// The finding for a field that is one value of `kind` whole (its trimmed extent), into `out`.
 fn whole_finding(text: &str, kind: EntityKind, out: &mut Vec<Finding>) {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
+    let (start, end) = bytes::trimmed_span(text);
+    if start == end {
         return;
     }
-    let start = text.len() - text.trim_start().len();
     out.push(Finding {
         start,
-        end: start + trimmed.len(),
+        end,
         kind,
         detector: "column",
         confidence: Confidence::VeryLikely,

@@ -58,7 +58,8 @@ impl ByteSet {
         self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
     }
 
-    fn union(self, other: ByteSet) -> ByteSet {
+    /// The bytes of either set.
+    pub fn union(self, other: ByteSet) -> ByteSet {
         let mut out = self;
         for (o, b) in out.0.iter_mut().zip(other.0) {
             *o |= b;
@@ -66,6 +67,37 @@ impl ByteSet {
         out
     }
 }
+
+/// An ASCII byte that `str::trim` keeps: not whitespace as `char::is_whitespace` has it
+/// (which, unlike `u8::is_ascii_whitespace`, counts the vertical tab).
+fn kept_by_trim(b: u8) -> bool {
+    b < 0x80 && !matches!(b, b' ' | b'\t'..=b'\r')
+}
+
+/// Where `text.trim()` starts and ends in `text` (byte offsets). Most table cells start and end
+/// with a printable ASCII byte, which `trim` keeps: they skip its character decoding, which
+/// cost about a hundred instructions a cell.
+pub fn trimmed_span(text: &str) -> (usize, usize) {
+    let b = text.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(&first), Some(&last)) if kept_by_trim(first) && kept_by_trim(last) => (0, b.len()),
+        _ => {
+            let start = text.len() - text.trim_start().len();
+            (start, start + text.trim().len())
+        }
+    }
+}
+
+/// `text.trim_end().len()`, without decoding characters when the last byte is kept.
+pub fn trimmed_end(text: &str) -> usize {
+    match text.as_bytes().last() {
+        Some(&last) if kept_by_trim(last) => text.len(),
+        _ => text.trim_end().len(),
+    }
+}
+
+/// Bytes of non-ASCII characters.
+pub const NON_ASCII: ByteSet = ByteSet::EMPTY.with_range(0x80, 0xFF);
 
 /// ASCII letters: every word of the detectors' lists holds one.
 pub const LETTERS: ByteSet = ByteSet::EMPTY.with_range(b'A', b'Z').with_range(b'a', b'z');
@@ -163,6 +195,33 @@ mod tests {
         assert!(!ByteSet::of(b"abc def").intersects(&CAPITALS));
         assert_eq!(ByteSet::of(&[b'1'; EXACT_UP_TO + 1]), ByteSet::ALL);
         assert_eq!(ByteSet::of(b""), ByteSet::EMPTY);
+    }
+
+    /// The spans are `str::trim`'s on every ASCII byte and some non-ASCII whitespace and
+    /// letters, alone, around a word and in pairs.
+    #[test]
+    fn trimmed_span_is_trim() {
+        let mut pieces: Vec<String> = (0u8..0x80).map(|b| char::from(b).to_string()).collect();
+        pieces.extend(
+            [
+                "\u{85}", "\u{a0}", "\u{2003}", "\u{3000}", "é", "Ł", "\u{1c}", "",
+            ]
+            .map(String::from),
+        );
+        let mut texts = Vec::new();
+        for a in &pieces {
+            texts.push(a.clone());
+            texts.push(format!("{a}word{a}"));
+            for b in &pieces {
+                texts.push(format!("{a}{b}"));
+                texts.push(format!("{a} x {b}"));
+            }
+        }
+        for t in &texts {
+            let start = t.len() - t.trim_start().len();
+            assert_eq!(trimmed_span(t), (start, start + t.trim().len()), "{t:?}");
+            assert_eq!(trimmed_end(t), t.trim_end().len(), "{t:?}");
+        }
     }
 
     /// No non-empty match in a text without a byte of the pattern's first-byte set; and the set

@@ -120,13 +120,19 @@ pub struct Scratch {
     id_hits: Vec<(usize, usize)>,
     /// Findings of short fields seen before on this thread.
     memo: FieldMemo,
+    /// The per-field vector of a record's findings, emptied, for the next record.
+    per_field: Vec<Vec<Finding>>,
 }
 
 impl Scratch {
     /// Prepares for a record of `n` fields.
     fn start_record(&mut self, n: usize) {
-        for t in self.tokens.drain(..).flatten() {
-            self.spare_tokens.push(t);
+        // Slot by slot, not through `drain(..).flatten()`: a table row has a dozen slots, nearly
+        // all empty, and the adapters cost several times the loop.
+        for slot in &mut self.tokens {
+            if let Some(t) = slot.take() {
+                self.spare_tokens.push(t);
+            }
         }
         self.tokens.resize_with(n, || None);
     }
@@ -153,6 +159,22 @@ pub fn scratch_start(scratch: &mut Scratch, n: usize) {
 /// An empty findings vector, reused when one is spare.
 pub fn findings_buffer(scratch: &mut Scratch) -> Vec<Finding> {
     scratch.spare_findings.pop().unwrap_or_default()
+}
+
+/// An empty vector for a record's per-field findings, reused when one is spare.
+pub fn per_field_buffer(scratch: &mut Scratch) -> Vec<Vec<Finding>> {
+    std::mem::take(&mut scratch.per_field)
+}
+
+/// Gives a record's per-field findings back: the findings vectors to the spares, the vector
+/// holding them for the next record.
+pub fn recycle_per_field(scratch: &mut Scratch, mut per_field: Vec<Vec<Finding>>) {
+    for f in per_field.drain(..) {
+        keep_spare(&mut scratch.spare_findings, f);
+    }
+    if per_field.capacity() <= 4096 {
+        scratch.per_field = per_field;
+    }
 }
 
 /// Gives a findings vector back for reuse.
@@ -372,8 +394,7 @@ impl DetectorChain {
                 .enumerate()
                 .map(|(i, (t, h))| self.detect_in(t, *h, i, scratch))
                 .collect();
-            let texts: Vec<&str> = fields.iter().map(|(t, _)| *t).collect();
-            self.propagate_in(&texts, &mut per_field, scratch);
+            self.propagate_in(fields, &mut per_field, scratch);
             per_field
         })
     }
@@ -387,18 +408,20 @@ impl DetectorChain {
         })
     }
 
-    /// [`Self::propagate`] with the tokens already in `scratch` (from [`Self::detect_in`]).
-    pub fn propagate_in(
+    /// [`Self::propagate`] with the tokens already in `scratch` (from [`Self::detect_in`]); the
+    /// texts are read from the record's fields as they are (no vector of them per record).
+    pub fn propagate_in<T: FieldText>(
         &self,
-        texts: &[&str],
+        fields: &[T],
         per_field: &mut [Vec<Finding>],
         scratch: &mut Scratch,
     ) {
+        let texts = || fields.iter().map(FieldText::text);
         let mut keys = std::mem::take(&mut scratch.keys);
         keys.clear();
         let mut identifiers: Vec<(&str, EntityKind)> = Vec::new();
         let mut person_values: Vec<&str> = Vec::new();
-        for (text, found) in texts.iter().zip(per_field.iter()) {
+        for (text, found) in texts().zip(per_field.iter()) {
             for f in found.iter().filter(|f| f.confidence >= Confidence::Likely) {
                 let value = &text[f.start..f.end];
                 if f.kind == EntityKind::Person {
@@ -409,12 +432,6 @@ impl DetectorChain {
                         continue;
                     }
                     person_values.push(value);
-                    names::name_keys(
-                        value,
-                        self.names.gazetteer(),
-                        &mut scratch.name_tokens,
-                        &mut keys,
-                    );
                 } else if f.kind.is_structured_identifier()
                     && value.len() >= 5
                     && (f.confidence == Confidence::Likely || f.detector == "column")
@@ -425,17 +442,25 @@ impl DetectorChain {
                 }
             }
         }
-        if keys.is_empty() && identifiers.is_empty() {
+        if person_values.is_empty() && identifiers.is_empty() {
             scratch.keys = keys;
             return;
         }
-        identifiers.sort_unstable();
-        identifiers.dedup();
+        // Sorted and deduplicated, so one value under two kinds is searched in kind order; a few
+        // values that are told apart by length and end bytes need neither (a table row's:
+        // sorting them compared strings, 2 % of a CityKey export's instructions). Only the
+        // order of hits on one span depends on the values' order, and such hits are of one
+        // value.
+        if !quickly_distinct(&identifiers) {
+            identifiers.sort_unstable();
+            identifiers.dedup();
+        }
         // One pass per field for all values (`IdSearch`, prepared once per record) when a field
         // is long or the values many; short fields with a few values get a first-byte scan per
         // value (preparing costs more than that).
-        let one_pass = !identifiers.is_empty()
-            && (identifiers.len() > 24 || texts.iter().any(|t| t.len() >= 512));
+        let long = texts().any(|t| t.len() > 64);
+        let one_pass =
+            !identifiers.is_empty() && (identifiers.len() > 24 || texts().any(|t| t.len() >= 512));
         // Taken out of `scratch` only when used (a table row with a few short values does not
         // move them).
         let search = one_pass.then(|| {
@@ -447,18 +472,48 @@ impl DetectorChain {
             true => std::mem::take(&mut scratch.id_hits),
             false => Vec::new(),
         };
-        for (i, (text, found)) in texts.iter().zip(per_field.iter_mut()).enumerate() {
+        // The names' keys are built when a field first may mention one. Until then `starts` is
+        // what the names' words start with (a superset of the keys' mention starts), which most
+        // other cells of a table row do not hold; or every byte for a record with a long text,
+        // which most likely mentions a name anyway.
+        let mut built = person_values.is_empty();
+        let mut starts = if long {
+            ByteSet::ALL
+        } else {
+            person_values
+                .iter()
+                .fold(bytes::NON_ASCII, |s, v| s.union(names::initials(v)))
+        };
+        for (i, (text, found)) in texts().zip(per_field.iter_mut()).enumerate() {
             // A field already redacted whole (a classified column) has nothing left to find.
             if found.first().is_some_and(|f| {
-                f.start == 0 && f.end >= text.trim_end().len() && f.confidence >= Confidence::Likely
+                f.start == 0
+                    && f.end >= bytes::trimmed_end(text)
+                    && f.confidence >= Confidence::Likely
             }) {
                 continue;
             }
             let mut extra = Vec::new();
-            // A mention is a capitalised word: a field without a capital has none.
-            if !keys.is_empty() && text.bytes().any(|b| bytes::CAPITALS.contains(b)) {
-                let tokens = scratch.tokens_of(i, text);
-                names::find_mentions(text, tokens, &keys, &mut extra);
+            // A mention is a capitalised word that folds to a key: a field without a byte such
+            // a word can start with has none.
+            let may_mention = |starts: &ByteSet| names::has_word_starting_with(text, starts);
+            if !person_values.is_empty() && may_mention(&starts) {
+                if !built {
+                    for value in &person_values {
+                        names::name_keys(
+                            value,
+                            self.names.gazetteer(),
+                            &mut scratch.name_tokens,
+                            &mut keys,
+                        );
+                    }
+                    built = true;
+                    starts = keys.mention_starts();
+                }
+                if !keys.is_empty() && may_mention(&starts) {
+                    let tokens = scratch.tokens_of(i, text);
+                    names::find_mentions(text, tokens, &keys, &mut extra);
+                }
             }
             identifier_hits(
                 text.as_bytes(),
@@ -507,6 +562,39 @@ impl DetectorChain {
             scratch.id_hits = hits;
         }
     }
+}
+
+/// A field of a record, as propagation reads it: its text.
+pub trait FieldText {
+    /// The field's text.
+    fn text(&self) -> &str;
+}
+
+impl FieldText for &str {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
+/// A field with something beside its text (a hint, a role).
+impl<T> FieldText for (&str, T) {
+    fn text(&self) -> &str {
+        self.0
+    }
+}
+
+/// True when no two of a few `values` can be equal: their lengths, first bytes or last bytes
+/// differ pairwise. False for more than 16 (not worth comparing pairwise).
+fn quickly_distinct(values: &[(&str, EntityKind)]) -> bool {
+    let key = |v: &str| {
+        let b = v.as_bytes();
+        (b.len(), b.first().copied(), b.last().copied())
+    };
+    values.len() <= 16
+        && values.iter().enumerate().all(|(i, (a, _))| {
+            let ka = key(a);
+            values[i + 1..].iter().all(|(b, _)| key(b) != ka)
+        })
 }
 
 /// True when `found` is sorted by start and its spans are non-empty and do not overlap (what
@@ -1055,6 +1143,84 @@ mod tests {
             }
         }
         assert!(many >= 500 && found >= 10_000, "{many} {found}");
+    }
+
+    /// Propagation finds the same in every field whatever the fields' order (the values are
+    /// searched unsorted when they are told apart quickly): corpus table rows with their
+    /// classified columns' values, and rows where one value comes under two kinds, or two
+    /// values share their length and end bytes.
+    #[test]
+    fn propagation_does_not_depend_on_field_order() {
+        let chain = DetectorChain::standard(None).expect("chain");
+        let whole = |text: &str, kind| {
+            vec![Finding {
+                start: 0,
+                end: text.len(),
+                kind,
+                detector: "column",
+                confidence: Confidence::VeryLikely,
+            }]
+        };
+        let mut records: Vec<Vec<(String, Option<EntityKind>)>> = vec![
+            vec![
+                ("312-555-0100".into(), Some(EntityKind::Phone)),
+                ("call 312-555-0100 or 312-555-0199".into(), None),
+                ("312-555-0100".into(), Some(EntityKind::MunicipalId)),
+                ("312-555-0199".into(), Some(EntityKind::Passport)),
+                ("Maria Garcia".into(), Some(EntityKind::Person)),
+                ("Garcia 312-555-0100".into(), None),
+            ],
+            vec![
+                ("A1234567".into(), Some(EntityKind::Passport)),
+                ("A1294567".into(), Some(EntityKind::DriverLicense)),
+                ("A1234567 A1294567 A12345678".into(), None),
+                ("A12345678".into(), Some(EntityKind::MunicipalId)),
+            ],
+        ];
+        let corpus = crate::corpus::generate(5, 200);
+        for t in &corpus.tables {
+            for r in t.rows.iter().take(100) {
+                records.push(
+                    r.fields
+                        .iter()
+                        .zip(&t.column_kinds)
+                        .map(|(f, k)| (f.text.clone(), *k))
+                        .collect(),
+                );
+            }
+        }
+        let (mut changed, mut rng) = (0, Rng::new(3));
+        for fields in &records {
+            let found = |order: &[usize]| {
+                let texts: Vec<&str> = order.iter().map(|&i| fields[i].0.as_str()).collect();
+                let mut per_field: Vec<Vec<Finding>> = order
+                    .iter()
+                    .map(|&i| match fields[i].1 {
+                        Some(kind) => whole(&fields[i].0, kind),
+                        None => chain.detect_field(&fields[i].0, FieldHint::default()),
+                    })
+                    .collect();
+                let before: usize = per_field.iter().map(Vec::len).sum();
+                chain.propagate(&texts, &mut per_field);
+                let after: usize = per_field.iter().map(Vec::len).sum();
+                let mut by_field = vec![Vec::new(); fields.len()];
+                for (&i, f) in order.iter().zip(per_field) {
+                    by_field[i] = f;
+                }
+                (by_field, before != after)
+            };
+            let natural: Vec<usize> = (0..fields.len()).collect();
+            let (want, grew) = found(&natural);
+            changed += usize::from(grew);
+            for _ in 0..4 {
+                let mut order = natural.clone();
+                for k in (1..order.len()).rev() {
+                    order.swap(k, rng.below(k as u64 + 1) as usize);
+                }
+                assert_eq!(found(&order).0, want, "{fields:?}");
+            }
+        }
+        assert!(changed >= 2, "{changed}");
     }
 
     /// A text that repeats the values' bytes would have the one-pass search compare at every

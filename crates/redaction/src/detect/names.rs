@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::bytes::{ByteSet, NON_ASCII};
 use super::{Detector, FieldContext};
 use crate::entity::{Confidence, EntityKind, Finding};
 
@@ -1138,6 +1139,8 @@ pub struct NameKeys {
     /// which filled a quarter of 256 bits and let a capitalised word in four through. Empty
     /// until the first key (a record without names neither clears nor moves 256 bytes).
     filter: Vec<u64>,
+    /// The bytes a mention of a key can start with (see [`NameKeys::mention_starts`]).
+    starts: ByteSet,
 }
 
 const FILTER_WORDS: usize = 32;
@@ -1161,6 +1164,16 @@ impl NameKeys {
         }
         self.bytes.clear();
         self.keys.clear();
+        self.starts = ByteSet::EMPTY;
+    }
+
+    /// The bytes a mention of one of the keys can start with: the capital of a key's first
+    /// letter, or any non-ASCII byte. [`find_mentions`] takes only capitalised words, which
+    /// start with an ASCII capital or a non-ASCII letter, and an ASCII capital folds to its
+    /// small letter, which must then be the key's first byte. A field with none of these
+    /// bytes has no mention, and is not tokenized for one.
+    pub fn mention_starts(&self) -> ByteSet {
+        self.starts.union(NON_ASCII)
     }
 
     /// True when no key was added.
@@ -1181,6 +1194,9 @@ impl NameKeys {
         }
         self.filter[w] |= bit;
         self.keys.push((h, from, self.bytes.len() as u32));
+        if let Some(&first) = key.first().filter(|b| b.is_ascii_lowercase()) {
+            self.starts = self.starts.with(first.to_ascii_uppercase());
+        }
     }
 
     /// True when the folded key of the plain token `word` was added (see [`Token::plain`]).
@@ -1230,6 +1246,38 @@ pub fn name_keys(text: &str, gazetteer: &Gazetteer, tokens: &mut Vec<Token>, out
     }
 }
 
+/// The capitals that the words of `value` start with (every ASCII capital when a word starts
+/// with a non-ASCII letter). Each key [`name_keys`] adds for `value` is the folded form of one of
+/// its words, so the capital of its first letter is here: with [`NON_ASCII`], a superset of the
+/// keys' [`NameKeys::mention_starts`], known before the keys are built.
+pub fn initials(value: &str) -> ByteSet {
+    let mut set = ByteSet::EMPTY;
+    let mut in_word = false;
+    for &b in value.as_bytes() {
+        let word = CLASS[usize::from(b)] & WORD != 0;
+        if word && !in_word {
+            set = if b < 0x80 {
+                set.with(b.to_ascii_uppercase())
+            } else {
+                set.union(super::bytes::CAPITALS)
+            };
+        }
+        in_word = word;
+    }
+    set
+}
+
+/// True when a word of `text` starts with a byte of `starts`. Every token [`tokenize`] makes
+/// starts at a word byte that follows a byte that is not one (or at the start), so a text
+/// without such a byte in `starts` has no token starting with one.
+pub fn has_word_starting_with(text: &str, starts: &ByteSet) -> bool {
+    let bytes = text.as_bytes();
+    // The byte first: most are not in `starts`, and its predecessor is looked at only if it is.
+    bytes.iter().enumerate().any(|(p, &b)| {
+        starts.contains(b) && (p == 0 || CLASS[usize::from(bytes[p - 1])] & WORD == 0)
+    })
+}
+
 /// Capitalised mentions in `text` (tokenized as `tokens`) of any of `keys`, as PERSON findings.
 pub fn find_mentions(text: &str, tokens: &[Token], keys: &NameKeys, out: &mut Vec<Finding>) {
     for t in tokens {
@@ -1266,6 +1314,70 @@ pub fn find_mentions(text: &str, tokens: &[Token], keys: &NameKeys, out: &mut Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every mention `find_mentions` finds starts with a byte of `mention_starts`: names taken
+    /// from corpus fields (and accented, apostrophe and hyphen names) against corpus fields and
+    /// their upper-cased and accent-stripped spellings.
+    #[test]
+    fn mentions_start_with_a_mention_start() {
+        let d = NameDetector::new();
+        let corpus = crate::corpus::generate(2026, 300);
+        let mut names: Vec<String> = [
+            "Ángel Peña",
+            "Łukasz O'Brien-Smith",
+            "maría de la Cruz",
+            "Zoë Ñúñez",
+        ]
+        .map(String::from)
+        .to_vec();
+        names.extend(corpus.field_texts().take(400).map(String::from));
+        let mut hays: Vec<String> = corpus
+            .field_texts()
+            .skip(200)
+            .take(400)
+            .map(String::from)
+            .collect();
+        hays.extend(
+            [
+                "ANGEL PENA and Angel Pena",
+                "Lukasz O'BRIEN-SMITH, Łukasz",
+                "Cruz María MARÍA",
+                "Zoe NUNEZ Ñúñez",
+            ]
+            .map(String::from),
+        );
+        let (mut keys, mut tokens, mut found) = (NameKeys::default(), Vec::new(), Vec::new());
+        let mut mentions = 0;
+        for (n, name) in names.iter().enumerate() {
+            keys.clear();
+            name_keys(name, d.gazetteer(), &mut tokens, &mut keys);
+            let starts = keys.mention_starts();
+            let known_before = initials(name).union(NON_ASCII);
+            for b in 0..=255 {
+                assert!(
+                    !starts.contains(b) || known_before.contains(b),
+                    "{name:?} {b}"
+                );
+            }
+            for hay in hays.iter().skip(n % 7).step_by(7).chain(names.get(n)) {
+                tokenize(hay, &mut tokens);
+                found.clear();
+                find_mentions(hay, &tokens, &keys, &mut found);
+                for f in &found {
+                    assert!(
+                        starts.contains(hay.as_bytes()[f.start]),
+                        "{name:?} in {hay:?}"
+                    );
+                }
+                assert!(
+                    found.is_empty() || has_word_starting_with(hay, &starts),
+                    "{name:?} in {hay:?}"
+                );
+                mentions += found.len();
+            }
+        }
+        assert!(mentions > 500, "{mentions}");
+    }
 
     /// Tokens of a text mixing words, runs of spaces, marks, digits and non-ASCII letters:
     /// spans, shapes and separators as written (the tokenizer resumes after the spaces it

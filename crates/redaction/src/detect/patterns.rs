@@ -351,6 +351,9 @@ const TRIGGER: ByteSet = ByteSet::EMPTY
     .with(b'<')
     .with(b':');
 
+/// Fields of at most this many bytes, all ASCII digits, hold no match of the searched automaton.
+const SHORT_DIGITS: usize = 6;
+
 impl Detector for PatternDetector {
     fn name(&self) -> &'static str {
         "pattern"
@@ -377,6 +380,13 @@ impl Detector for PatternDetector {
         };
         if cues.field_hint == Some(Cue::Passport) {
             return fallback(out);
+        }
+        if !passport_cues && text.len() <= SHORT_DIGITS && text.bytes().all(|b| b.is_ascii_digit())
+        {
+            // No pattern of the searched automaton matches six digits or fewer alone (test
+            // `short_digit_runs_match_nothing` tries every such string): a table's counts,
+            // codes and badge numbers are not searched.
+            return;
         }
         if !passport_cues {
             // No generic match can be kept; only a match starting inside a word could differ.
@@ -459,6 +469,25 @@ mod tests {
     use super::*;
     use crate::detect::cues::Cue;
     use crate::detect::{DetectorChain, FieldHint};
+
+    /// Every string of one to `SHORT_DIGITS` ASCII digits: the searched automaton (without the
+    /// generic passport pattern) finds no match in it, so skipping such fields is exact; and
+    /// seven digits do match (the bound is tight), as does six with the full automaton.
+    #[test]
+    fn short_digit_runs_match_nothing() {
+        let d = PatternDetector::new().expect("patterns");
+        let mut tried = 0;
+        for len in 1..=SHORT_DIGITS as u32 {
+            for n in 0..10u32.pow(len) {
+                let s = format!("{n:0width$}", width = len as usize);
+                assert!(d.regex.find(s.as_bytes()).is_none(), "{s}");
+                tried += 1;
+            }
+        }
+        assert_eq!(tried, 1_111_110);
+        assert!(d.regex.find("1234567").is_some());
+        assert!(d.full().is_some_and(|f| f.find("123456").is_some()));
+    }
 
     /// The search without the generic passport pattern (plus the words near passport cues, or
     /// the full automaton where that is not exact) finds what the full automaton finds.

@@ -144,8 +144,7 @@ impl CellRun {
         let [a] = field.applied.as_slice() else {
             return None;
         };
-        let start = original.len() - original.trim_start().len();
-        let whole = a.start == start && a.end == start + original.trim().len();
+        let whole = (a.start, a.end) == crate::detect::bytes::trimmed_span(original);
         (whole && field.review.is_empty()).then_some(CellRun {
             rows: [row, row],
             kind: a.kind,
@@ -159,19 +158,10 @@ impl CellRun {
     /// True when `next` (one row) continues this run.
     pub(crate) fn continued_by(&self, next: &CellRun) -> bool {
         next.rows[0] == self.rows[1] + 1
-            && (
-                next.kind,
-                next.action,
-                next.detector,
-                next.confidence,
-                next.counsel,
-            ) == (
-                self.kind,
-                self.action,
-                self.detector,
-                self.confidence,
-                self.counsel,
-            )
+            && (next.kind, next.action, next.confidence, next.counsel)
+                == (self.kind, self.action, self.confidence, self.counsel)
+            // The same static name nearly always: its address first, its text only if not.
+            && (std::ptr::eq(next.detector, self.detector) || next.detector == self.detector)
     }
 }
 
