@@ -206,7 +206,8 @@ await session('clerk', async (page) => {
   await Promise.all([page.waitForNavigation(), page.click('form[action="/cases"] button[type=submit]')]);
   await shot(page, 'case-records');
   const record = `${artifacts}/release-record.txt`;
-  writeFileSync(record, 'ARRESTEE: MARTINEZ, JOSE, SSN 123-45-6789.\nSomeone said 512449012 at the desk.\n');
+  // The same record as tests/flow.rs: 512449012 is left for review there (no SSN cue near it).
+  writeFileSync(record, 'ARRESTEE: MARTINEZ, JOSE, SSN 123-45-6789, phone 773-437-2219.\nSomeone said 512449012 at the desk.\n');
   await page.setInputFiles('#rel-file', record);
   await Promise.all([page.waitForNavigation(), page.click('form[action$="/releases"] button[type=submit]')]);
   await shot(page, 'release');
@@ -216,6 +217,7 @@ await session('clerk', async (page) => {
   };
   const first = await downloaded();
   const redacted = !first.includes('123-45-6789') && first.includes('[REDACTED') && first.includes('512449012');
+  if (!(await page.$('input[name="decision_0"]'))) throw new Error('no review candidate on the release page');
   await page.check('input[name="decision_0"][value="redact"]');
   await page.setInputFiles('#again-file', record);
   await Promise.all([page.waitForNavigation(), page.click('form[action$="/releases"] button[type=submit]')]);
