@@ -344,6 +344,7 @@ release-counsel = Some redactions are flagged for the Law Department (country of
 release-kinds = Redactions by kind
 release-kind = Kind
 release-count = Count
+release-exemption = Exemption
 review-title = Uncertain candidates
 review-hint = These might be personal data but were left in the file. Decide each one, choose the same record again, and release it again: "redact" removes it everywhere in the record, "keep" leaves it and stops asking.
 review-where = Where

@@ -344,6 +344,7 @@ release-counsel = Algunas tachaduras deben ir al Departamento Jurídico (país d
 release-kinds = Tachaduras por tipo
 release-kind = Tipo
 release-count = Cantidad
+release-exemption = Exención
 review-title = Candidatos dudosos
 review-hint = Podrían ser datos personales, pero quedaron en el archivo. Decida cada uno, elija otra vez el mismo documento y vuelva a entregarlo: «tachar» lo quita en todo el documento, «conservar» lo deja y no vuelve a preguntar.
 review-where = Dónde

@@ -1216,7 +1216,8 @@ struct ReleasePage<'a> {
     id: &'a str,
     view: &'a citygate_server::routes::releases::ReleaseView,
     facts: Vec<Fieldline>,
-    redactions: Vec<(String, u64)>,
+    /// Kind, count, and the exemption the policy cites for it (from the log's header).
+    redactions: Vec<(String, u64, String)>,
     links: &'a ReleaseLinks,
     candidates: Vec<CandidateRow>,
     /// More candidates than one form decides; the rest come back on the next release.
@@ -1288,7 +1289,12 @@ pub(crate) fn release_page(
         redactions: view
             .redactions
             .iter()
-            .map(|(k, n)| (k.clone(), *n))
+            .map(|(k, n)| {
+                let cite = json_text(
+                    &view.log.first().unwrap_or(&serde_json::Value::Null)["kinds"][k]["exemption"],
+                );
+                (k.clone(), *n, cite)
+            })
             .collect(),
         links,
         candidates_left: view.review.len() - candidates.len(),

@@ -1123,6 +1123,11 @@ async fn a_records_clerk_releases_a_record_and_decides_its_candidates() {
     let (status, _) = site.fetch(&desk, &link(&result, "release-file")).await;
     assert_eq!(status, 404);
     assert!(result.contains("/api/v1/ledger/receipts/"), "{result}");
+    // Each kind with the exemption the policy cites for it.
+    assert!(
+        result.contains("<th scope=\"row\">SSN</th><td>1</td><td>5 ILCS 140/7(1)(b)</td>"),
+        "{result}"
+    );
     // The candidate is shown to decide, with the review line to send back.
     assert!(result.contains("<code>512449012</code>"), "{result}");
     let line = hidden(&result, "candidate_0").unwrap_or_default();
