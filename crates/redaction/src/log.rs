@@ -320,7 +320,7 @@ pub fn write_file_header<W: std::io::Write>(
 /// A JSON string as serde_json writes it; most strings here (file names, headers, pointers,
 /// citations) need no escape and are copied as they are.
 fn write_json_str<W: std::io::Write>(w: &mut W, s: &str) -> std::io::Result<()> {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !crate::detect::bytes::has_json_escape(s.as_bytes()) {
         w.write_all(b"\"")?;
         w.write_all(s.as_bytes())?;
         return w.write_all(b"\"");
@@ -331,7 +331,7 @@ fn write_json_str<W: std::io::Write>(w: &mut W, s: &str) -> std::io::Result<()> 
 /// [`write_json_str`] into a Vec, with one copy for a string that needs no escape.
 #[inline]
 fn push_json_str(v: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !crate::detect::bytes::has_json_escape(s.as_bytes()) {
         v.reserve(s.len() + 2);
         v.push(b'"');
         v.extend_from_slice(s.as_bytes());

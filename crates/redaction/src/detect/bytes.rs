@@ -96,6 +96,64 @@ pub fn trimmed_end(text: &str) -> usize {
     }
 }
 
+/// Bytes that must be escaped in a JSON string: control bytes, `"` and `\`.
+fn json_escaped(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// True when `s` holds a byte a JSON string must escape ([`json_escaped`]), tested eight bytes
+/// at a time: a log line's JSON pointer or column name was tested byte by byte, about 8
+/// instructions a byte.
+pub fn has_json_escape(s: &[u8]) -> bool {
+    any_word(
+        s,
+        |w| below(w, 0x20) || has_byte(w, b'"') || has_byte(w, b'\\'),
+        json_escaped,
+    )
+}
+
+/// True when `s` holds `a` or `b`, tested eight bytes at a time.
+pub fn has_either(s: &[u8], a: u8, b: u8) -> bool {
+    any_word(
+        s,
+        |w| has_byte(w, a) || has_byte(w, b),
+        |x| x == a || x == b,
+    )
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// True when a byte of the word `w` is below `n` (at most 128): the borrow of a byte below `n`
+/// sets its high bit where the byte's own is clear. Exact for "some byte", as a word-wide
+/// test: a borrow only reaches bytes above the first byte that is below `n`.
+#[inline(always)]
+fn below(w: u64, n: u8) -> bool {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS != 0
+}
+
+/// True when a byte of the word `w` is `b`.
+#[inline(always)]
+fn has_byte(w: u64, b: u8) -> bool {
+    below(w ^ (ONES * u64::from(b)), 1)
+}
+
+/// True when `word` holds for some eight-byte word of `s` (`byte` for some byte of a shorter
+/// `s`). The last word overlaps the one before it: a byte tested twice changes nothing.
+#[inline(always)]
+fn any_word(s: &[u8], word: impl Fn(u64) -> bool, byte: impl Fn(u8) -> bool) -> bool {
+    let (words, rest) = s.as_chunks::<8>();
+    if words.is_empty() {
+        return rest.iter().any(|&b| byte(b));
+    }
+    if words.iter().any(|w| word(u64::from_le_bytes(*w))) {
+        return true;
+    }
+    !rest.is_empty()
+        && s.last_chunk::<8>()
+            .is_some_and(|w| word(u64::from_le_bytes(*w)))
+}
+
 /// Bytes of non-ASCII characters.
 pub const NON_ASCII: ByteSet = ByteSet::EMPTY.with_range(0x80, 0xFF);
 
@@ -180,6 +238,42 @@ fn first(hir: &Hir) -> Option<(ByteSet, bool)> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The word-wide tests agree with the byte tests: every byte value at every position of
+    /// strings of 0 to 24 bytes over a few backgrounds, and pairs of special bytes.
+    #[test]
+    fn word_tests_agree_with_byte_tests() {
+        let json = |s: &[u8]| s.iter().any(|&b| json_escaped(b));
+        let either = |s: &[u8]| s.iter().any(|&b| b == b'~' || b == b'/');
+        let mut checked = 0;
+        for fill in [b'a', b' ', 0xC3, 0x7F, b'!', b'#', b'[', b']', b'}', b'0'] {
+            for len in 0..=24 {
+                let base = vec![fill; len];
+                assert_eq!(has_json_escape(&base), json(&base));
+                assert_eq!(has_either(&base, b'~', b'/'), either(&base));
+                for pos in 0..len {
+                    for b in 0..=255u8 {
+                        let mut s = base.clone();
+                        s[pos] = b;
+                        assert_eq!(has_json_escape(&s), json(&s), "{s:?}");
+                        assert_eq!(has_either(&s, b'~', b'/'), either(&s), "{s:?}");
+                        // A second byte after it: a borrow from the first must not hide it.
+                        for second in [0x00, 0x1F, 0x20, b'"', b'\\', b'~', b'/', 0xFF] {
+                            if let Some(at) = (pos + 1..len).nth(b as usize % 3) {
+                                s[at] = second;
+                                assert_eq!(has_json_escape(&s), json(&s), "{s:?}");
+                                assert_eq!(has_either(&s, b'~', b'/'), either(&s), "{s:?}");
+                                s[at] = fill;
+                            }
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 70_000);
+    }
+
     use super::*;
     use regex_automata::{meta, util::syntax};
 

@@ -36,8 +36,8 @@ struct Leaves<'v> {
 fn push_escaped_key(pointer: &mut String, key: &str) {
     pointer.push('/');
     // By bytes: the same test as `contains(['~', '/'])` (ASCII never occurs inside a multi-byte
-    // character), without decoding characters.
-    if key.bytes().any(|b| b == b'~' || b == b'/') {
+    // character), without decoding characters, eight bytes at a time.
+    if crate::detect::bytes::has_either(key.as_bytes(), b'~', b'/') {
         pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
     } else {
         pointer.push_str(key);
