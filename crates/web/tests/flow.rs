@@ -610,6 +610,7 @@ async fn pages_need_a_login_and_the_right_role() {
         "/admin/rules",
         "/admin/ledger",
         "/admin/access-log",
+        "/releases/00112233445566778899aabbccddeeff",
     ] {
         let r = anonymous
             .get(format!("{}{path}", site.base))
@@ -635,6 +636,7 @@ async fn pages_need_a_login_and_the_right_role() {
         ("boss", "/cases", 200),
         ("lawyer", "/cases", 200),
         ("clerk", "/ask", 200),
+        ("clerk", "/releases/00112233445566778899aabbccddeeff", 404),
         ("audit", "/cases", 200),
         ("audit", "/admin/ledger", 200),
         ("audit", "/admin/access-log", 200),
