@@ -808,20 +808,8 @@ async fn admin_pages_manage_accounts_and_verify_receipts() {
 
 /// Fetches a PDF and returns its text (pdftotext), whitespace collapsed.
 async fn pdf_text(site: &Site, c: &reqwest::Client, path: &str) -> String {
-    let r = c
-        .get(format!("{}{path}", site.base))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(r.status(), 200, "{path}");
-    let kind = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let (kind, bytes) = site.get_file(c, path, "content-type").await;
     assert_eq!(kind, "application/pdf", "{path}");
-    let bytes = r.bytes().await.unwrap_or_default();
     assert!(bytes.starts_with(b"%PDF"), "{path}");
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let file = dir.path().join("letter.pdf");
@@ -1041,19 +1029,11 @@ fn link(html: &str, id: &str) -> String {
 /// What a page's download link with this id gives `c`, as text, with its
 /// `Content-Disposition`.
 async fn download(site: &Site, c: &reqwest::Client, html: &str, id: &str) -> (String, String) {
-    let r = c
-        .get(format!("{}{}", site.base, link(html, id)))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(r.status(), 200, "{id}");
-    let disposition = r
-        .headers()
-        .get("content-disposition")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (r.text().await.unwrap_or_default(), disposition)
+    let (disposition, bytes) = site
+        .get_file(c, &link(html, id), "content-disposition")
+        .await;
+    let text = String::from_utf8(bytes).unwrap_or_else(|e| panic!("{id}: {e}"));
+    (text, disposition)
 }
 
 /// A records clerk releases a record from a FOIA case's page: the redacted file and its log

@@ -163,6 +163,29 @@ impl Site {
         (status, r.text().await.unwrap_or_default())
     }
 
+    /// GET a file; panics unless it answers 200. Returns the response's `header` (empty when
+    /// absent) and the bytes.
+    pub async fn get_file(
+        &self,
+        c: &reqwest::Client,
+        path: &str,
+        header: &str,
+    ) -> (String, Vec<u8>) {
+        let r = c
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "GET {path}");
+        let value = r
+            .headers()
+            .get(header)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (value, r.bytes().await.unwrap_or_default().to_vec())
+    }
+
     /// POST a form: status, `Location` (if a redirect) and body.
     pub async fn post_form(
         &self,
