@@ -507,8 +507,9 @@ pub fn redact_lines<R: BufRead, W: Write>(
         let done: Vec<(Vec<u8>, LogBatch, u64, Option<FormatError>)> = batch
             .par_chunks(LINES_PER_TASK)
             .map(|lines| {
-                let mut out = Vec::with_capacity(lines.iter().map(|(_, b)| b.len() + 64).sum());
-                let mut log = LogBatch::default();
+                let bytes: usize = lines.iter().map(|(_, b)| b.len()).sum();
+                let mut out = Vec::with_capacity(bytes + 64 * lines.len());
+                let mut log = LogBatch::for_input(bytes);
                 let mut records = 0;
                 for (line, bytes) in lines {
                     match redact_line(redactor, file, *line, bytes, &mut out, &mut log) {
