@@ -12,7 +12,6 @@ use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
-use base64::Engine as _;
 use citygate_redaction::release::LOG_FILE;
 use citygate_server::error::ApiError;
 use citygate_server::routes::releases::{releasable, release_on, ReleaseInput};
@@ -150,30 +149,24 @@ pub(crate) async fn release(
         record,
         decisions,
     };
-    let view = match release_on(&web.state, &staff.caller, case, input).await {
-        Ok(view) => view,
+    let mut released = match release_on(&web.state, &staff.caller, case, input).await {
+        Ok(released) => released,
         Err(e) => return service_error(&web, &headers, &staff, e),
     };
-    // The service answered with the file in base64 and the log as JSON values; the
-    // downloads are the bytes a release folder would hold.
-    let Ok(content) = base64::engine::general_purpose::STANDARD.decode(&view.content_base64) else {
-        return service_error(&web, &headers, &staff, ApiError::Internal);
-    };
-    let mut log = String::new();
-    for entry in &view.log {
-        log.push_str(&entry.to_string());
-        log.push('\n');
-    }
+    // The downloads are the bytes the release folder held, moved out, not copied.
     let account = staff.caller.account.id;
-    let log_name = format!("{}.{LOG_FILE}", view.file);
+    let log_name = format!("{}.{LOG_FILE}", released.file);
+    let content = std::mem::take(&mut released.content);
+    let log = std::mem::take(&mut released.log);
+    let exemptions = exemptions(&log);
     let links = views::ReleaseLinks {
         file: web
             .downloads
-            .keep(account, &view.file, Bytes::from(content)),
+            .keep(account, &released.file, Bytes::from(content)),
         log: web.downloads.keep(account, &log_name, Bytes::from(log)),
         log_name,
     };
-    let body = views::release_page(&web.texts, &staff, &id, &view, &links);
+    let body = views::release_page(&web.texts, &staff, &id, &released, &exemptions, &links);
     staff_page(
         &web,
         &headers,
@@ -182,6 +175,15 @@ pub(crate) async fn release(
         body,
         StatusCode::OK,
     )
+}
+
+/// Each kind's exemption as the policy cites it, from the log's first line (its header).
+fn exemptions(log: &str) -> serde_json::Value {
+    log.lines()
+        .next()
+        .and_then(|header| serde_json::from_str::<serde_json::Value>(header).ok())
+        .map(|header| header["kinds"].clone())
+        .unwrap_or_default()
 }
 
 /// A released file or log, for the officer who released it, while it is kept

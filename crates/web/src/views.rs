@@ -1214,7 +1214,7 @@ struct ReleasePage<'a> {
     t: Tr<'a>,
     csrf: &'a str,
     id: &'a str,
-    view: &'a citygate_server::routes::releases::ReleaseView,
+    view: &'a citygate_server::routes::releases::Released,
     facts: Vec<Fieldline>,
     /// Kind, count, and the exemption the policy cites for it (from the log's header).
     redactions: Vec<(String, u64, String)>,
@@ -1244,7 +1244,8 @@ pub(crate) fn release_page(
     t: &Texts,
     staff: &Staff,
     id: &str,
-    view: &citygate_server::routes::releases::ReleaseView,
+    view: &citygate_server::routes::releases::Released,
+    exemptions: &serde_json::Value,
     links: &ReleaseLinks,
 ) -> askama::Result<String> {
     let lang = staff.lang;
@@ -1290,9 +1291,7 @@ pub(crate) fn release_page(
             .redactions
             .iter()
             .map(|(k, n)| {
-                let cite = json_text(
-                    &view.log.first().unwrap_or(&serde_json::Value::Null)["kinds"][k]["exemption"],
-                );
+                let cite = json_text(&exemptions[k]["exemption"]);
                 (k.clone(), *n, cite)
             })
             .collect(),

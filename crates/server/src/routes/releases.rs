@@ -110,7 +110,8 @@ struct Redacted {
     review: Vec<serde_json::Value>,
     counsel_flags: u64,
     content: Vec<u8>,
-    log: Vec<serde_json::Value>,
+    /// The redaction log as written (JSON Lines).
+    log: String,
 }
 
 /// The record's file name: the last path component, printable, with a supported extension.
@@ -155,6 +156,15 @@ fn policy(id: Option<String>) -> Result<Policy, ApiError> {
         tracing::error!(error = %e, "a shipped release policy does not load");
         ApiError::Internal
     })
+}
+
+/// JSON Lines written by the redaction library, as values (they always parse).
+fn json_lines(text: &str) -> Result<Vec<serde_json::Value>, ApiError> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<Vec<serde_json::Value>, _>>()
+        .map_err(|_| ApiError::Internal)
 }
 
 /// Redacts `bytes` as `name` in a private folder under `scratch`, removed on return.
@@ -219,14 +229,6 @@ fn redact(
     let file = output_name(name, format);
     let content = std::fs::read(out.join(&file)).map_err(internal("read"))?;
     let log_text = std::fs::read_to_string(out.join(LOG_FILE)).map_err(internal("read"))?;
-    let json_lines = |text: &str| {
-        text.lines()
-            .filter(|l| !l.is_empty())
-            .map(serde_json::from_str)
-            .collect::<Result<Vec<serde_json::Value>, _>>()
-            .map_err(|_| ApiError::Internal)
-    };
-    let log = json_lines(&log_text)?;
     let review = json_lines(&std::fs::read_to_string(&review_path).map_err(internal("read"))?)?;
     Ok(Redacted {
         file,
@@ -240,7 +242,7 @@ fn redact(
         review,
         counsel_flags: report.counsel_flags,
         content,
-        log,
+        log: log_text,
     })
 }
 
@@ -271,7 +273,9 @@ pub async fn release(
         record,
         decisions,
     };
-    let view = release_on(&state, &caller, case, input).await?;
+    let view = release_on(&state, &caller, case, input)
+        .await?
+        .into_view()?;
     Ok((axum::http::StatusCode::CREATED, axum::Json(view)))
 }
 
@@ -315,6 +319,58 @@ pub struct ReleaseInput {
     pub decisions: Option<Bytes>,
 }
 
+/// A release done: what [`ReleaseView`] says, with the released file's bytes and the log's
+/// text as the release folder held them (the staff app offers both for download as they are).
+pub struct Released {
+    /// The ledger index of the release event.
+    pub ledger_index: i64,
+    /// The policy applied.
+    pub policy: String,
+    /// The released file's name.
+    pub file: String,
+    /// The format read.
+    pub format: String,
+    /// Redactions by kind.
+    pub redactions: BTreeMap<String, u64>,
+    /// Uncertain candidates left unredacted.
+    pub review_candidates: u64,
+    /// Those candidates' review lines.
+    pub review: Vec<serde_json::Value>,
+    /// Decided candidate values received.
+    pub decisions: u64,
+    /// Redactions flagged for counsel.
+    pub counsel_flags: u64,
+    /// SHA-256 of the record received, hex.
+    pub sha256_in: String,
+    /// SHA-256 of the released file, hex.
+    pub sha256_out: String,
+    /// The released file.
+    pub content: Vec<u8>,
+    /// The redaction log (JSON Lines: the file's header entry, then one line per redaction).
+    pub log: String,
+}
+
+impl Released {
+    /// The API's answer: the file in base64, the log as JSON values.
+    pub fn into_view(self) -> Result<ReleaseView, ApiError> {
+        Ok(ReleaseView {
+            log: json_lines(&self.log)?,
+            content_base64: base64::engine::general_purpose::STANDARD.encode(&self.content),
+            ledger_index: self.ledger_index,
+            policy: self.policy,
+            file: self.file,
+            format: self.format,
+            redactions: self.redactions,
+            review_candidates: self.review_candidates,
+            review: self.review,
+            decisions: self.decisions,
+            counsel_flags: self.counsel_flags,
+            sha256_in: self.sha256_in,
+            sha256_out: self.sha256_out,
+        })
+    }
+}
+
 /// Redacts a record for release on a [`Releasable`] case, logs the release to the ledger
 /// (codes, counts and digests only) and only then answers with the released file.
 pub async fn release_on(
@@ -322,7 +378,7 @@ pub async fn release_on(
     caller: &Caller,
     case: Releasable,
     input: ReleaseInput,
-) -> Result<ReleaseView, ApiError> {
+) -> Result<Released, ApiError> {
     let Releasable(case) = case;
     let policy = policy(input.policy)?;
     let policy_id = policy.id.clone();
@@ -382,7 +438,7 @@ pub async fn release_on(
         .map(|e| e.ledger_index)
         .ok_or(ApiError::Internal)?;
     tracing::info!(event = "records_released", case = %case_id, ledger_index, policy = %policy_id, format = %redacted.format, actor = caller.account.id, "record redacted for release");
-    Ok(ReleaseView {
+    Ok(Released {
         ledger_index,
         policy: policy_id,
         file: redacted.file,
@@ -394,7 +450,7 @@ pub async fn release_on(
         counsel_flags: redacted.counsel_flags,
         sha256_in,
         sha256_out,
-        content_base64: base64::engine::general_purpose::STANDARD.encode(&redacted.content),
+        content: redacted.content,
         log: redacted.log,
     })
 }
