@@ -149,24 +149,25 @@ pub(crate) async fn release(
         record,
         decisions,
     };
-    let mut released = match release_on(&web.state, &staff.caller, case, input).await {
+    let released = match release_on(&web.state, &staff.caller, case, input).await {
         Ok(released) => released,
         Err(e) => return service_error(&web, &headers, &staff, e),
     };
-    // The downloads are the bytes the release folder held, moved out, not copied.
+    // The downloads are the bytes the release folder held, moved, not copied.
+    let summary = released.summary;
     let account = staff.caller.account.id;
-    let log_name = format!("{}.{LOG_FILE}", released.file);
-    let content = std::mem::take(&mut released.content);
-    let log = std::mem::take(&mut released.log);
-    let exemptions = exemptions(&log);
+    let log_name = format!("{}.{LOG_FILE}", summary.file);
+    let exemptions = exemptions(&released.log);
     let links = views::ReleaseLinks {
         file: web
             .downloads
-            .keep(account, &released.file, Bytes::from(content)),
-        log: web.downloads.keep(account, &log_name, Bytes::from(log)),
+            .keep(account, &summary.file, Bytes::from(released.content)),
+        log: web
+            .downloads
+            .keep(account, &log_name, Bytes::from(released.log)),
         log_name,
     };
-    let body = views::release_page(&web.texts, &staff, &id, &released, &exemptions, &links);
+    let body = views::release_page(&web.texts, &staff, &id, &summary, &exemptions, &links);
     staff_page(
         &web,
         &headers,

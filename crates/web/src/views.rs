@@ -1214,7 +1214,7 @@ struct ReleasePage<'a> {
     t: Tr<'a>,
     csrf: &'a str,
     id: &'a str,
-    view: &'a citygate_server::routes::releases::Released,
+    view: &'a citygate_server::routes::releases::ReleaseSummary,
     facts: Vec<Fieldline>,
     /// Kind, count, and the exemption the policy cites for it (from the log's header).
     redactions: Vec<(String, u64, String)>,
@@ -1244,7 +1244,7 @@ pub(crate) fn release_page(
     t: &Texts,
     staff: &Staff,
     id: &str,
-    view: &citygate_server::routes::releases::Released,
+    view: &citygate_server::routes::releases::ReleaseSummary,
     exemptions: &serde_json::Value,
     links: &ReleaseLinks,
 ) -> askama::Result<String> {

@@ -66,6 +66,22 @@ pub struct ReleaseQuery {
 /// A redacted record, ready to release, with its redaction log.
 #[derive(Serialize, ToSchema)]
 pub struct ReleaseView {
+    /// What the release did.
+    #[serde(flatten)]
+    pub summary: ReleaseSummary,
+    /// The released file, base64.
+    pub content_base64: String,
+    /// The redaction log (format 2): first the file's header entry (the file, the policy,
+    /// each kind's exemption, action and counsel flag, a legend of the keys), then one entry
+    /// per redaction (where, what kind, which detector, confidence; never the original
+    /// value), fit to attach to the response.
+    #[schema(value_type = Vec<Object>)]
+    pub log: Vec<serde_json::Value>,
+}
+
+/// Everything a release answers with but the file and its log.
+#[derive(Serialize, ToSchema)]
+pub struct ReleaseSummary {
     /// The ledger index of the release event (logged before this answer was sent).
     pub ledger_index: i64,
     /// The policy applied.
@@ -91,14 +107,6 @@ pub struct ReleaseView {
     pub sha256_in: String,
     /// SHA-256 of the released file, hex.
     pub sha256_out: String,
-    /// The released file, base64.
-    pub content_base64: String,
-    /// The redaction log (format 2): first the file's header entry (the file, the policy,
-    /// each kind's exemption, action and counsel flag, a legend of the keys), then one entry
-    /// per redaction (where, what kind, which detector, confidence; never the original
-    /// value), fit to attach to the response.
-    #[schema(value_type = Vec<Object>)]
-    pub log: Vec<serde_json::Value>,
 }
 
 /// What the redaction produced, before anything is logged or sent.
@@ -319,31 +327,11 @@ pub struct ReleaseInput {
     pub decisions: Option<Bytes>,
 }
 
-/// A release done: what [`ReleaseView`] says, with the released file's bytes and the log's
-/// text as the release folder held them (the staff app offers both for download as they are).
+/// A release done: the summary, with the released file's bytes and the log's text as the
+/// release folder held them (the staff app offers both for download as they are).
 pub struct Released {
-    /// The ledger index of the release event.
-    pub ledger_index: i64,
-    /// The policy applied.
-    pub policy: String,
-    /// The released file's name.
-    pub file: String,
-    /// The format read.
-    pub format: String,
-    /// Redactions by kind.
-    pub redactions: BTreeMap<String, u64>,
-    /// Uncertain candidates left unredacted.
-    pub review_candidates: u64,
-    /// Those candidates' review lines.
-    pub review: Vec<serde_json::Value>,
-    /// Decided candidate values received.
-    pub decisions: u64,
-    /// Redactions flagged for counsel.
-    pub counsel_flags: u64,
-    /// SHA-256 of the record received, hex.
-    pub sha256_in: String,
-    /// SHA-256 of the released file, hex.
-    pub sha256_out: String,
+    /// What the release did.
+    pub summary: ReleaseSummary,
     /// The released file.
     pub content: Vec<u8>,
     /// The redaction log (JSON Lines: the file's header entry, then one line per redaction).
@@ -356,17 +344,7 @@ impl Released {
         Ok(ReleaseView {
             log: json_lines(&self.log)?,
             content_base64: base64::engine::general_purpose::STANDARD.encode(&self.content),
-            ledger_index: self.ledger_index,
-            policy: self.policy,
-            file: self.file,
-            format: self.format,
-            redactions: self.redactions,
-            review_candidates: self.review_candidates,
-            review: self.review,
-            decisions: self.decisions,
-            counsel_flags: self.counsel_flags,
-            sha256_in: self.sha256_in,
-            sha256_out: self.sha256_out,
+            summary: self.summary,
         })
     }
 }
@@ -439,17 +417,19 @@ pub async fn release_on(
         .ok_or(ApiError::Internal)?;
     tracing::info!(event = "records_released", case = %case_id, ledger_index, policy = %policy_id, format = %redacted.format, actor = caller.account.id, "record redacted for release");
     Ok(Released {
-        ledger_index,
-        policy: policy_id,
-        file: redacted.file,
-        format: redacted.format,
-        redactions: redacted.redactions,
-        review_candidates: redacted.review_candidates,
-        review: redacted.review,
-        decisions: decided,
-        counsel_flags: redacted.counsel_flags,
-        sha256_in,
-        sha256_out,
+        summary: ReleaseSummary {
+            ledger_index,
+            policy: policy_id,
+            file: redacted.file,
+            format: redacted.format,
+            redactions: redacted.redactions,
+            review_candidates: redacted.review_candidates,
+            review: redacted.review,
+            decisions: decided,
+            counsel_flags: redacted.counsel_flags,
+            sha256_in,
+            sha256_out,
+        },
         content: redacted.content,
         log: redacted.log,
     })
