@@ -50,11 +50,9 @@ async fn read_form(mut multipart: Multipart) -> Result<ReleaseForm, ApiError> {
     while let Some(field) = multipart.next_field().await.map_err(|_| malformed())? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
-            // Only the last path component: browsers may send a full path.
-            let file_name = field
-                .file_name()
-                .map(|f| f.rsplit(['/', '\\']).next().unwrap_or_default().to_owned())
-                .filter(|f| !f.is_empty());
+            // A browser may send a full path: the service's `record_name` keeps its last
+            // component and checks it.
+            let file_name = field.file_name().map(str::to_owned);
             let bytes = field
                 .bytes()
                 .await
