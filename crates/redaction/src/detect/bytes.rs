@@ -238,6 +238,8 @@ fn first(hir: &Hir) -> Option<(ByteSet, bool)> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use regex_automata::{meta, util::syntax};
 
     /// The word-wide tests agree with the byte tests: every byte value at every position of
     /// strings of 0 to 24 bytes over a few backgrounds, and pairs of special bytes.
@@ -273,9 +275,6 @@ mod tests {
         }
         assert!(checked > 70_000);
     }
-
-    use super::*;
-    use regex_automata::{meta, util::syntax};
 
     #[test]
     fn sets_of_texts() {
