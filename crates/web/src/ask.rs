@@ -45,7 +45,7 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, String> {
     while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "photo" {
-            let bytes = field.bytes().await.map_err(|e| e.body_text())?;
+            let bytes = crate::file_field(field).await.map_err(|e| e.to_string())?;
             if !bytes.is_empty() {
                 form.photo = Some(bytes.to_vec());
             }

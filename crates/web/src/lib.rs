@@ -30,6 +30,8 @@ mod views;
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::extract::multipart::Field;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -45,8 +47,13 @@ pub use views::headline_key;
 use crate::i18n::{Lang, Texts};
 use crate::session::Staff;
 
-/// Largest upload accepted (a phone photo or a scanned PDF).
-pub const MAX_UPLOAD: usize = 20 * 1024 * 1024;
+/// Largest file accepted in a form (a phone photo, a scanned PDF, a record to release): the
+/// API's own limit, so a file the API takes is never refused by a page.
+pub const MAX_UPLOAD: usize = citygate_server::routes::documents::DOCUMENT_LIMIT;
+
+/// Room in a form body besides its file: multipart framing, the CSRF token, and on the
+/// release page up to [`releases::MAX_CANDIDATES`] review lines and their decisions.
+const FORM_SLACK: usize = 1024 * 1024;
 
 /// What the pages share: the service's state and the interface texts.
 pub struct Web {
@@ -101,8 +108,24 @@ pub fn pages(state: AppState) -> Router {
         .route("/admin/access-log", get(admin::access_log))
         .route("/static/htmx.min.js", get(htmx))
         .route("/static/app.css", get(css))
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD + FORM_SLACK))
         .with_state(web)
+}
+
+/// The bytes of a form's file field, refused past [`MAX_UPLOAD`] without reading the rest.
+async fn file_field(mut field: Field<'_>) -> Result<Bytes, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|_| ApiError::TooLarge(MAX_UPLOAD))?
+    {
+        if bytes.len() + chunk.len() > MAX_UPLOAD {
+            return Err(ApiError::TooLarge(MAX_UPLOAD));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(bytes))
 }
 
 async fn htmx() -> Response {

@@ -53,11 +53,7 @@ async fn read_form(mut multipart: Multipart) -> Result<ReleaseForm, ApiError> {
             // A browser may send a full path: the service's `record_name` keeps its last
             // component and checks it.
             let file_name = field.file_name().map(str::to_owned);
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|_| ApiError::TooLarge(crate::MAX_UPLOAD))?;
-            form.file = Some((bytes, file_name));
+            form.file = Some((crate::file_field(field).await?, file_name));
             continue;
         }
         let value = field.text().await.map_err(|_| malformed())?;

@@ -1036,6 +1036,45 @@ async fn download(site: &Site, c: &reqwest::Client, html: &str, id: &str) -> (St
     (text, disposition)
 }
 
+/// The release page takes a record as large as the API does (its file limit, with the rest
+/// of the form beside it), and answers one byte more with a 413.
+#[tokio::test]
+async fn the_release_page_takes_a_record_as_large_as_the_api_does() {
+    let site = Site::start().await;
+    let clerk = site.login("clerk").await;
+    let (first, answers) = scenario("FOIA request for an arrest report");
+    let (html, _, _) = flow(&site, &clerk, first, answers, None).await;
+    let case = record_via(&site, &clerk, &html, "A. Reporter", "records_portal").await;
+    let csrf = hidden(&site.get(&clerk, &case).await, "csrf").unwrap_or_default();
+    let path = format!("{case}/releases");
+    let fields = [("csrf", csrf.as_str()), ("policy", "foia-general")];
+    // At the limit the whole body is read and the service answers on the file's name (an
+    // unsupported type, so that nothing is redacted), not on its size.
+    let at_limit = vec![b'a'; citygate_web::MAX_UPLOAD];
+    let (status, answer) = site
+        .post_multipart(
+            &clerk,
+            &path,
+            &fields,
+            Some(("file", "big.bin", at_limit)),
+            false,
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("unsupported file type"), "{answer}");
+    let over = vec![b'a'; citygate_web::MAX_UPLOAD + 1];
+    let (status, answer) = site
+        .post_multipart(
+            &clerk,
+            &path,
+            &fields,
+            Some(("file", "big.txt", over)),
+            false,
+        )
+        .await;
+    assert_eq!(status, 413, "{answer}");
+}
+
 /// A records clerk releases a record from a FOIA case's page: the redacted file and its log
 /// come back as downloads, the release is on the case's timeline with its receipt, and an
 /// uncertain candidate is decided on the result page and applied when the same record is

@@ -32,7 +32,7 @@ use crate::state::AppState;
 /// Largest document accepted, in bytes.
 pub const DOCUMENT_LIMIT: usize = 20 * 1024 * 1024;
 /// Room for multipart framing around a document of [`DOCUMENT_LIMIT`] bytes.
-const MULTIPART_SLACK: usize = 64 * 1024;
+pub const MULTIPART_SLACK: usize = 64 * 1024;
 /// Documents read at once; more wait (OCR takes a core each).
 const READERS: usize = 2;
 /// How long an upload waits for a reader before it is told to come back.

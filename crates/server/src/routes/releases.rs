@@ -37,11 +37,8 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::policy as access;
 use crate::routes::cases::{apply_logged, load, purged, Step};
-use crate::routes::documents::{body_parts, DOCUMENT_LIMIT};
+use crate::routes::documents::{body_parts, DOCUMENT_LIMIT, MULTIPART_SLACK};
 use crate::state::AppState;
-
-/// Room for multipart framing around a record of [`DOCUMENT_LIMIT`] bytes.
-const MULTIPART_SLACK: usize = 64 * 1024;
 
 /// The release route, with the documents' body limit.
 pub fn routes() -> Router<AppState> {
