@@ -207,26 +207,61 @@ impl Automaton {
 ///   whole run of word bytes that ends at `end`;
 /// - `DateIso` (10 bytes) and `SsnShape` (11) have one length;
 /// - `DateNumeric` is three digit runs with a separator (not a digit) between them and a `\b`
-///   before the first: each run is the whole run of digits that ends where it does.
+///   before the first: each run is the whole run of digits that ends where it does;
+/// - `IllinoisDl`, `ANumber` and `Receipt` have letters only at their start (one, one, three),
+///   and after them only digits, `-`, space and (`ANumber`) `#`: the letters end where the run
+///   of those bytes that ends at `end` starts;
+/// - `Email` has no `\b` before it: its domain part (letters, digits, `.`, `-`) ends at `end`
+///   after the `@`, and its local part is the whole run of local-part bytes before the `@`, cut
+///   at `from` (a longer local part would be a match starting further left).
 ///
 /// A start before `from` (the search's start) would mean the match was not of that shape: the
 /// reverse search is asked instead.
 fn fixed_start(pat: Pat, bytes: &[u8], from: usize, end: usize) -> Option<usize> {
-    let run_start = |end: usize, part: fn(&u8) -> bool| {
-        end - bytes[..end].iter().rev().take_while(|b| part(b)).count()
-    };
     let start = match pat {
-        Pat::Digits | Pat::PassportAlnum | Pat::I94New => run_start(end, |&b| is_regex_word(b)),
+        Pat::Digits | Pat::PassportAlnum | Pat::I94New => run_start(bytes, end, is_regex_word),
         Pat::DateIso => end.checked_sub(10)?,
         Pat::SsnShape => end.checked_sub(11)?,
         Pat::DateNumeric => {
-            let year = run_start(end, u8::is_ascii_digit);
-            let second = run_start(year.checked_sub(1)?, u8::is_ascii_digit);
-            run_start(second.checked_sub(1)?, u8::is_ascii_digit)
+            let year = run_start(bytes, end, |b| b.is_ascii_digit());
+            let second = run_start(bytes, year.checked_sub(1)?, |b| b.is_ascii_digit());
+            run_start(bytes, second.checked_sub(1)?, |b| b.is_ascii_digit())
+        }
+        Pat::IllinoisDl => run_start(bytes, end, |b| b.is_ascii_digit() || b == b'-' || b == b' ')
+            .checked_sub(1)?,
+        Pat::ANumber => run_start(bytes, end, |b| {
+            b.is_ascii_digit() || matches!(b, b'-' | b' ' | b'#')
+        })
+        .checked_sub(1)?,
+        Pat::Receipt => run_start(bytes, end, |b| b.is_ascii_digit() || b == b'-' || b == b' ')
+            .checked_sub(3)?,
+        Pat::Email => {
+            let at = run_start(bytes, end, |b| {
+                b.is_ascii_alphanumeric() || b == b'.' || b == b'-'
+            })
+            .checked_sub(1)?;
+            if bytes.get(at) != Some(&b'@') || at < from {
+                return None;
+            }
+            let local = run_start(&bytes[from..], at - from, |b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+            });
+            from + local
         }
         _ => return None,
     };
     (start >= from).then_some(start)
+}
+
+/// The start of the run of bytes of `part` that ends at `end`. Inlined with `part` (a closure
+/// per byte through a pointer cost more than the reverse search saved).
+#[inline(always)]
+fn run_start(bytes: &[u8], end: usize, part: impl Fn(u8) -> bool) -> usize {
+    let mut start = end.min(bytes.len());
+    while start > 0 && part(bytes[start - 1]) {
+        start -= 1;
+    }
+    start
 }
 
 /// A byte of a regex word (`\b` with Unicode off).
@@ -839,22 +874,42 @@ mod tests {
         let parts: &[&str] = &[
             "0", "1", "12", "123", "1234", "12345", "123456", "1234567", "12345678", "1980", "/",
             ".", "-", " ", "  ", "\t", "\n", ",", ":", "@", "<", "_", "A", "AB", "P", "x", "St",
-            "Main", "March", "de", "é", "#", "(", ")", "+1",
+            "Main", "March", "de", "é", "#", "(", ")", "+1", "EAC", "ioe", "a", "A#", "x.com",
+            ".org", "%", "+", "Jo.Smith", "-", "S", "IL",
         ];
         for _ in 0..3000 {
             let n = rng.range(1, 24);
             let text: String = (0..n).map(|_| *rng.pick(parts)).collect();
             texts.push(text);
         }
-        let mut matches = 0;
+        let mut fixed = std::collections::HashMap::new();
         for text in &texts {
             for auto in [&d.regex, full] {
                 let (got, want) = both_ways(&d, auto, text);
                 assert_eq!(got, want, "{text:?}");
-                matches += got.len();
+                for &(pat, start, end) in &got {
+                    if fixed_start(pat, text.as_bytes(), 0, end) == Some(start) {
+                        *fixed.entry(format!("{pat:?}")).or_insert(0) += 1;
+                    }
+                }
             }
         }
-        assert!(matches > 10_000, "{matches}");
+        // Every shape with a fixed start was met, most of them hundreds of times.
+        for pat in [
+            Pat::Digits,
+            Pat::PassportAlnum,
+            Pat::I94New,
+            Pat::DateIso,
+            Pat::SsnShape,
+            Pat::DateNumeric,
+            Pat::IllinoisDl,
+            Pat::ANumber,
+            Pat::Receipt,
+            Pat::Email,
+        ] {
+            let n = fixed.get(&format!("{pat:?}")).copied().unwrap_or(0);
+            assert!(n >= 20, "{pat:?}: {n} {fixed:?}");
+        }
     }
 
     /// The fallback through `meta` (taken when the lazy DFA gives up) classifies as `scan` does:
@@ -929,10 +984,25 @@ mod tests {
             (Pat::DateNumeric, "1/2/80"),
             (Pat::DateNumeric, "12/31/1980"),
             (Pat::DateNumeric, "1.22-1980"),
+            (Pat::IllinoisDl, "S123-4567-8901"),
+            (Pat::IllinoisDl, "s12345678901"),
+            (Pat::IllinoisDl, "D123 4567 89012"),
+            (Pat::ANumber, "A123456789"),
+            (Pat::ANumber, "a-12-345-678"),
+            (Pat::ANumber, "A # 123 456 789"),
+            (Pat::ANumber, "A#12345678"),
+            (Pat::Receipt, "EAC2190012345"),
+            (Pat::Receipt, "ioe-21-900-12345"),
+            (Pat::Receipt, "MSC 21 900 12345"),
+            (Pat::Email, "jane.doe@example.com"),
+            (Pat::Email, "J_D%x+y-z@mail-1.example.co.uk"),
+            (Pat::Email, "a@b.co"),
         ];
         let mut seen = 0;
         for (pat, shape) in cases {
-            for before in ["", " ", "x ", "1/", "12-", "9.", "é", "ab 1 "] {
+            for before in [
+                "", " ", "x ", "1/", "12-", "9.", "é", "ab 1 ", "a.b", "x_", "5 ", "#",
+            ] {
                 let text = format!("{before}{shape} tail");
                 let (got, want) = both_ways(&d, &d.regex, &text);
                 assert_eq!(got, want, "{text:?}");
@@ -947,12 +1017,23 @@ mod tests {
                 }
             }
         }
-        assert!(seen >= 60, "{seen}");
+        assert!(seen >= 200, "{seen}");
         // Shapes the function does not fix.
         assert_eq!(fixed_start(Pat::Card, b"1234 5678 9012 3456", 0, 19), None);
         assert_eq!(fixed_start(Pat::Phone, b"312-555-0100", 0, 12), None);
         // A start before the search's start is left to the reverse search.
         assert_eq!(fixed_start(Pat::Digits, b"12345678", 1, 8), None);
+        // An e-mail's local part is cut at the search's start (what `meta` reports there too).
+        assert_eq!(
+            fixed_start(Pat::Email, b"jane.doe@example.com", 3, 20),
+            Some(3)
+        );
+        // After an address that ends in its suffix's dot, the next search starts inside a
+        // local part.
+        let text = "123 Main St.john.smith@example.com 12345678.a@b.co";
+        let (got, want) = both_ways(&d, &d.regex, text);
+        assert_eq!(got, want);
+        assert!(got.contains(&(Pat::Email, 12, 34)), "{got:?}");
     }
 
     /// False when the detector skips `text` for want of a trigger byte.
