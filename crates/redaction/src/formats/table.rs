@@ -185,8 +185,8 @@ pub fn redact<R: Read, W: Write>(
                             .filter(|(_, k)| **k)
                             .map(|(f, _)| (f.text.as_ref(), plain_label(f))),
                     );
-                    redactor.recycle_in_place(&mut redacted);
                 }
+                redactor.recycle_in_place(&mut redacted);
                 for (run, class) in runs.iter().zip(&columns) {
                     if let Some(run) = run {
                         log.column_run(redactor, &class.name, run);
