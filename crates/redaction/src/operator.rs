@@ -58,6 +58,10 @@ pub fn push_replacement(
     key: Option<&PseudonymKey>,
     out: &mut String,
 ) {
+    if rule.action == Action::Mask {
+        mask_into(value, rule.keep_last, out);
+        return;
+    }
     if rule.action == Action::Generalise {
         if let Some(year) = birth_year(value) {
             out.push_str(&year);
@@ -75,24 +79,27 @@ pub fn label(exemption: &str) -> String {
 /// Letters and digits become `X`; separators stay; the last `keep_last` alphanumerics stay when
 /// at least four are hidden (never reveal most of a short value).
 pub fn mask(value: &str, keep_last: usize) -> String {
+    let mut out = String::with_capacity(value.len());
+    mask_into(value, keep_last, &mut out);
+    out
+}
+
+/// [`mask`], appended to `out`: a masked card or phone in a text is written where it goes, with
+/// no string of its own grown char by char (about 1,100 a text redaction).
+pub fn mask_into(value: &str, keep_last: usize, out: &mut String) {
     let total = value.chars().filter(|c| c.is_alphanumeric()).count();
     let keep = if total >= keep_last + 4 { keep_last } else { 0 };
+    // At most `value.len()` bytes: a character becomes itself or the one-byte `X`.
+    out.reserve(value.len());
     let mut seen = 0;
-    value
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                seen += 1;
-                if seen > total - keep {
-                    c
-                } else {
-                    'X'
-                }
-            } else {
-                c
-            }
-        })
-        .collect()
+    for c in value.chars() {
+        if c.is_alphanumeric() {
+            seen += 1;
+            out.push(if seen > total - keep { c } else { 'X' });
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 /// `PERSON-3f2a9c1e04`: HMAC-SHA256 over the kind and the normalised value, so the same person or
@@ -149,6 +156,52 @@ pub fn birth_year(value: &str) -> Option<Cow<'_, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `mask_into` appends what the former `mask` (a `String` collected char by char) built, to
+    /// what `out` already holds: separators, non-ASCII letters and digits (one `X` each, fewer
+    /// bytes), values too short to keep a tail.
+    #[test]
+    fn mask_into_appends_the_collected_mask() {
+        fn collected(value: &str, keep_last: usize) -> String {
+            let total = value.chars().filter(|c| c.is_alphanumeric()).count();
+            let keep = if total >= keep_last + 4 { keep_last } else { 0 };
+            let mut seen = 0;
+            value
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() {
+                        seen += 1;
+                        if seen > total - keep {
+                            c
+                        } else {
+                            'X'
+                        }
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        }
+        let values = [
+            "",
+            "-",
+            "1234",
+            "12345",
+            "4111 1111 1111 1234",
+            "(312) 555-0100",
+            "Zoë Ñúñez 12",
+            "٣٤٥٦٧٨ x",
+            "A#12-34",
+        ];
+        for value in values {
+            for keep_last in [0, 2, 4, 9] {
+                let mut out = String::from("before ");
+                mask_into(value, keep_last, &mut out);
+                assert_eq!(out, format!("before {}", collected(value, keep_last)));
+                assert_eq!(mask(value, keep_last), collected(value, keep_last));
+            }
+        }
+    }
 
     #[test]
     fn masks_keep_separators_and_tail() {

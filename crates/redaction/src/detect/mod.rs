@@ -493,7 +493,14 @@ impl DetectorChain {
             }) {
                 continue;
             }
-            let mut extra = Vec::new();
+            // A long text (a text chunk) has a few hundred mentions: room for about one per
+            // 64 bytes at once, not six growths from empty. Short fields, mostly without any,
+            // allocate only if they have one.
+            let mut extra = if text.len() >= 1024 {
+                Vec::with_capacity(text.len() / 64)
+            } else {
+                Vec::new()
+            };
             // A mention is a capitalised word that folds to a key: a field without a byte such
             // a word can start with has none.
             let may_mention = |starts: &ByteSet| names::has_word_starting_with(text, starts);
@@ -840,7 +847,9 @@ fn sort_findings(mut found: Vec<Finding>) -> Vec<Finding> {
         }
     }
     bounds[runs] = found.len();
-    let mut buf = Vec::new();
+    // `buf` takes the shorter of two adjacent runs, at most half the findings: one allocation,
+    // not one growth per merge.
+    let mut buf = Vec::with_capacity(found.len() / 2);
     while runs > 1 {
         let mut best = 0;
         for r in 1..runs - 1 {
