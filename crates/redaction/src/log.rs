@@ -388,8 +388,9 @@ static PAIR: [[u8; 2]; 100] = {
 /// Appends the decimal digits of `n` to `v`. A log line's numbers (its line, its span's two
 /// offsets) have one to six digits: each such length is one append of a fixed size, inlined,
 /// where the digit loop and a `memcpy` call for a few bytes cost about 50 instructions a number
-/// (three a log line). Longer numbers go through [`digits`].
-#[inline]
+/// (three a log line). Longer numbers go through [`digits`]. Inlined into each caller: as a call
+/// of its own it saved and restored six registers a number.
+#[inline(always)]
 pub(crate) fn push_u64(v: &mut Vec<u8>, n: u64) {
     if n < 10 {
         v.push(b'0' + n as u8);
@@ -411,9 +412,16 @@ pub(crate) fn push_u64(v: &mut Vec<u8>, n: u64) {
             v.extend_from_slice(&[top[0], top[1], mid[0], mid[1], lo[0], lo[1]]);
         }
     } else {
-        let mut buf = [0u8; 20];
-        v.extend_from_slice(digits(n, &mut buf));
+        push_long(v, n);
     }
+}
+
+/// [`push_u64`] for seven digits or more: out of line, as they are rare.
+#[cold]
+#[inline(never)]
+fn push_long(v: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; 20];
+    v.extend_from_slice(digits(n, &mut buf));
 }
 
 /// Consecutive rows `rows[0]..=rows[1]` of one table column whose cells were each redacted
