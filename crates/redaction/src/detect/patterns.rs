@@ -323,98 +323,31 @@ impl PatternDetector {
         cues: &CueIndex,
         out: &mut Vec<Finding>,
         check: bool,
-        mut spans: Option<&mut Vec<(usize, usize)>>,
+        spans: Option<&mut Vec<(usize, usize)>>,
     ) -> bool {
-        let from = (out.len(), spans.as_ref().map_or(0, |s| s.len()));
-        let searched = regex.each_match(text, &self.pats, |pat, start, end| {
-            self.take(
-                pat,
-                text,
-                start,
-                end,
-                cues,
-                out,
-                check,
-                spans.as_deref_mut(),
-            )
-        });
-        let complete = match searched {
+        let mut taker = Taker {
+            detector: self,
+            text,
+            cues,
+            check,
+            from: (out.len(), spans.as_ref().map_or(0, |s| s.len())),
+            out,
+            spans,
+        };
+        let complete = match regex.each_match(text, &self.pats, |pat, start, end| {
+            taker.take(pat, start, end)
+        }) {
             Some(complete) => complete,
             None => {
                 // The lazy DFA gave up: start over with `meta`, which falls back to the NFA.
-                out.truncate(from.0);
-                if let Some(spans) = spans.as_deref_mut() {
-                    spans.truncate(from.1);
-                }
-                self.scan_meta(regex, text, cues, out, check, spans)
+                taker.undo();
+                taker.take_meta(regex)
             }
         };
         if !complete {
-            out.truncate(from.0);
+            taker.out.truncate(taker.from.0);
         }
         complete
-    }
-
-    /// `scan` through `meta::Regex::find_iter` (what `scan` falls back to), without truncating
-    /// `out` when it stops.
-    fn scan_meta(
-        &self,
-        regex: &Automaton,
-        text: &str,
-        cues: &CueIndex,
-        out: &mut Vec<Finding>,
-        check: bool,
-        mut spans: Option<&mut Vec<(usize, usize)>>,
-    ) -> bool {
-        let Some(meta) = regex.meta() else {
-            return true;
-        };
-        meta.find_iter(Input::new(text)).all(|m| {
-            let pat = self.pats[m.pattern().as_usize()];
-            let (start, end) = (m.start(), m.end());
-            self.take(
-                pat,
-                text,
-                start,
-                end,
-                cues,
-                out,
-                check,
-                spans.as_deref_mut(),
-            )
-        })
-    }
-
-    /// One match of `scan`: false (to stop) when `check` finds it starting inside a word.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn take(
-        &self,
-        pat: Pat,
-        text: &str,
-        start: usize,
-        end: usize,
-        cues: &CueIndex,
-        out: &mut Vec<Finding>,
-        check: bool,
-        spans: Option<&mut Vec<(usize, usize)>>,
-    ) -> bool {
-        let bytes = text.as_bytes();
-        if check && start > 0 && is_regex_word(bytes[start - 1]) && is_regex_word(bytes[start]) {
-            return false;
-        }
-        if let Some(spans) = spans {
-            spans.push((start, end));
-        }
-        // utf8(false) lets the ASCII DFA run at full speed; spans are ASCII by construction,
-        // but a guard keeps slicing safe on any input.
-        if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-            return true;
-        }
-        if let Some(classified) = self.classify(pat, text, start, end, cues) {
-            out.push(finding(start, end, classified));
-        }
-        true
     }
 
     fn classify(
@@ -657,6 +590,63 @@ impl Detector for PatternDetector {
 }
 
 /// A pattern's finding, under the detector of its kind.
+/// What [`PatternDetector::scan`] does with each match, from the lazy DFA or from `meta`.
+struct Taker<'a> {
+    detector: &'a PatternDetector,
+    text: &'a str,
+    cues: &'a CueIndex<'a>,
+    check: bool,
+    out: &'a mut Vec<Finding>,
+    spans: Option<&'a mut Vec<(usize, usize)>>,
+    /// The lengths of `out` and `spans` before the scan.
+    from: (usize, usize),
+}
+
+impl Taker<'_> {
+    /// Takes one match: false (to stop) when `check` finds it starting inside a word.
+    #[inline(always)]
+    fn take(&mut self, pat: Pat, start: usize, end: usize) -> bool {
+        let (text, bytes) = (self.text, self.text.as_bytes());
+        if self.check && start > 0 && is_regex_word(bytes[start - 1]) && is_regex_word(bytes[start])
+        {
+            return false;
+        }
+        if let Some(spans) = self.spans.as_deref_mut() {
+            spans.push((start, end));
+        }
+        // utf8(false) lets the ASCII DFA run at full speed; spans are ASCII by construction,
+        // but a guard keeps slicing safe on any input.
+        if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+            return true;
+        }
+        if let Some(classified) = self.detector.classify(pat, text, start, end, self.cues) {
+            self.out.push(finding(start, end, classified));
+        }
+        true
+    }
+
+    /// Takes the matches `meta::Regex::find_iter` gives (the search the lazy DFA's stands in
+    /// for), until one says stop.
+    fn take_meta(&mut self, regex: &Automaton) -> bool {
+        let Some(meta) = regex.meta() else {
+            return true;
+        };
+        let pats = &self.detector.pats;
+        meta.find_iter(Input::new(self.text)).all(|m| {
+            pats.get(m.pattern().as_usize())
+                .is_none_or(|&pat| self.take(pat, m.start(), m.end()))
+        })
+    }
+
+    /// Drops what this scan added, to start it over.
+    fn undo(&mut self) {
+        self.out.truncate(self.from.0);
+        if let Some(spans) = self.spans.as_deref_mut() {
+            spans.truncate(self.from.1);
+        }
+    }
+}
+
 fn finding(start: usize, end: usize, (kind, confidence): (EntityKind, Confidence)) -> Finding {
     Finding {
         start,
@@ -945,14 +935,16 @@ mod tests {
                         Some(&mut got_spans),
                     );
                     let (mut want, mut want_spans) = (Vec::new(), Vec::new());
-                    let want_done = d.scan_meta(
-                        auto,
+                    let want_done = Taker {
+                        detector: &d,
                         text,
-                        &ctx.cues(),
-                        &mut want,
+                        cues: &ctx.cues(),
                         check,
-                        Some(&mut want_spans),
-                    );
+                        out: &mut want,
+                        spans: Some(&mut want_spans),
+                        from: (0, 0),
+                    }
+                    .take_meta(auto);
                     assert_eq!(got_done, want_done, "{text}");
                     if want_done {
                         assert_eq!(got, want, "{text}");
