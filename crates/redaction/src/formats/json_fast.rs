@@ -13,6 +13,7 @@ use super::{
     member_role, push_escaped_key, push_index, redact_leaves, role_of, Leaves, LEAF_SIZES,
 };
 use crate::columns::{classify_header_cached, ColumnRole};
+use crate::detect::bytes::has_either;
 use crate::formats::{FormatError, LogBatch};
 use crate::redactor::Redactor;
 
@@ -116,7 +117,9 @@ fn canonical_escape(after: &[u8]) -> Option<(u8, usize)> {
 /// backslash or a control character, its whole list) that is the bytes between quotes, written
 /// here without serde_json's byte-by-byte table walk; otherwise through serde_json. The log's
 /// `push_json_str` does the same; calling it from here instead measured 3.1 M instructions more
-/// per JSON Lines redaction (78.1 → 81.2 M, callgrind; not traced further), so both stay.
+/// per JSON Lines redaction (78.1 → 81.2 M, callgrind; not traced further), so both stay. The
+/// byte-by-byte fold stays too: the eight-bytes-at-a-time `has_json_escape` measured 0.7 M more
+/// per redaction (nineteenth round).
 fn push_string(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
     let escapes = text
         .bytes()
@@ -133,18 +136,29 @@ fn push_string(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
 
 /// [`classify_header_cached`] in front of a small direct-mapped table held for a whole line (one
 /// thread-local access per line, not per key; a hit costs a short hash and one comparison). Exact:
-/// the table only remembers that function's answers, key by whole key.
-struct Roles(Vec<Option<(Box<str>, ColumnRole)>>);
+/// the table only remembers that function's answers, key by whole key. It also remembers whether
+/// the key holds `~` or `/` (so needs `~0`/`~1` in a pointer), so a hit skips that byte test.
+struct Roles(Vec<Option<RoleSlot>>);
+
+/// A remembered key: the key, its role, and whether it holds `~` or `/`.
+type RoleSlot = (Box<str>, ColumnRole, bool);
 
 const ROLE_SLOTS: usize = 256;
 
 impl Roles {
-    fn of(&mut self, key: &str) -> ColumnRole {
+    /// The key's role, and whether it holds `~` or `/`.
+    fn of(&mut self, key: &str) -> (ColumnRole, bool) {
+        let fresh = |key: &str| {
+            (
+                classify_header_cached(key),
+                has_either(key.as_bytes(), b'~', b'/'),
+            )
+        };
         // The length and the first, middle and last bytes, multiplied into the top byte; a
         // collision only costs a miss.
         let b = key.as_bytes();
         let [Some(&first), Some(&last)] = [b.first(), b.last()] else {
-            return classify_header_cached(key);
+            return fresh(key);
         };
         let middle = b.get(b.len() / 2).copied().unwrap_or(0);
         let mix = u64::from(first)
@@ -154,14 +168,14 @@ impl Roles {
         let slot = (mix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % ROLE_SLOTS;
         // The table has ROLE_SLOTS entries (made so in `redact`); `get_mut` all the same.
         let Some(entry) = self.0.get_mut(slot) else {
-            return classify_header_cached(key);
+            return fresh(key);
         };
         match entry {
-            Some((k, role)) if **k == *key => *role,
+            Some((k, role, escaped)) if **k == *key => (*role, *escaped),
             _ => {
-                let role = classify_header_cached(key);
-                *entry = Some((key.into(), role));
-                role
+                let (role, escaped) = fresh(key);
+                *entry = Some((key.into(), role, escaped));
+                (role, escaped)
             }
         }
     }
@@ -341,9 +355,17 @@ impl<'t> Scan<'t> {
             }
             previous = Some(key);
             self.eat(b':')?;
-            let role = member_role(self.roles.of(key), inherited);
+            let (own, escaped) = self.roles.of(key);
+            let role = member_role(own, inherited);
             let len = self.pointer.len();
-            push_escaped_key(&mut self.pointer, key);
+            if escaped {
+                push_escaped_key(&mut self.pointer, key);
+            } else {
+                // What `push_escaped_key` writes for a key without `~` or `/`, its test done once
+                // per distinct key by the role table.
+                self.pointer.push('/');
+                self.pointer.push_str(key);
+            }
             self.value(role, depth)?;
             self.pointer.truncate(len);
             if self.item_end(b'}')? {
@@ -406,7 +428,8 @@ mod tests {
         keys.extend(more);
         for _ in 0..2 {
             for key in &keys {
-                assert_eq!(roles.of(key), classify_header(key), "{key}");
+                let escaped = key.contains(['~', '/']);
+                assert_eq!(roles.of(key), (classify_header(key), escaped), "{key}");
             }
         }
     }
