@@ -352,7 +352,11 @@ fn redact_value(
         pointer.push_str(prefix);
         collect(value, &mut pointer, None, &mut leaves);
         LEAF_SIZES.with(|s| s.set((leaves.items.len(), leaves.pointers.len())));
+        // Owned: the leaves borrow `value`, which `replace` then changes.
         redact_leaves(redactor, &leaves, file, line, log)
+            .into_iter()
+            .map(|t| t.map(Cow::into_owned))
+            .collect()
     };
     if texts.iter().any(Option::is_some) {
         replace(value, &mut texts.into_iter());
@@ -366,14 +370,16 @@ thread_local! {
 }
 
 /// Redacts one record's leaves together and logs them; the redacted text of each leaf that
-/// changed (both paths, tree and [`fast`], go through here).
-fn redact_leaves(
-    redactor: &Redactor,
-    leaves: &Leaves<'_>,
+/// changed (both paths, tree and [`fast`], go through here). Borrowed where the redaction left it
+/// borrowed (a whole-leaf label, most redacted leaves): the fast path writes it out at once, and a
+/// `String` per redacted leaf was an allocation, a copy and a free.
+fn redact_leaves<'a>(
+    redactor: &'a Redactor,
+    leaves: &'a Leaves<'_>,
     file: &str,
     line: u64,
     log: &mut LogBatch,
-) -> Vec<Option<String>> {
+) -> Vec<Option<Cow<'a, str>>> {
     let fields: Vec<(&str, FieldRole)> = leaves
         .items
         .iter()
@@ -387,7 +393,7 @@ fn redact_leaves(
     }
     let texts = redacted
         .iter_mut()
-        .map(|f| (!f.applied.is_empty()).then(|| std::mem::take(&mut f.text).into_owned()))
+        .map(|f| (!f.applied.is_empty()).then(|| std::mem::take(&mut f.text)))
         .collect();
     redactor.recycle(redacted);
     texts
