@@ -348,42 +348,38 @@ fn write_u64<W: std::io::Write>(w: &mut W, n: u64) -> std::io::Result<()> {
     w.write_all(digits(n, &mut buf))
 }
 
+/// The two decimal digits of each number below 100, one after another.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+                            2021222324252627282930313233343536373839\
+                            4041424344454647484950515253545556575859\
+                            6061626364656667686970717273747576777879\
+                            8081828384858687888990919293949596979899";
+
+/// The two digits of `n` (below 100) from [`PAIRS`].
+#[inline(always)]
+fn pair(n: u64) -> [u8; 2] {
+    let d = (n % 100) as usize * 2;
+    [PAIRS[d], PAIRS[d + 1]]
+}
+
 /// The decimal digits of `n`, two at a time, at the end of `buf`.
 #[inline]
 fn digits(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-                                2021222324252627282930313233343536373839\
-                                4041424344454647484950515253545556575859\
-                                6061626364656667686970717273747576777879\
-                                8081828384858687888990919293949596979899";
     let mut i = buf.len();
     while n >= 100 {
-        let d = (n % 100) as usize * 2;
-        n /= 100;
         i -= 2;
-        buf[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+        buf[i..i + 2].copy_from_slice(&pair(n));
+        n /= 100;
     }
     if n >= 10 {
-        let d = n as usize * 2;
         i -= 2;
-        buf[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+        buf[i..i + 2].copy_from_slice(&pair(n));
     } else {
         i -= 1;
         buf[i] = b'0' + n as u8;
     }
     &buf[i..]
 }
-
-/// The two decimal digits of each number below 100.
-static PAIR: [[u8; 2]; 100] = {
-    let mut t = [[0u8; 2]; 100];
-    let mut i = 0;
-    while i < 100 {
-        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
-        i += 1;
-    }
-    t
-};
 
 /// Appends the decimal digits of `n` to `v`. A log line's numbers (its line, its span's two
 /// offsets) have one to six digits: each such length is one append of a fixed size, inlined,
@@ -395,17 +391,17 @@ pub(crate) fn push_u64(v: &mut Vec<u8>, n: u64) {
     if n < 10 {
         v.push(b'0' + n as u8);
     } else if n < 100 {
-        v.extend_from_slice(&PAIR[n as usize]);
+        v.extend_from_slice(&pair(n));
     } else if n < 10_000 {
-        let (hi, lo) = (PAIR[(n / 100) as usize], PAIR[(n % 100) as usize]);
+        let (hi, lo) = (pair(n / 100), pair(n));
         if n < 1_000 {
             v.extend_from_slice(&[hi[1], lo[0], lo[1]]);
         } else {
             v.extend_from_slice(&[hi[0], hi[1], lo[0], lo[1]]);
         }
     } else if n < 1_000_000 {
-        let top = PAIR[(n / 10_000) as usize];
-        let (mid, lo) = (PAIR[(n / 100 % 100) as usize], PAIR[(n % 100) as usize]);
+        let top = pair(n / 10_000);
+        let (mid, lo) = (pair(n / 100), pair(n));
         if n < 100_000 {
             v.extend_from_slice(&[top[1], mid[0], mid[1], lo[0], lo[1]]);
         } else {
