@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use citygate_engine::vocab::Request;
 use citygate_engine::Basis;
+use citygate_server::routes::documents::field_bytes;
 
 use crate::session::Staff;
 use crate::settings::Settings;
@@ -42,10 +43,10 @@ pub struct Form {
 
 async fn read_form(mut multipart: Multipart) -> Result<Form, String> {
     let mut form = Form::default();
-    while let Some(field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+    while let Some(mut field) = multipart.next_field().await.map_err(|e| e.body_text())? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "photo" {
-            let bytes = crate::file_field(field).await.map_err(|e| e.to_string())?;
+            let bytes = field_bytes(&mut field).await.map_err(|e| e.to_string())?;
             if !bytes.is_empty() {
                 form.photo = Some(bytes.to_vec());
             }

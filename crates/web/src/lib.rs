@@ -30,8 +30,6 @@ mod views;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::multipart::Field;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -110,22 +108,6 @@ pub fn pages(state: AppState) -> Router {
         .route("/static/app.css", get(css))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD + FORM_SLACK))
         .with_state(web)
-}
-
-/// The bytes of a form's file field, refused past [`MAX_UPLOAD`] without reading the rest.
-async fn file_field(mut field: Field<'_>) -> Result<Bytes, ApiError> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = field
-        .chunk()
-        .await
-        .map_err(|_| ApiError::TooLarge(MAX_UPLOAD))?
-    {
-        if bytes.len() + chunk.len() > MAX_UPLOAD {
-            return Err(ApiError::TooLarge(MAX_UPLOAD));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(bytes))
 }
 
 async fn htmx() -> Response {

@@ -14,6 +14,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use citygate_redaction::release::LOG_FILE;
 use citygate_server::error::ApiError;
+use citygate_server::routes::documents::field_bytes;
 use citygate_server::routes::releases::{releasable, release_on, ReleaseInput};
 
 use crate::downloads::attachment;
@@ -47,13 +48,13 @@ fn numbered(name: &str, prefix: &str) -> Option<usize> {
 async fn read_form(mut multipart: Multipart) -> Result<ReleaseForm, ApiError> {
     let malformed = || ApiError::field("file", "malformed multipart/form-data body");
     let mut form = ReleaseForm::default();
-    while let Some(field) = multipart.next_field().await.map_err(|_| malformed())? {
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| malformed())? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
             // A browser may send a full path: the service's `record_name` keeps its last
             // component and checks it.
             let file_name = field.file_name().map(str::to_owned);
-            form.file = Some((crate::file_field(field).await?, file_name));
+            form.file = Some((field_bytes(&mut field).await?, file_name));
             continue;
         }
         let value = field.text().await.map_err(|_| malformed())?;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::multipart::Field;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -268,6 +269,23 @@ pub(crate) async fn body_bytes(
     Ok((bytes, name))
 }
 
+/// The bytes of one multipart part, refused past [`DOCUMENT_LIMIT`] without reading the rest
+/// (the staff pages read their forms' files with it too, so both take the same files).
+pub async fn field_bytes(field: &mut Field<'_>) -> Result<Bytes, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|_| ApiError::TooLarge(DOCUMENT_LIMIT))?
+    {
+        if bytes.len() + chunk.len() > DOCUMENT_LIMIT {
+            return Err(ApiError::TooLarge(DOCUMENT_LIMIT));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(bytes))
+}
+
 /// [`body_bytes`], and from a multipart body the part named `extra` too, if there is one
 /// (in any order; at most [`DOCUMENT_LIMIT`] bytes each, and the whole body within the
 /// route's limit).
@@ -311,21 +329,11 @@ pub(crate) async fn body_parts(
             let base = f.rsplit(['/', '\\']).next().unwrap_or_default();
             base.chars().take(200).collect::<String>()
         });
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field
-            .chunk()
-            .await
-            .map_err(|_| ApiError::TooLarge(DOCUMENT_LIMIT))?
-        {
-            if bytes.len() + chunk.len() > DOCUMENT_LIMIT {
-                return Err(ApiError::TooLarge(DOCUMENT_LIMIT));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = field_bytes(&mut field).await?;
         if is_file {
-            file = Some((Bytes::from(bytes), filename.filter(|f| !f.is_empty())));
+            file = Some((bytes, filename.filter(|f| !f.is_empty())));
         } else {
-            other = Some(Bytes::from(bytes));
+            other = Some(bytes);
         }
     }
     let (bytes, filename) = file.ok_or_else(|| bad("send the document in a part named `file`"))?;
