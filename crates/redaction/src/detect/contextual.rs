@@ -23,7 +23,7 @@ impl Detector for PlateDetector {
 
     fn detect(&self, text: &str, ctx: &FieldContext, out: &mut Vec<Finding>) {
         let bytes = text.as_bytes();
-        let cued = ctx.cues();
+        let cued = ctx.cues(text);
         let starts = cued
             .hits()
             .iter()
@@ -148,7 +148,7 @@ impl Detector for MunicipalIdDetector {
         if text.len() < self.min_len || !ctx.bytes().intersects(&self.first) {
             return;
         }
-        let cues = ctx.cues();
+        let cues = ctx.cues(text);
         for m in self.regex.find_iter(Input::new(text)) {
             if m.is_empty() || !text.is_char_boundary(m.start()) || !text.is_char_boundary(m.end())
             {

@@ -11,7 +11,7 @@ use aho_corasick::{dfa::DFA, Anchored, MatchKind};
 
 use super::bytes::{ByteSet, LETTERS};
 use super::contextual::{BIRTHPLACE_CUES, DEMONYMS};
-use super::cues::{is_word_bounded, sentence_end, CueHit, CUE_WORDS};
+use super::cues::{is_word_bounded, CueHit, CUE_WORDS};
 use super::names::FnvMap;
 use super::status::STATUS_PHRASES;
 use super::DetectError;
@@ -295,7 +295,6 @@ impl Lexicon {
                     start: h.start,
                     end: h.end,
                     cue: CUE_WORDS[h.index].1,
-                    reach: sentence_end(bytes, h.end),
                 });
             }
         }

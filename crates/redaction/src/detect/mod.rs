@@ -61,9 +61,9 @@ impl Default for FieldContext {
 }
 
 impl FieldContext {
-    /// Cue look-up for this field.
-    pub fn cues(&self) -> CueIndex<'_> {
-        CueIndex::new(&self.lexicon.cues, self.field_hint)
+    /// Cue look-up for this field, whose text is `text`.
+    pub fn cues<'a>(&'a self, text: &'a str) -> CueIndex<'a> {
+        CueIndex::new(text, &self.lexicon.cues, self.field_hint)
     }
 
     /// Every word of the detectors' lists found in this field (one pass).

@@ -529,7 +529,7 @@ impl Detector for PatternDetector {
         if !ctx.bytes().intersects(&TRIGGER) {
             return;
         }
-        let cues = ctx.cues();
+        let cues = ctx.cues(text);
         let passport_cues = cues.hits().iter().any(|h| h.cue == Cue::Passport);
         let fallback = |out: &mut Vec<Finding>| {
             if let Some(full) = self.full() {
@@ -735,7 +735,7 @@ mod tests {
                 let mut got = Vec::new();
                 pd.detect(text, &ctx, &mut got);
                 let mut want = Vec::new();
-                pd.scan(full, text, &ctx.cues(), &mut want, false, None);
+                pd.scan(full, text, &ctx.cues(text), &mut want, false, None);
                 let key = |f: &Finding| (f.start, f.end, f.kind, f.confidence, f.detector);
                 assert_eq!(
                     got.iter().map(key).collect::<Vec<_>>(),
@@ -929,7 +929,7 @@ mod tests {
                     let got_done = d.scan(
                         auto,
                         text,
-                        &ctx.cues(),
+                        &ctx.cues(text),
                         &mut got,
                         check,
                         Some(&mut got_spans),
@@ -938,7 +938,7 @@ mod tests {
                     let want_done = Taker {
                         detector: &d,
                         text,
-                        cues: &ctx.cues(),
+                        cues: &ctx.cues(text),
                         check,
                         out: &mut want,
                         spans: Some(&mut want_spans),
