@@ -663,9 +663,10 @@ const fn byte_classes() -> [u8; 256] {
 
 static CLASS: [u8; 256] = byte_classes();
 
-/// The shape of a plain ASCII word that is not glued to a digit, indexed by its first byte's
+/// The shape of a plain ASCII word that is not glued to a digit (in the reference tokenizer), indexed by its first byte's
 /// capital bit (`UPPER_B >> 2`) or-ed with the capital and small-letter bits of its other bytes
 /// (`rest & (UPPER_B | LOWER_B)`): a table look-up instead of three tests.
+#[cfg(test)]
 const ASCII_SHAPES: [Shape; 16] = {
     let mut t = [Shape::Lower; 16];
     // A capital first: nothing else an initial, capitals only Upper, any small letter Title.
@@ -677,13 +678,193 @@ const ASCII_SHAPES: [Shape; 16] = {
 };
 
 /// The shape of a plain ASCII word from the classes of its first byte and of its other bytes.
-#[inline]
+#[cfg(test)]
 fn ascii_shape(first: u8, rest: u8) -> Shape {
     ASCII_SHAPES[usize::from((first & UPPER_B) >> 2 | (rest & (UPPER_B | LOWER_B)))]
 }
 
+/// Eight text bytes read as one `u64` (little-endian: lane k is byte k), one bit per lane.
+const LANES: u64 = 0x0101_0101_0101_0101;
+/// The top bit of every lane.
+const LANE_TOPS: u64 = LANES << 7;
+/// The case bit (0x20) of every lane: set in a small ASCII letter, clear in a capital.
+const LANE_CASE: u64 = LANES << 5;
+
+/// The top bit of every lane of `chunk` that is not a word byte (not an ASCII letter and below
+/// 0x80: [`CLASS`] without `WORD`), by arithmetic on all eight lanes at once.
+#[inline]
+fn non_word_lanes(chunk: u64) -> u64 {
+    // Letters of both cases are `a..=z` with the case bit set; on seven bits, so the adds carry
+    // into no other lane (0x7f + 0x1f < 0x100).
+    let folded = (chunk | LANE_CASE) & !LANE_TOPS;
+    let from_a = folded + (0x80 - u64::from(b'a')) * LANES;
+    let past_z = folded + (0x80 - u64::from(b'z') - 1) * LANES;
+    !(chunk | (from_a & !past_z)) & LANE_TOPS
+}
+
 /// Splits a text into words: letters (any script), with inner apostrophes and hyphens.
+///
+/// A word's letters are scanned eight at a time (one `u64`, [`non_word_lanes`]) and its shape
+/// read from the or of its bytes; the byte that ended it (0 at the text's end: no joiner, digit,
+/// dot or comma either) is kept for the joiner, glued-digit and initial's-dot tests rather than
+/// read again; and a word followed by one space and a word (nearly half of them) is pushed
+/// without scanning its separators, the next word's class read from the same chunk. On the
+/// benchmark text ~19 instructions a byte against ~22 for the byte-at-a-time loop it replaced
+/// (28.4 M against 33.8 M a redaction; `tokenize_reference` in the tests, which it matches token
+/// for token). The scan alone gains little on words of four or five letters (one chunk costs
+/// about what four bytes did); the kept bytes and the space-then-word path give most of it.
 pub fn tokenize(text: &str, out: &mut Vec<Token>) {
+    out.clear();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    // Classes of the bytes since the last word (a mark starts a sentence); the text's start
+    // counts as one.
+    let mut gap = MARK;
+    // The byte before the word when not a word byte (0 for a space or an initial's dot, neither
+    // a digit): a digit glues the word.
+    let mut before = 0u8;
+    // The class of the word's first byte.
+    let Some(mut first) = skip_to_word(bytes, &mut i, &mut gap, &mut before) else {
+        return;
+    };
+    loop {
+        let start = i;
+        // The word's bytes or-ed: a byte from 0x80 shows in the lanes' top bits, a small letter
+        // in their case bits (a capital first has its case bit clear).
+        let mut any = 0u64;
+        // `after`: the class of the byte after the one that ended the word when both are in the
+        // chunk read (else 0).
+        let (stop_byte, after) = loop {
+            let (stop_byte, after) = if let Some(chunk) = bytes[i..].first_chunk::<8>() {
+                let chunk = u64::from_le_bytes(*chunk);
+                let stops = non_word_lanes(chunk);
+                if stops == 0 {
+                    any |= chunk;
+                    i += 8;
+                    continue;
+                }
+                // Bit offset of the first non-word lane (a multiple of 8 below 64).
+                let stop = stops.trailing_zeros() - 7;
+                any |= chunk & ((1u64 << stop) - 1);
+                i += (stop / 8) as usize;
+                let stop_byte = (chunk >> stop) as u8;
+                // Past the chunk's end the shift leaves 0, of class 0.
+                (stop_byte, CLASS[usize::from((chunk >> stop >> 8) as u8)])
+            } else {
+                // Fewer than eight bytes left: one at a time.
+                let stop_byte = loop {
+                    match bytes.get(i) {
+                        Some(&c) if CLASS[usize::from(c)] & WORD != 0 => {
+                            any |= u64::from(c);
+                            i += 1;
+                        }
+                        Some(&c) => break c,
+                        None => break 0,
+                    }
+                };
+                (stop_byte, 0)
+            };
+            // An apostrophe or hyphen joins two words ("O'BRIEN", "Wiśniewska-Kowalczyk").
+            if matches!(stop_byte, b'\'' | b'-')
+                && bytes
+                    .get(i + 1)
+                    .is_some_and(|&c| CLASS[usize::from(c)] & WORD != 0)
+            {
+                i += 1;
+                continue;
+            }
+            break (stop_byte, after);
+        };
+        let ascii = any & LANE_TOPS == 0;
+        // Letters glued to digits ("DR1VING", "B2") are OCR noise or codes, not names.
+        let glued = before.is_ascii_digit() || stop_byte.is_ascii_digit();
+        let shape = if glued || first & UPPER_B == 0 && ascii {
+            Shape::Lower
+        } else if ascii {
+            // A capital first and ASCII letters after it: any small letter makes a Title,
+            // capitals only an Upper, nothing an Initial.
+            if any & LANE_CASE != 0 {
+                Shape::Title
+            } else if i - start > 1 {
+                Shape::Upper
+            } else {
+                Shape::Initial
+            }
+        } else {
+            shape_of(&text[start..i])
+        };
+        let sentence_start = gap & MARK != 0;
+        gap = 0;
+        let plain = ascii && i - start <= 48;
+        if stop_byte == b' ' && after & WORD != 0 {
+            // The common case, one space then a word: its separators without scanning for them,
+            // and the next word found without a gap to scan.
+            out.push(Token {
+                start,
+                end: i,
+                shape,
+                space_after: true,
+                comma_after: false,
+                sentence_start,
+                plain,
+            });
+            i += 1;
+            first = after;
+            before = 0;
+            continue;
+        }
+        // Non-ASCII runs may end mid-character only if the text is not UTF-8, which &str excludes.
+        let mut end = i;
+        if shape == Shape::Initial && stop_byte == b'.' {
+            end = i + 1;
+        }
+        let mut j = end;
+        while bytes.get(j) == Some(&b' ') {
+            j += 1;
+        }
+        let space_after = j > end
+            && bytes
+                .get(j)
+                .is_some_and(|&c| CLASS[usize::from(c)] & WORD != 0);
+        let comma_after = bytes.get(end) == Some(&b',') && bytes.get(end + 1) == Some(&b' ');
+        out.push(Token {
+            start,
+            end,
+            shape,
+            space_after,
+            comma_after,
+            sentence_start,
+            plain: plain && end == i,
+        });
+        // The spaces just scanned are neither words nor sentence marks: resume after them.
+        i = j;
+        before = 0;
+        let Some(class) = skip_to_word(bytes, &mut i, &mut gap, &mut before) else {
+            return;
+        };
+        first = class;
+    }
+}
+
+/// Moves `i` to the next word byte of `bytes` and returns its class (`None` past the end),
+/// or-ing the classes of the bytes skipped into `gap` and keeping the last of them in `before`.
+#[inline(always)]
+fn skip_to_word(bytes: &[u8], i: &mut usize, gap: &mut u8, before: &mut u8) -> Option<u8> {
+    loop {
+        let b = *bytes.get(*i)?;
+        let class = CLASS[usize::from(b)];
+        if class & WORD != 0 {
+            return Some(class);
+        }
+        *gap |= class;
+        *before = b;
+        *i += 1;
+    }
+}
+
+/// The byte-at-a-time tokenizer [`tokenize`] replaced: the oracle it is tested against.
+#[cfg(test)]
+fn tokenize_reference(text: &str, out: &mut Vec<Token>) {
     out.clear();
     let bytes = text.as_bytes();
     let n = bytes.len();
@@ -1414,6 +1595,104 @@ mod tests {
                 ("Li", Title, false, false, true),
             ]
         );
+    }
+
+    /// Every field of every token, for comparing two tokenizations.
+    fn token_fields(tokens: &[Token]) -> Vec<(usize, usize, Shape, [bool; 4])> {
+        tokens
+            .iter()
+            .map(|t| {
+                let flags = [t.space_after, t.comma_after, t.sentence_start, t.plain];
+                (t.start, t.end, t.shape, flags)
+            })
+            .collect()
+    }
+
+    /// Asserts that [`tokenize`] gives `text` the tokens of the byte-at-a-time reference, and
+    /// returns how many.
+    fn assert_tokens_match_reference(text: &str) -> usize {
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        tokenize(text, &mut got);
+        tokenize_reference(text, &mut want);
+        assert_eq!(token_fields(&got), token_fields(&want), "{text:?}");
+        got.len()
+    }
+
+    /// The eight-bytes-at-a-time tokenizer gives the reference's tokens on random strings:
+    /// letters of both cases, digits, spaces, marks, joiners, accented and CJK letters, in
+    /// runs long and short, behind fillers of every length so that words start, end, join and
+    /// are followed by their dot, comma or spaces at every offset of the eight-byte chunks.
+    #[test]
+    fn tokenize_matches_the_reference_on_random_strings() {
+        let pieces: Vec<&str> = vec![
+            "a", "b", "z", "A", "B", "Z", "J", "q", "0", "7", "9", " ", " ", " ", ".", ",", ";",
+            ":", "!", "?", "'", "-", "\n", "\t", "\r", "|", "/", "(", "ś", "Ä", "ñ", "李", "É",
+            "ł", "@", "`", "{", "[", "\u{7f}",
+        ];
+        let runs = [
+            "Garcia",
+            "GARCIA",
+            "o'brien",
+            "O'BRIEN-SMITH",
+            "J.",
+            "K. ",
+            ", ",
+            "--",
+            "''",
+        ];
+        let mut rng = crate::corpus::Rng::new(2026);
+        let mut tokens = 0;
+        for case in 0..6_000 {
+            let mut text = " ".repeat(case % 71);
+            let len = rng.below(if case % 10 == 0 { 300 } else { 40 });
+            for _ in 0..len {
+                match rng.below(10) {
+                    0 => text.push_str(rng.pick::<&str>(&runs)),
+                    1 => {
+                        let piece = *rng.pick(&pieces);
+                        let times = rng.range(1, 20) as usize;
+                        text.push_str(&piece.repeat(times));
+                    }
+                    _ => text.push_str(rng.pick::<&str>(&pieces)),
+                }
+            }
+            tokens += assert_tokens_match_reference(&text);
+            // The same text from each of its first bytes: every word at every chunk offset.
+            for skip in 1..9 {
+                if let Some(rest) = text.get(skip..) {
+                    tokens += assert_tokens_match_reference(rest);
+                }
+            }
+        }
+        // Long runs of one byte class, across many chunks.
+        for piece in ["a", "Z", "ś", "李", " ", "1", ".", "-", "'"] {
+            for len in 0..80 {
+                for around in ["", "x", "X.", "1", "- ", ", "] {
+                    let text = format!("{around}{}{around}", piece.repeat(len));
+                    tokens += assert_tokens_match_reference(&text);
+                }
+            }
+        }
+        assert!(tokens > 300_000, "{tokens}");
+    }
+
+    /// The tokenizer gives the reference's tokens on every text field of the generated corpus,
+    /// and on each from its first sixteen bytes (every chunk alignment).
+    #[test]
+    fn tokenize_matches_the_reference_on_the_corpus() {
+        let corpus = crate::corpus::generate(2026, 200);
+        let mut tokens = 0;
+        for (k, text) in corpus.field_texts().enumerate() {
+            tokens += assert_tokens_match_reference(text);
+            if k % 7 == 0 {
+                for skip in 1..16 {
+                    if let Some(rest) = text.get(skip..) {
+                        assert_tokens_match_reference(rest);
+                    }
+                }
+            }
+        }
+        assert!(tokens > 10_000, "{tokens}");
     }
 
     /// The look-up of a token without folding it first gives what folding gives.
