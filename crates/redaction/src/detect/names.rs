@@ -663,9 +663,9 @@ const fn byte_classes() -> [u8; 256] {
 
 static CLASS: [u8; 256] = byte_classes();
 
-/// The shape of a plain ASCII word that is not glued to a digit (in the reference tokenizer), indexed by its first byte's
-/// capital bit (`UPPER_B >> 2`) or-ed with the capital and small-letter bits of its other bytes
-/// (`rest & (UPPER_B | LOWER_B)`): a table look-up instead of three tests.
+/// The shape of a plain ASCII word that is not glued to a digit (in the reference tokenizer),
+/// indexed by its first byte's capital bit (`UPPER_B >> 2`) or-ed with the capital and
+/// small-letter bits of its other bytes (`rest & (UPPER_B | LOWER_B)`).
 #[cfg(test)]
 const ASCII_SHAPES: [Shape; 16] = {
     let mut t = [Shape::Lower; 16];
@@ -735,7 +735,8 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
         // `after`: the class of the byte after the one that ended the word when both are in the
         // chunk read (else 0).
         let (stop_byte, after) = loop {
-            let (stop_byte, after) = if let Some(chunk) = bytes[i..].first_chunk::<8>() {
+            let rest = bytes.get(i..).unwrap_or_default();
+            let (stop_byte, after) = if let Some(chunk) = rest.first_chunk::<8>() {
                 let chunk = u64::from_le_bytes(*chunk);
                 let stops = non_word_lanes(chunk);
                 if stops == 0 {
