@@ -165,35 +165,7 @@ impl<'a> LogEntry<'a> {
     /// Appends the line up to the span (location and span) to `v`: the part that differs from
     /// redaction to redaction (a batch copies the rest, [`Self::push_tail`], from a cache).
     pub(crate) fn push_head(&self, v: &mut Vec<u8>) {
-        match &self.location {
-            // The common case (text) without the generic writer.
-            Location::Line { line } => {
-                v.extend_from_slice(b"{\"l\":");
-                push_u64(v, *line);
-            }
-            Location::Json { line, pointer } => {
-                v.extend_from_slice(b"{\"l\":");
-                push_u64(v, *line);
-                v.extend_from_slice(b",\"p\":");
-                push_json_str(v, pointer);
-            }
-            Location::Cell { row, column } => {
-                v.extend_from_slice(b"{\"r\":");
-                push_u64(v, *row);
-                v.extend_from_slice(b",\"col\":");
-                push_json_str(v, column);
-            }
-            other => {
-                v.push(b'{');
-                // Writing to a Vec cannot fail.
-                let _ = other.write_keys(v);
-            }
-        }
-        v.extend_from_slice(b",\"s\":[");
-        push_u64(v, self.span[0] as u64);
-        v.push(b',');
-        push_u64(v, self.span[1] as u64);
-        v.push(b']');
+        push_head(v, &self.location, self.span);
     }
 
     /// Appends the rest of the line (kind, detector, confidence, rule if any, newline).
@@ -213,6 +185,47 @@ impl<'a> LogEntry<'a> {
         w.write_all(b"]")?;
         write_tail(w, self.kind, self.detector, self.confidence, self.rule)
     }
+}
+
+/// [`LogEntry::push_head`] of an entry at `location` with `span`, for a batch that writes a
+/// line without building its entry.
+#[inline]
+pub(crate) fn push_head(v: &mut Vec<u8>, location: &Location<'_>, span: [usize; 2]) {
+    match location {
+        // The common case (text) without the generic writer.
+        Location::Line { line } => {
+            v.extend_from_slice(b"{\"l\":");
+            push_u64(v, *line);
+        }
+        Location::Json { line, pointer } => {
+            v.extend_from_slice(b"{\"l\":");
+            push_u64(v, *line);
+            v.extend_from_slice(b",\"p\":");
+            push_json_str(v, pointer);
+        }
+        Location::Cell { row, column } => {
+            v.extend_from_slice(b"{\"r\":");
+            push_u64(v, *row);
+            v.extend_from_slice(b",\"col\":");
+            push_json_str(v, column);
+        }
+        other => {
+            v.push(b'{');
+            // Writing to a Vec cannot fail.
+            let _ = other.write_keys(v);
+        }
+    }
+    v.extend_from_slice(b",\"s\":[");
+    push_u64(v, span[0] as u64);
+    v.push(b',');
+    push_u64(v, span[1] as u64);
+    v.push(b']');
+}
+
+/// [`LogEntry::push_tail`] of an entry without a rule (as the header says).
+pub(crate) fn push_tail(v: &mut Vec<u8>, kind: EntityKind, detector: &str, confidence: Confidence) {
+    // Writing to a Vec cannot fail.
+    let _ = write_tail(v, kind, detector, confidence, None);
 }
 
 /// The end of a line: kind, detector, confidence, and the rule where it differs from the header.

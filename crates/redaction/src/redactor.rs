@@ -294,21 +294,35 @@ impl Redactor {
         self.apply_into(text, &findings, Vec::with_capacity(findings.len()))
     }
 
-    /// [`Self::apply`] on borrowed findings, pushing to `applied` (empty).
+    /// [`Self::apply`] on borrowed findings, pushing to `applied` (empty). Inlined, so a field
+    /// without findings (most scanned cells: released as they are) costs no call; the rest goes
+    /// to [`Self::apply_findings`] (its entry saved and restored registers for every cell, 11
+    /// instructions; a table's redaction has about 62,000 cells).
+    #[inline(always)]
     fn apply_into<'a>(
         &'a self,
         text: &'a str,
         findings: &[Finding],
-        mut applied: Vec<Applied>,
+        applied: Vec<Applied>,
     ) -> RedactedField<'a> {
         if findings.is_empty() {
-            // Most scanned cells: released as they are.
             return RedactedField {
                 text: Cow::Borrowed(text),
                 applied,
                 review: Vec::new(),
             };
         }
+        self.apply_findings(text, findings, applied)
+    }
+
+    /// [`Self::apply_into`] for a field with findings.
+    #[inline(never)]
+    fn apply_findings<'a>(
+        &'a self,
+        text: &'a str,
+        findings: &[Finding],
+        mut applied: Vec<Applied>,
+    ) -> RedactedField<'a> {
         let mut out = String::new();
         let mut review = Vec::new();
         let mut pos = 0;

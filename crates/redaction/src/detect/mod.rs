@@ -920,9 +920,15 @@ pub fn resolve_overlaps(found: Vec<Finding>) -> Vec<Finding> {
         return found;
     }
     let mut found = sort_findings(found);
+    // Most findings overlap neither neighbour: up to the first that overlaps the one before it,
+    // every finding is kept where it is, and the loop below starts there (it read each finding
+    // of that prefix into a copy to compare it).
+    let Some(first_overlap) = found.windows(2).position(|w| w[0].overlaps(&w[1])) else {
+        return found;
+    };
     // Merged in place: `kept` findings at the front, the rest still to look at.
-    let mut kept = 0;
-    for i in 0..found.len() {
+    let mut kept = first_overlap + 1;
+    for i in first_overlap + 1..found.len() {
         let f = found[i];
         if kept > 0 && found[kept - 1].overlaps(&f) {
             let last = &mut found[kept - 1];
@@ -1026,6 +1032,101 @@ mod tests {
             merged += usize::from(found.len() >= 32 && (2..=MAX_RUNS).contains(&runs) && sorted);
         }
         assert!(merged > 1000, "{merged} of {cases} cases merged");
+    }
+
+    /// `resolve_overlaps` as it was before the disjoint prefix was skipped: the library's sort,
+    /// then the merge loop over every finding.
+    fn resolve_overlaps_reference(mut found: Vec<Finding>) -> Vec<Finding> {
+        found.sort_by_key(order_key);
+        let mut kept = 0;
+        for i in 0..found.len() {
+            let f = found[i];
+            if kept > 0 && found[kept - 1].overlaps(&f) {
+                let last = &mut found[kept - 1];
+                let rank = |x: &Finding| (x.confidence, x.kind.is_structured_identifier(), x.len());
+                let (start, end) = (last.start.min(f.start), last.end.max(f.end));
+                if rank(&f) > rank(last) {
+                    *last = f;
+                }
+                last.start = start;
+                last.end = end;
+            } else {
+                found[kept] = f;
+                kept += 1;
+            }
+        }
+        found.truncate(kept);
+        found
+    }
+
+    /// `resolve_overlaps` equals the reference on random findings (disjoint ones, ones that
+    /// overlap at the start, in the middle or only at the end, nested and equal spans) and on
+    /// the corpus's detections before they are resolved.
+    #[test]
+    fn resolve_overlaps_equals_reference() {
+        let kinds = [EntityKind::Person, EntityKind::Ssn, EntityKind::Phone];
+        let confidences = [
+            Confidence::Possible,
+            Confidence::Likely,
+            Confidence::VeryLikely,
+        ];
+        let mut rng = Rng::new(2026);
+        let mut overlapping = 0;
+        for round in 0..20_000 {
+            let n = rng.below(if round % 4 == 0 { 80 } else { 8 }) as usize;
+            // Wide positions: mostly disjoint; narrow ones: overlaps anywhere.
+            let span = [4, 40, 4000][round % 3];
+            let mut found: Vec<Finding> = (0..n)
+                .map(|k| {
+                    let start = rng.below(span) as usize;
+                    Finding {
+                        start,
+                        end: start + rng.below(6) as usize,
+                        kind: kinds[rng.below(3) as usize],
+                        detector: ["a", "b", "c"][k % 3],
+                        confidence: confidences[rng.below(3) as usize],
+                    }
+                })
+                .collect();
+            if round % 5 == 1 {
+                // A disjoint run, then one overlap at its end.
+                found.sort_by_key(order_key);
+                found.dedup_by(|b, a| a.overlaps(b) || b.start < a.end);
+                if let Some(&last) = found.last() {
+                    found.push(Finding {
+                        end: last.end + 3,
+                        ..last
+                    });
+                }
+            }
+            let want = resolve_overlaps_reference(found.clone());
+            overlapping += usize::from(want.len() < found.len());
+            assert_eq!(
+                resolve_overlaps(found.clone()),
+                want,
+                "round {round}: {found:?}"
+            );
+        }
+        assert!(overlapping > 2_000, "{overlapping}");
+        let chain = DetectorChain::standard(None).expect("chain");
+        let corpus = generate(2026, 300);
+        with_scratch(|scratch| {
+            for text in corpus.field_texts() {
+                scratch.start_record(1);
+                let found = chain.detect_anew(text, FieldHint::default(), 0, scratch);
+                // Resolved already; with its spans widened by one, neighbours overlap.
+                let widened: Vec<Finding> = found
+                    .iter()
+                    .map(|f| Finding {
+                        end: f.end + 1,
+                        ..*f
+                    })
+                    .collect();
+                for v in [found, widened] {
+                    assert_eq!(resolve_overlaps(v.clone()), resolve_overlaps_reference(v));
+                }
+            }
+        });
     }
 
     /// `resolve_overlaps` as it was before `sort_findings`: the library's sort, then the merge.

@@ -17,8 +17,8 @@ use serde::Serialize;
 
 use crate::columns::ColumnClass;
 use crate::entity::EntityKind;
-use crate::log::{ColumnRunEntry, Location, LogEntry, ReviewEntry};
-use crate::redactor::{RedactedField, Redactor};
+use crate::log::{push_head, push_tail, ColumnRunEntry, Location, LogEntry, ReviewEntry};
+use crate::redactor::{Applied, RedactedField, Redactor};
 
 /// Longest line (text, JSON Lines) or record (CSV) accepted, in bytes.
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
@@ -180,16 +180,16 @@ struct Tails {
 }
 
 impl Tails {
-    /// The cached tail of `entry` (kind, detector, confidence; no rule), written on a miss.
-    fn get(&mut self, entry: &LogEntry<'_>) -> &[u8] {
-        let kind = entry.kind as usize;
-        let (address, len) = (entry.detector.as_ptr() as usize, entry.detector.len());
+    /// The cached tail of `a`'s line (kind, detector, confidence; no rule), written on a miss.
+    fn get(&mut self, a: &Applied) -> &[u8] {
+        let kind = a.kind as usize;
+        let (address, len) = (a.detector.as_ptr() as usize, a.detector.len());
         let mut j = self.by_kind.get(kind).copied().unwrap_or(0);
         let mut found = None;
-        while let Some(&(a, n, c, range, prev)) =
+        while let Some(&(at, n, c, range, prev)) =
             j.checked_sub(1).and_then(|i| self.entries.get(i as usize))
         {
-            if a == address && n == len && c == entry.confidence {
+            if at == address && n == len && c == a.confidence {
                 found = Some(range);
                 break;
             }
@@ -197,14 +197,14 @@ impl Tails {
         }
         let [from, to] = match found {
             Some(range) => range,
-            None => self.write(entry, kind, address, len),
+            None => self.write(a, kind, address, len),
         };
         self.bytes.get(from as usize..to as usize).unwrap_or(&[])
     }
 
-    /// Writes the tail of `entry` and chains it first for its kind; its range in `bytes`.
+    /// Writes the tail of `a`'s line and chains it first for its kind; its range in `bytes`.
     #[cold]
-    fn write(&mut self, entry: &LogEntry<'_>, kind: usize, address: usize, len: usize) -> [u32; 2] {
+    fn write(&mut self, a: &Applied, kind: usize, address: usize, len: usize) -> [u32; 2] {
         // Bounded: detectors with names made at run time could add tails without end.
         if self.entries.len() >= 4096 {
             self.entries.clear();
@@ -212,11 +212,11 @@ impl Tails {
             self.by_kind = [0; EntityKind::ALL.len()];
         }
         let from = self.bytes.len() as u32;
-        entry.push_tail(&mut self.bytes);
+        push_tail(&mut self.bytes, a.kind, a.detector, a.confidence);
         let range = [from, self.bytes.len() as u32];
         if let Some(first) = self.by_kind.get_mut(kind) {
             self.entries
-                .push((address, len, entry.confidence, range, *first));
+                .push((address, len, a.confidence, range, *first));
             *first = self.entries.len() as u32;
         }
         range
@@ -270,15 +270,27 @@ impl LogBatch {
             self.log.reserve(field.applied.len() * 96);
             TAILS.with_borrow_mut(|tails| {
                 for a in &field.applied {
-                    self.redactions[a.kind as usize] += 1;
+                    if let Some(n) = self.redactions.get_mut(a.kind as usize) {
+                        *n += 1;
+                    }
                     self.counsel_flags += u64::from(a.counsel);
-                    let cite = redactor.full_cite(a.kind);
-                    let entry = LogEntry::new(redactor, location(a.start), a, cite);
-                    entry.push_head(&mut self.log);
-                    if entry.rule.is_some() {
-                        entry.push_tail(&mut self.log);
+                    let location = location(a.start);
+                    // The rule `LogEntry::new` leaves out (`None`) when the kind's action and
+                    // counsel flag are the header's: its cite is the header's own string. Such a
+                    // line (all of them today) is its head and a cached tail, written without
+                    // an entry built for it.
+                    let as_header = matches!(
+                        redactor.kind_rule(a.kind),
+                        Some((action, _, counsel)) if action == a.action && counsel == a.counsel
+                    );
+                    if as_header {
+                        push_head(&mut self.log, &location, [a.start, a.end]);
+                        self.log.extend_from_slice(tails.get(a));
                     } else {
-                        self.log.extend_from_slice(tails.get(&entry));
+                        let cite = redactor.full_cite(a.kind);
+                        let entry = LogEntry::new(redactor, location, a, cite);
+                        entry.push_head(&mut self.log);
+                        entry.push_tail(&mut self.log);
                     }
                 }
             });
@@ -439,7 +451,6 @@ mod tests {
     #[test]
     fn cached_tails_equal_written_ones() {
         use crate::entity::Confidence;
-        use crate::redactor::Applied;
         let redactor = Redactor::new(Policy::shipped("foia-general").unwrap()).unwrap();
         let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
         let mut detectors: Vec<&'static str> =
@@ -475,6 +486,30 @@ mod tests {
                 }
             }
         }
+        // Redactions not made as the header states (counsel flag, action): their lines carry
+        // the rule, written whole, between cached ones.
+        for (i, kind) in EntityKind::ALL.into_iter().enumerate() {
+            let Some((action, _, counsel)) = redactor.kind_rule(kind) else {
+                continue;
+            };
+            let other = if action == crate::policy::Action::Mask {
+                crate::policy::Action::Label
+            } else {
+                crate::policy::Action::Mask
+            };
+            for (action, counsel) in [(action, !counsel), (other, counsel), (action, counsel)] {
+                applied.push(Applied {
+                    start: i,
+                    end: i + 7,
+                    kind,
+                    detector: detectors[0],
+                    confidence: Confidence::Likely,
+                    action,
+                    exemption: std::sync::Arc::from("7(1)(b)"),
+                    counsel,
+                });
+            }
+        }
         // Again, from a warm cache, in the other order.
         let again: Vec<Applied> = applied.iter().rev().cloned().collect();
         applied.extend(again);
@@ -485,6 +520,8 @@ mod tests {
                 .write_json_line(&mut want)
                 .unwrap();
         }
+        let rules = String::from_utf8_lossy(&want).matches(",\"cr\":").count();
+        assert!(rules >= 2 * 2 * EntityKind::ALL.len() - 8, "{rules}");
         let mut batch = LogBatch::default();
         for many in [true, false] {
             let mut log = Vec::new();
