@@ -39,6 +39,7 @@
 use serde::Serialize;
 
 use crate::entity::{Confidence, EntityKind};
+use crate::policy::Action;
 use crate::redactor::{Applied, Redactor};
 
 /// The log format written by this version (the header's `log_format`).
@@ -142,16 +143,7 @@ impl<'a> LogEntry<'a> {
     /// and counsel flag are written only where they differ from `redactor`'s rule for the kind
     /// (what the file header states).
     pub fn new(redactor: &Redactor, location: Location<'a>, a: &Applied, cite: &'a str) -> Self {
-        let rule = match redactor.kind_rule(a.kind) {
-            Some((action, header_cite, counsel))
-                if action == a.action
-                    && counsel == a.counsel
-                    && (std::ptr::eq(header_cite, cite) || header_cite == cite) =>
-            {
-                None
-            }
-            _ => Some((a.action.as_str(), cite, a.counsel)),
-        };
+        let rule = rule_beyond_header(redactor, a.kind, a.action, cite, a.counsel);
         LogEntry {
             location,
             span: [a.start, a.end],
@@ -184,6 +176,27 @@ impl<'a> LogEntry<'a> {
         write_u64(w, self.span[1] as u64)?;
         w.write_all(b"]")?;
         write_tail(w, self.kind, self.detector, self.confidence, self.rule)
+    }
+}
+
+/// The rule a log line states (action, cite, counsel flag): `None` when the redaction was made
+/// as the file header states for its kind, the rule every such line leaves out.
+pub(crate) fn rule_beyond_header<'c>(
+    redactor: &Redactor,
+    kind: EntityKind,
+    action: Action,
+    cite: &'c str,
+    counsel: bool,
+) -> Option<(&'static str, &'c str, bool)> {
+    match redactor.kind_rule(kind) {
+        Some((header_action, header_cite, header_counsel))
+            if header_action == action
+                && header_counsel == counsel
+                && (std::ptr::eq(header_cite, cite) || header_cite == cite) =>
+        {
+            None
+        }
+        _ => Some((action.as_str(), cite, counsel)),
     }
 }
 

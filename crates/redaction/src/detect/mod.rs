@@ -928,27 +928,30 @@ pub fn resolve_overlaps(found: Vec<Finding>) -> Vec<Finding> {
     };
     // Merged in place: `kept` findings at the front, the rest still to look at.
     let mut kept = first_overlap + 1;
-    for i in first_overlap + 1..found.len() {
+    for i in kept..found.len() {
         let f = found[i];
-        if kept > 0 && found[kept - 1].overlaps(&f) {
-            let last = &mut found[kept - 1];
-            let rank = |x: &Finding| (x.confidence, x.kind.is_structured_identifier(), x.len());
-            let (start, end) = (last.start.min(f.start), last.end.max(f.end));
-            if rank(&f) > rank(last) {
-                *last = f;
-            }
-            last.start = start;
-            last.end = end;
+        if found[kept - 1].overlaps(&f) {
+            absorb(&mut found[kept - 1], f);
         } else {
-            // Until the first overlap, every finding is already in its place.
-            if kept != i {
-                found[kept] = f;
-            }
+            found[kept] = f;
             kept += 1;
         }
     }
     found.truncate(kept);
     found
+}
+
+/// Merges `f` into `last`, which it overlaps: the higher-ranked of the two (confidence, then a
+/// structured identifier, then the longer span) over the union of their spans.
+#[inline]
+fn absorb(last: &mut Finding, f: Finding) {
+    let rank = |x: &Finding| (x.confidence, x.kind.is_structured_identifier(), x.len());
+    let (start, end) = (last.start.min(f.start), last.end.max(f.end));
+    if rank(&f) > rank(last) {
+        *last = f;
+    }
+    last.start = start;
+    last.end = end;
 }
 
 #[cfg(test)]
@@ -1035,21 +1038,14 @@ mod tests {
     }
 
     /// `resolve_overlaps` as it was before the disjoint prefix was skipped: the library's sort,
-    /// then the merge loop over every finding.
+    /// then the merge loop over every finding (each merge by the same [`absorb`]).
     fn resolve_overlaps_reference(mut found: Vec<Finding>) -> Vec<Finding> {
         found.sort_by_key(order_key);
         let mut kept = 0;
         for i in 0..found.len() {
             let f = found[i];
             if kept > 0 && found[kept - 1].overlaps(&f) {
-                let last = &mut found[kept - 1];
-                let rank = |x: &Finding| (x.confidence, x.kind.is_structured_identifier(), x.len());
-                let (start, end) = (last.start.min(f.start), last.end.max(f.end));
-                if rank(&f) > rank(last) {
-                    *last = f;
-                }
-                last.start = start;
-                last.end = end;
+                absorb(&mut found[kept - 1], f);
             } else {
                 found[kept] = f;
                 kept += 1;

@@ -589,7 +589,6 @@ impl Detector for PatternDetector {
     }
 }
 
-/// A pattern's finding, under the detector of its kind.
 /// What [`PatternDetector::scan`] does with each match, from the lazy DFA or from `meta`.
 struct Taker<'a> {
     detector: &'a PatternDetector,
@@ -647,6 +646,7 @@ impl Taker<'_> {
     }
 }
 
+/// A pattern's finding, under the detector of its kind.
 fn finding(start: usize, end: usize, (kind, confidence): (EntityKind, Confidence)) -> Finding {
     Finding {
         start,

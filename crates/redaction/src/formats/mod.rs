@@ -17,7 +17,9 @@ use serde::Serialize;
 
 use crate::columns::ColumnClass;
 use crate::entity::EntityKind;
-use crate::log::{push_head, push_tail, ColumnRunEntry, Location, LogEntry, ReviewEntry};
+use crate::log::{
+    push_head, push_tail, rule_beyond_header, ColumnRunEntry, Location, LogEntry, ReviewEntry,
+};
 use crate::redactor::{Applied, RedactedField, Redactor};
 
 /// Longest line (text, JSON Lines) or record (CSV) accepted, in bytes.
@@ -275,19 +277,13 @@ impl LogBatch {
                     }
                     self.counsel_flags += u64::from(a.counsel);
                     let location = location(a.start);
-                    // The rule `LogEntry::new` leaves out (`None`) when the kind's action and
-                    // counsel flag are the header's: its cite is the header's own string. Such a
-                    // line (all of them today) is its head and a cached tail, written without
-                    // an entry built for it.
-                    let as_header = matches!(
-                        redactor.kind_rule(a.kind),
-                        Some((action, _, counsel)) if action == a.action && counsel == a.counsel
-                    );
-                    if as_header {
+                    let cite = redactor.full_cite(a.kind);
+                    // A line made as the header states (all of them today) is its head and a
+                    // cached tail, written without an entry built for it.
+                    if rule_beyond_header(redactor, a.kind, a.action, cite, a.counsel).is_none() {
                         push_head(&mut self.log, &location, [a.start, a.end]);
                         self.log.extend_from_slice(tails.get(a));
                     } else {
-                        let cite = redactor.full_cite(a.kind);
                         let entry = LogEntry::new(redactor, location, a, cite);
                         entry.push_head(&mut self.log);
                         entry.push_tail(&mut self.log);
@@ -320,14 +316,7 @@ impl LogBatch {
             self.counsel_flags += cells;
         }
         let cite = redactor.full_cite(run.kind);
-        let rule = match redactor.kind_rule(run.kind) {
-            Some((action, header_cite, counsel))
-                if action == run.action && counsel == run.counsel && header_cite == cite =>
-            {
-                None
-            }
-            _ => Some((run.action.as_str(), cite, run.counsel)),
-        };
+        let rule = rule_beyond_header(redactor, run.kind, run.action, cite, run.counsel);
         // Writing to a Vec cannot fail.
         let _ = ColumnRunEntry {
             column,
