@@ -928,7 +928,7 @@ pub fn resolve_overlaps(found: Vec<Finding>) -> Vec<Finding> {
     };
     // Merged in place: `kept` findings at the front, the rest still to look at.
     let mut kept = first_overlap + 1;
-    for i in kept..found.len() {
+    for i in first_overlap + 1..found.len() {
         let f = found[i];
         if found[kept - 1].overlaps(&f) {
             absorb(&mut found[kept - 1], f);
