@@ -28,6 +28,8 @@ pub(crate) struct FieldMemo {
 #[derive(Default)]
 struct Slot {
     filled: bool,
+    /// Found by a look-up since it was filled or last spared: a value that repeats.
+    used: bool,
     hint: u16,
     text: Vec<u8>,
     findings: Vec<Finding>,
@@ -76,16 +78,27 @@ impl FieldMemo {
     pub(crate) fn get(&mut self, chain: u64, text: &str, hint: FieldHint) -> Option<&[Finding]> {
         self.serve(chain);
         let hint = hint_key(hint);
-        let slot = self.slots.get(slot_of(text.as_bytes(), hint))?;
-        (slot.filled && slot.hint == hint && slot.text == text.as_bytes())
-            .then_some(slot.findings.as_slice())
+        let slot = self.slots.get_mut(slot_of(text.as_bytes(), hint))?;
+        if slot.filled && slot.hint == hint && slot.text == text.as_bytes() {
+            slot.used = true;
+            Some(slot.findings.as_slice())
+        } else {
+            None
+        }
     }
 
-    /// Remembers `findings` for `text` with `hint` under `chain` (in place of what the slot held).
+    /// Remembers `findings` for `text` with `hint` under `chain`, in place of what the slot
+    /// held, unless that was found again since it was stored: then it is spared once (a
+    /// second chance), so that a run of values that never repeat (booking numbers) cannot
+    /// evict a value that does before it comes round again.
     pub(crate) fn put(&mut self, chain: u64, text: &str, hint: FieldHint, findings: &[Finding]) {
         self.serve(chain);
         let hint = hint_key(hint);
         if let Some(slot) = self.slots.get_mut(slot_of(text.as_bytes(), hint)) {
+            if slot.filled && slot.used {
+                slot.used = false;
+                return;
+            }
             slot.filled = true;
             slot.hint = hint;
             slot.text.clear();
@@ -155,6 +168,33 @@ mod tests {
         // Another chain (another policy's detectors): nothing is known.
         assert!(memo.get(2, "BATTERY", plain).is_none());
         assert!(memo.get(1, "BATTERY", plain).is_none());
+    }
+
+    #[test]
+    fn a_value_found_again_is_spared_once() {
+        let mut memo = FieldMemo::default();
+        let plain = FieldHint::default();
+        let key = hint_key(plain);
+        let slot = slot_of(b"BATTERY", key);
+        // Values that never repeat (booking numbers) landing in the same slot.
+        let mut unique = (0..).map(|i| format!("{i:08}"));
+        let mut colliding = || unique.find(|t| slot_of(t.as_bytes(), key) == slot);
+        let [first, second, third] = [(); 3].map(|()| colliding().expect("numbers are endless"));
+        memo.put(3, "BATTERY", plain, &[]);
+        // Not yet found again: the next value takes its slot.
+        memo.put(3, &first, plain, &[finding(1)]);
+        assert!(memo.get(3, "BATTERY", plain).is_none());
+        memo.put(3, "BATTERY", plain, &[]);
+        assert!(memo.get(3, "BATTERY", plain).is_some());
+        // Found again: spared by the next value...
+        memo.put(3, &second, plain, &[finding(2)]);
+        assert!(memo.get(3, "BATTERY", plain).is_some());
+        assert!(memo.get(3, &second, plain).is_none());
+        // ... but not by two in a row without being found between them.
+        memo.put(3, &third, plain, &[finding(3)]);
+        memo.put(3, &third, plain, &[finding(3)]);
+        assert!(memo.get(3, "BATTERY", plain).is_none());
+        assert_eq!(memo.get(3, &third, plain), Some(&[finding(3)][..]));
     }
 
     #[test]
