@@ -2,7 +2,6 @@
 //! No I/O here; `formats` and `release` do files.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use crate::detect::{
     applied_buffer, bytes, findings_buffer, per_field_buffer, recycle_applied, recycle_per_field,
@@ -55,8 +54,6 @@ pub struct Applied {
     pub confidence: Confidence,
     /// What was done.
     pub action: Action,
-    /// Short exemption cite (`7(1)(b)`), shared with the policy's rule (no copy per redaction).
-    pub exemption: Arc<str>,
     /// Flagged for counsel's review.
     pub counsel: bool,
 }
@@ -89,7 +86,6 @@ struct KindRule {
     action: Action,
     /// `[REDACTED 7(1)(b)]`.
     label: String,
-    exemption: Arc<str>,
     /// `5 ILCS 140/7(1)(b)`.
     cite: String,
     counsel: bool,
@@ -125,7 +121,6 @@ impl Redactor {
                     action: rule.action,
                     label: label(&exemption),
                     cite: policy.cite(&exemption),
-                    exemption: Arc::from(exemption),
                     counsel: rule.counsel,
                 }
             })
@@ -386,7 +381,6 @@ impl Redactor {
                 detector: f.detector,
                 confidence: f.confidence,
                 action: rule.action,
-                exemption: Arc::clone(&rule.exemption),
                 counsel: rule.counsel,
             });
         }

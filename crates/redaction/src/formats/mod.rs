@@ -469,7 +469,6 @@ mod tests {
                         detector,
                         confidence: confidences[(i + j + r) % 3],
                         action,
-                        exemption: std::sync::Arc::from("7(1)(b)"),
                         counsel,
                     });
                 }
@@ -494,7 +493,6 @@ mod tests {
                     detector: detectors[0],
                     confidence: Confidence::Likely,
                     action,
-                    exemption: std::sync::Arc::from("7(1)(b)"),
                     counsel,
                 });
             }
