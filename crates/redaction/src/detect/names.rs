@@ -1363,9 +1363,36 @@ pub struct NameKeys {
     filter: Vec<u64>,
     /// The bytes a mention of a key can start with (see [`NameKeys::mention_starts`]).
     starts: ByteSet,
+    /// Once there are [`INDEXED_FROM`] keys: an open-addressing table of them by head (index + 1,
+    /// 0 empty; at most half full). A report chunk confirms dozens of name words and mentions
+    /// them hundreds of times; each mention passed the filter and then compared its head with
+    /// the keys one by one. Empty below that (a table row's few keys are compared directly).
+    index: Vec<u32>,
 }
 
 const FILTER_WORDS: usize = 32;
+
+/// Keys from which [`NameKeys`] keeps its index.
+const INDEXED_FROM: usize = 16;
+
+/// A key head's first slot in an index of `mask + 1` slots (bits of the product other than the
+/// filter's).
+fn index_slot(h: u64, mask: usize) -> usize {
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 20) as usize & mask
+}
+
+/// Puts key number `k` (its head `h`) into the first empty slot of its probe sequence.
+fn index_put(index: &mut [u32], h: u64, k: usize) {
+    let mask = index.len().wrapping_sub(1);
+    let mut i = index_slot(h, mask);
+    while let Some(slot) = index.get_mut(i) {
+        if *slot == 0 {
+            *slot = k as u32 + 1;
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+}
 
 fn filter_bit(h: u64) -> (usize, u64) {
     // The top 11 bits of the product: 2,048 positions.
@@ -1383,6 +1410,7 @@ impl NameKeys {
         // Bits are set only with a key: without keys the filter is already clear.
         if !self.keys.is_empty() {
             self.filter.fill(0);
+            self.index.fill(0);
         }
         self.bytes.clear();
         self.keys.clear();
@@ -1416,8 +1444,31 @@ impl NameKeys {
         }
         self.filter[w] |= bit;
         self.keys.push((h, from, self.bytes.len() as u32));
+        if self.keys.len() >= INDEXED_FROM {
+            self.index_last();
+        }
         if let Some(&first) = key.first().filter(|b| b.is_ascii_lowercase()) {
             self.starts = self.starts.with(first.to_ascii_uppercase());
+        }
+    }
+
+    /// Puts the last key added into the index: out of line, so that [`Self::insert`] stays
+    /// small for a table row's few keys, which are not indexed.
+    #[cold]
+    #[inline(never)]
+    fn index_last(&mut self) {
+        let n = self.keys.len();
+        // Made when the keys reach `INDEXED_FROM` (those before were not placed: the table may
+        // hold a cleared record's slots) and grown past half full, at four slots a key, every
+        // key placed again.
+        if n == INDEXED_FROM || n * 2 > self.index.len() {
+            self.index.clear();
+            self.index.resize((n * 4).next_power_of_two(), 0);
+            for (k, &(kh, _, _)) in self.keys.iter().enumerate() {
+                index_put(&mut self.index, kh, k);
+            }
+        } else if let Some(&(h, _, _)) = self.keys.last() {
+            index_put(&mut self.index, h, n - 1);
         }
     }
 
@@ -1441,11 +1492,28 @@ impl NameKeys {
         if self.filter.get(w).is_none_or(|f| f & bit == 0) {
             return false;
         }
-        self.keys.iter().any(|&(kh, a, b)| {
+        let is = |&(kh, a, b): &(u64, u32, u32)| {
             kh == h
                 && (b - a) as usize == len
                 && (len <= 8 || same(&self.bytes[a as usize..b as usize]))
-        })
+        };
+        if self.keys.len() < INDEXED_FROM {
+            return self.keys.iter().any(is);
+        }
+        // Keys of one head share a probe sequence, and no key is ever removed: following it
+        // to an empty slot meets every key the scan above would accept.
+        let mask = self.index.len().wrapping_sub(1);
+        let mut i = index_slot(h, mask);
+        while let Some(&slot) = self.index.get(i) {
+            if slot == 0 {
+                return false;
+            }
+            if self.keys.get(slot as usize - 1).is_some_and(is) {
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+        false
     }
 }
 
@@ -2074,5 +2142,56 @@ mod tests {
             assert_eq!(new.filter, old.filter, "{text:?}");
             assert!(new.mention_starts() == old.mention_starts(), "{text:?}");
         }
+    }
+
+    /// With and without its index, [`NameKeys`] answers as a scan of every key would: keys
+    /// of one to 20 bytes, many sharing their first eight bytes and length (one head, told
+    /// apart by the rest), added a few at a time over records that are cleared and grow past
+    /// the index's threshold and its growths again; every key and near misses asked for after
+    /// each addition.
+    #[test]
+    fn name_keys_index_answers_as_the_scan() {
+        let scan = |keys: &NameKeys, key: &[u8]| {
+            let h = head(key);
+            keys.keys
+                .iter()
+                .any(|&(kh, a, b)| kh == h && keys.bytes.get(a as usize..b as usize) == Some(key))
+        };
+        let mut rng = crate::corpus::Rng::new(5);
+        let mut keys = NameKeys::default();
+        let letters = b"abcdeo'-";
+        let mut asked = 0;
+        for record in 0..400 {
+            keys.clear();
+            let mut added: Vec<Vec<u8>> = Vec::new();
+            for _ in 0..rng.below(if record % 3 == 0 { 200 } else { 30 }) {
+                let len = rng.range(1, 21) as usize;
+                // Often the same first eight bytes: heads collide for keys longer than eight.
+                let mut key: Vec<u8> = if len > 8 && rng.chance(0.5) {
+                    b"abcdeabc".to_vec()
+                } else {
+                    Vec::new()
+                };
+                while key.len() < len {
+                    key.push(*rng.pick(letters));
+                }
+                keys.insert(&key);
+                added.push(key);
+                for probe in added.iter().rev().take(4) {
+                    let mut near = probe.clone();
+                    if let Some(last) = near.last_mut() {
+                        *last = if *last == b'a' { b'b' } else { b'a' };
+                    }
+                    for k in [probe, &near] {
+                        assert_eq!(keys.contains(k), scan(&keys, k), "{record}");
+                        asked += 1;
+                    }
+                }
+            }
+            for k in &added {
+                assert!(keys.contains(k));
+            }
+        }
+        assert!(asked > 20_000, "{asked}");
     }
 }
