@@ -338,8 +338,9 @@ fn key_head_hash(key: &[u8]) -> (u64, u64) {
 }
 
 /// [`head_and_hash`] of the folded key of a plain token (see [`Token::plain`]), without
-/// folding it.
-#[inline]
+/// folding it, from the word's own bytes: the oracle of [`plain_head_hash_at`], which reads
+/// them from the text.
+#[cfg(test)]
 fn plain_head_hash(word: &[u8]) -> (u64, u64) {
     let n = word.len();
     if n <= 8 {
@@ -352,6 +353,43 @@ fn plain_head_hash(word: &[u8]) -> (u64, u64) {
         word8(&word[n - 8..]) | lower_mask(8),
         n,
     )
+}
+
+/// Per length below eight, the mask of that many low bytes of a word; the eighth entry keeps all.
+const KEEP_BYTES: [u64; 9] = {
+    let mut t = [u64::MAX; 9];
+    let mut n = 0;
+    while n < 8 {
+        t[n] = (1u64 << (8 * n)) - 1;
+        n += 1;
+    }
+    t
+};
+
+/// [`word8`] of the plain token `bytes[start..end]` (see [`Token::plain`]) lower-cased as
+/// [`fold`] does, that is `word8(word) | lower_mask(n)`: read as the eight text bytes from
+/// `start` when the text has them, OR-ed with the case bits and masked to the word's length.
+/// One load and no branch on the length, where the word's own slice takes up to two loads and
+/// a branch per length class (the text holds the bytes after a word, which the mask drops).
+#[inline]
+fn plain_word8_at(bytes: &[u8], start: usize, end: usize) -> u64 {
+    let n = end.saturating_sub(start);
+    match bytes.get(start..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(w) => (u64::from_le_bytes(*w) | LANE_CASE) & KEEP_BYTES[n.min(8)],
+        None => word8(bytes.get(start..end).unwrap_or_default()) | lower_mask(n.min(8)),
+    }
+}
+
+/// The head and hash of the plain token `bytes[start..end]`'s folded key (as
+/// [`key_head_hash`] of it), its words read from the text ([`plain_word8_at`]).
+#[inline]
+fn plain_head_hash_at(bytes: &[u8], start: usize, end: usize) -> (u64, u64) {
+    let n = end.saturating_sub(start);
+    let first = plain_word8_at(bytes, start, end);
+    if n <= 8 {
+        return head_and_hash(first, first, n);
+    }
+    head_and_hash(first, plain_word8_at(bytes, end - 8, end), n)
 }
 
 /// True when the plain token `word` folds to `key`.
@@ -454,9 +492,14 @@ impl Gazetteer {
     /// Flags of a token of `text` (the same as [`Self::lookup`] of its text).
     #[inline]
     fn lookup_token(&self, text: &str, t: &Token) -> u16 {
-        let word = &text.as_bytes()[t.start..t.end];
+        let bytes = text.as_bytes();
+        let word = &bytes[t.start..t.end];
         if t.plain {
-            self.probe(plain_head_hash(word), word.len(), |k| plain_eq(word, k))
+            let hh = plain_head_hash_at(bytes, t.start, t.end);
+            self.probe(hh, word.len(), |k| plain_eq(word, k))
+        } else if word.last() == Some(&b'.') {
+            // An initial with its dot ("J."): `fold` takes no dot, so it has no key.
+            0
         } else {
             self.lookup(&text[t.start..t.end])
         }
@@ -1323,9 +1366,36 @@ pub struct NameKeys {
     filter: Vec<u64>,
     /// The bytes a mention of a key can start with (see [`NameKeys::mention_starts`]).
     starts: ByteSet,
+    /// Once there are [`INDEXED_FROM`] keys: an open-addressing table of them by head (index + 1,
+    /// 0 empty; at most half full). A report chunk confirms dozens of name words and mentions
+    /// them hundreds of times; each mention passed the filter and then compared its head with
+    /// the keys one by one. Empty below that (a table row's few keys are compared directly).
+    index: Vec<u32>,
 }
 
 const FILTER_WORDS: usize = 32;
+
+/// Keys from which [`NameKeys`] keeps its index.
+const INDEXED_FROM: usize = 16;
+
+/// A key head's first slot in an index of `mask + 1` slots (bits of the product other than the
+/// filter's).
+fn index_slot(h: u64, mask: usize) -> usize {
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 20) as usize & mask
+}
+
+/// Puts key number `k` (its head `h`) into the first empty slot of its probe sequence.
+fn index_put(index: &mut [u32], h: u64, k: usize) {
+    let mask = index.len().wrapping_sub(1);
+    let mut i = index_slot(h, mask);
+    while let Some(slot) = index.get_mut(i) {
+        if *slot == 0 {
+            *slot = k as u32 + 1;
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+}
 
 fn filter_bit(h: u64) -> (usize, u64) {
     // The top 11 bits of the product: 2,048 positions.
@@ -1343,6 +1413,7 @@ impl NameKeys {
         // Bits are set only with a key: without keys the filter is already clear.
         if !self.keys.is_empty() {
             self.filter.fill(0);
+            self.index.fill(0);
         }
         self.bytes.clear();
         self.keys.clear();
@@ -1376,15 +1447,39 @@ impl NameKeys {
         }
         self.filter[w] |= bit;
         self.keys.push((h, from, self.bytes.len() as u32));
+        if self.keys.len() >= INDEXED_FROM {
+            self.index_last();
+        }
         if let Some(&first) = key.first().filter(|b| b.is_ascii_lowercase()) {
             self.starts = self.starts.with(first.to_ascii_uppercase());
         }
     }
 
-    /// True when the folded key of the plain token `word` was added (see [`Token::plain`]).
-    fn contains_plain(&self, word: &[u8]) -> bool {
-        let m = word.len().min(8);
-        let h = (word8(word) | lower_mask(m)) ^ ((word.len() as u64) << 56);
+    /// Puts the last key added into the index: out of line, so that [`Self::insert`] stays
+    /// small for a table row's few keys, which are not indexed.
+    #[cold]
+    #[inline(never)]
+    fn index_last(&mut self) {
+        let n = self.keys.len();
+        // Made when the keys reach `INDEXED_FROM` (those before were not placed: the table may
+        // hold a cleared record's slots) and grown past half full, at four slots a key, every
+        // key placed again.
+        if n == INDEXED_FROM || n * 2 > self.index.len() {
+            self.index.clear();
+            self.index.resize((n * 4).next_power_of_two(), 0);
+            for (k, &(kh, _, _)) in self.keys.iter().enumerate() {
+                index_put(&mut self.index, kh, k);
+            }
+        } else if let Some(&(h, _, _)) = self.keys.last() {
+            index_put(&mut self.index, h, n - 1);
+        }
+    }
+
+    /// True when the folded key of the plain token `bytes[start..end]` was added (see
+    /// [`Token::plain`]).
+    fn contains_plain(&self, bytes: &[u8], start: usize, end: usize) -> bool {
+        let word = &bytes[start..end];
+        let h = plain_word8_at(bytes, start, end) ^ ((word.len() as u64) << 56);
         self.has(h, word.len(), |key| plain_eq(word, key))
     }
 
@@ -1400,11 +1495,28 @@ impl NameKeys {
         if self.filter.get(w).is_none_or(|f| f & bit == 0) {
             return false;
         }
-        self.keys.iter().any(|&(kh, a, b)| {
+        let is = |&(kh, a, b): &(u64, u32, u32)| {
             kh == h
                 && (b - a) as usize == len
                 && (len <= 8 || same(&self.bytes[a as usize..b as usize]))
-        })
+        };
+        if self.keys.len() < INDEXED_FROM {
+            return self.keys.iter().any(is);
+        }
+        // Keys of one head share a probe sequence, and no key is ever removed: following it
+        // to an empty slot meets every key the scan above would accept.
+        let mask = self.index.len().wrapping_sub(1);
+        let mut i = index_slot(h, mask);
+        while let Some(&slot) = self.index.get(i) {
+            if slot == 0 {
+                return false;
+            }
+            if self.keys.get(slot as usize - 1).is_some_and(is) {
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+        false
     }
 }
 
@@ -1422,7 +1534,19 @@ pub fn name_keys(text: &str, gazetteer: &Gazetteer, tokens: &mut Vec<Token>, out
             continue;
         }
         let mut buf = [0u8; 48];
-        if let Some(k) = fold(word, &mut buf) {
+        let key = if t.plain {
+            // A plain word's key is its bytes lower-cased (`| 0x20` leaves its apostrophes and
+            // hyphens as they are): `fold`'s byte test and `char` loop are not needed.
+            buf.get_mut(..word.len()).map(|key| {
+                for (k, b) in key.iter_mut().zip(word.bytes()) {
+                    *k = b | 0x20;
+                }
+                &*key
+            })
+        } else {
+            fold(word, &mut buf)
+        };
+        if let Some(k) = key {
             out.insert(k);
         }
     }
@@ -1467,7 +1591,7 @@ pub fn find_mentions(text: &str, tokens: &[Token], keys: &NameKeys, out: &mut Ve
             continue;
         }
         if t.plain {
-            if keys.contains_plain(&text.as_bytes()[t.start..t.end]) {
+            if keys.contains_plain(text.as_bytes(), t.start, t.end) {
                 out.push(Finding {
                     start: t.start,
                     end: t.end,
@@ -1707,7 +1831,8 @@ mod tests {
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "the of and Washington Christopher Alexandria Maximiliano J K",
         ];
-        for text in texts {
+        let random = plain_word_texts();
+        for text in texts.into_iter().chain(random.iter().map(String::as_str)) {
             let mut tokens = Vec::new();
             tokenize(text, &mut tokens);
             for t in &tokens {
@@ -1899,5 +2024,178 @@ mod tests {
             let folded: Vec<u8> = w.iter().map(|b| b | 0x20).collect();
             assert_eq!(plain_head_hash(w), key_head_hash(&folded), "{n}");
         }
+    }
+
+    /// Random texts dense in plain words of every length, each plain word at every distance
+    /// from the text's end (so that the eight-byte read from the text and its fallback both
+    /// run), plus the corpus's fields.
+    fn plain_word_texts() -> Vec<String> {
+        let pieces = [
+            "a",
+            "Z",
+            "q",
+            "K",
+            "'",
+            "-",
+            " ",
+            " ",
+            ", ",
+            ".",
+            "7",
+            "é",
+            "Ł",
+            "\n",
+            "GARCIA",
+            "o'brien",
+            "Wiśniewska-Kowalczyk",
+            "MAXIMILIANOS",
+            "de",
+            "J.",
+        ];
+        let mut rng = crate::corpus::Rng::new(77);
+        let mut texts: Vec<String> = (0..3_000)
+            .map(|_| {
+                let mut text = String::new();
+                for _ in 0..rng.below(30) {
+                    text.push_str(rng.pick::<&str>(&pieces));
+                }
+                text
+            })
+            .collect();
+        let corpus = crate::corpus::generate(2026, 200);
+        texts.extend(corpus.field_texts().map(String::from));
+        texts
+    }
+
+    /// A plain token's head and hash read from the text ([`plain_head_hash_at`]) are those
+    /// from its own bytes and of its folded key; [`NameKeys::contains_plain`] answers as
+    /// [`NameKeys::contains`] of the folded key, with the token's key added and without it.
+    #[test]
+    fn plain_words_read_from_the_text_hash_as_their_folded_keys() {
+        let mut checked = 0;
+        let mut keys = NameKeys::default();
+        keys.insert(b"garcia");
+        for text in plain_word_texts() {
+            let bytes = text.as_bytes();
+            let mut tokens = Vec::new();
+            tokenize(&text, &mut tokens);
+            for t in tokens.iter().filter(|t| t.plain) {
+                let word = &bytes[t.start..t.end];
+                let mut buf = [0u8; 48];
+                let folded = fold(&text[t.start..t.end], &mut buf).unwrap();
+                let at = plain_head_hash_at(bytes, t.start, t.end);
+                assert_eq!(at, plain_head_hash(word), "{text:?}");
+                assert_eq!(at, key_head_hash(folded), "{text:?}");
+                assert_eq!(
+                    keys.contains_plain(bytes, t.start, t.end),
+                    keys.contains(folded),
+                    "{text:?}"
+                );
+                checked += 1;
+            }
+            // Every span of the text's last 20 bytes that is letters only, as a plain word.
+            for start in bytes.len().saturating_sub(20)..bytes.len() {
+                for end in start + 1..=bytes.len() {
+                    let word = &bytes[start..end];
+                    if word.iter().all(u8::is_ascii_alphabetic) {
+                        assert_eq!(plain_head_hash_at(bytes, start, end), plain_head_hash(word));
+                    }
+                }
+            }
+        }
+        assert!(checked > 20_000, "{checked}");
+    }
+
+    /// [`name_keys`] before plain words skipped `fold`: every word's key through it.
+    fn name_keys_reference(text: &str, gazetteer: &Gazetteer, out: &mut NameKeys) {
+        let mut tokens = Vec::new();
+        tokenize(text, &mut tokens);
+        for t in tokens.iter() {
+            let word = &text[t.start..t.end];
+            let f = gazetteer.lookup_token(text, t);
+            if t.shape == Shape::Initial
+                || f & (PARTICLE | TITLE | LABEL | CUE | PLACE) != 0
+                || word.len() < 2
+            {
+                continue;
+            }
+            let mut buf = [0u8; 48];
+            if let Some(k) = fold(word, &mut buf) {
+                out.insert(k);
+            }
+        }
+    }
+
+    /// The keys [`name_keys`] adds (bytes, heads, order, filter and mention starts) are those
+    /// the reference adds, on random texts and the corpus's fields, one record's keys growing
+    /// over several texts as propagation adds them.
+    #[test]
+    fn name_keys_equal_the_reference() {
+        let g = Gazetteer::shipped();
+        let (mut new, mut old) = (NameKeys::default(), NameKeys::default());
+        let mut scratch = Vec::new();
+        for (i, text) in plain_word_texts().iter().enumerate() {
+            if i % 5 == 0 {
+                new.clear();
+                old.clear();
+            }
+            name_keys(text, &g, &mut scratch, &mut new);
+            name_keys_reference(text, &g, &mut old);
+            assert_eq!(new.bytes, old.bytes, "{text:?}");
+            assert_eq!(new.keys, old.keys, "{text:?}");
+            assert_eq!(new.filter, old.filter, "{text:?}");
+            assert!(new.mention_starts() == old.mention_starts(), "{text:?}");
+        }
+    }
+
+    /// With and without its index, [`NameKeys`] answers as a scan of every key would: keys
+    /// of one to 20 bytes, many sharing their first eight bytes and length (one head, told
+    /// apart by the rest), added a few at a time over records that are cleared and grow past
+    /// the index's threshold and its growths again; every key and near misses asked for after
+    /// each addition.
+    #[test]
+    fn name_keys_index_answers_as_the_scan() {
+        let scan = |keys: &NameKeys, key: &[u8]| {
+            let h = head(key);
+            keys.keys
+                .iter()
+                .any(|&(kh, a, b)| kh == h && keys.bytes.get(a as usize..b as usize) == Some(key))
+        };
+        let mut rng = crate::corpus::Rng::new(5);
+        let mut keys = NameKeys::default();
+        let letters = b"abcdeo'-";
+        let mut asked = 0;
+        for record in 0..400 {
+            keys.clear();
+            let mut added: Vec<Vec<u8>> = Vec::new();
+            for _ in 0..rng.below(if record % 3 == 0 { 200 } else { 30 }) {
+                let len = rng.range(1, 21) as usize;
+                // Often the same first eight bytes: heads collide for keys longer than eight.
+                let mut key: Vec<u8> = if len > 8 && rng.chance(0.5) {
+                    b"abcdeabc".to_vec()
+                } else {
+                    Vec::new()
+                };
+                while key.len() < len {
+                    key.push(*rng.pick(letters));
+                }
+                keys.insert(&key);
+                added.push(key);
+                for probe in added.iter().rev().take(4) {
+                    let mut near = probe.clone();
+                    if let Some(last) = near.last_mut() {
+                        *last = if *last == b'a' { b'b' } else { b'a' };
+                    }
+                    for k in [probe, &near] {
+                        assert_eq!(keys.contains(k), scan(&keys, k), "{record}");
+                        asked += 1;
+                    }
+                }
+            }
+            for k in &added {
+                assert!(keys.contains(k));
+            }
+        }
+        assert!(asked > 20_000, "{asked}");
     }
 }
