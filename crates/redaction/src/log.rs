@@ -204,6 +204,14 @@ pub(crate) fn rule_beyond_header<'c>(
 /// line without building its entry.
 #[inline]
 pub(crate) fn push_head(v: &mut Vec<u8>, location: &Location<'_>, span: [usize; 2]) {
+    push_location(v, location);
+    push_span(v, span);
+}
+
+/// The start of a line up to its span's offsets: `{`, the location's keys and `,"s":[`. The same
+/// for every redaction in a field whose location does not depend on the offset (a JSON leaf).
+#[inline(always)]
+pub(crate) fn push_location(v: &mut Vec<u8>, location: &Location<'_>) {
     match location {
         // The common case (text) without the generic writer.
         Location::Line { line } => {
@@ -229,16 +237,27 @@ pub(crate) fn push_head(v: &mut Vec<u8>, location: &Location<'_>, span: [usize; 
         }
     }
     v.extend_from_slice(b",\"s\":[");
+}
+
+/// The span's offsets after [`push_location`], closing the head: `start,end]`.
+#[inline(always)]
+pub(crate) fn push_span(v: &mut Vec<u8>, span: [usize; 2]) {
     push_u64(v, span[0] as u64);
     v.push(b',');
     push_u64(v, span[1] as u64);
     v.push(b']');
 }
 
-/// [`LogEntry::push_tail`] of an entry without a rule (as the header says).
-pub(crate) fn push_tail(v: &mut Vec<u8>, kind: EntityKind, detector: &str, confidence: Confidence) {
+/// [`LogEntry::push_tail`] of an entry with `rule` (`None`: as the header says).
+pub(crate) fn push_tail(
+    v: &mut Vec<u8>,
+    kind: EntityKind,
+    detector: &str,
+    confidence: Confidence,
+    rule: Option<(&str, &str, bool)>,
+) {
     // Writing to a Vec cannot fail.
-    let _ = write_tail(v, kind, detector, confidence, None);
+    let _ = write_tail(v, kind, detector, confidence, rule);
 }
 
 /// The end of a line: kind, detector, confidence, and the rule where it differs from the header.

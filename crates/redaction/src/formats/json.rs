@@ -388,8 +388,13 @@ fn redact_leaves<'a>(
     let mut redacted = redactor.redact_record(&fields);
     for ((range, original, _), field) in leaves.items.iter().zip(&redacted) {
         let pointer = &leaves.pointers[range.clone()];
-        let location = |_pos: usize| Location::Json { line, pointer };
-        log.field(redactor, file, original, field, &location);
+        log.field_at(
+            redactor,
+            file,
+            original,
+            field,
+            &Location::Json { line, pointer },
+        );
     }
     let texts = redacted
         .iter_mut()
