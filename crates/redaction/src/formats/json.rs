@@ -386,6 +386,8 @@ fn redact_leaves<'a>(
         .map(|(_, text, role)| (text.as_ref(), *role))
         .collect();
     let mut redacted = redactor.redact_record(&fields);
+    // One escape test for all the record's pointers, not one per leaf logged.
+    let plain = !crate::detect::bytes::has_json_escape(leaves.pointers.as_bytes());
     for ((range, original, _), field) in leaves.items.iter().zip(&redacted) {
         let pointer = &leaves.pointers[range.clone()];
         log.field_at(
@@ -394,6 +396,7 @@ fn redact_leaves<'a>(
             original,
             field,
             &Location::Json { line, pointer },
+            plain,
         );
     }
     let texts = redacted
@@ -746,6 +749,38 @@ mod tests {
             String::from_utf8_lossy(&sink.review),
         );
         (all, !tree && fast_takes(redactor, line, bytes))
+    }
+
+    /// Each log line's pointer is written as serde_json writes the string, in records whose
+    /// pointers need escapes (keys with a quote, a backslash, a control character: the tree
+    /// path) and in records whose pointers need none (the one escape test a record decides).
+    #[test]
+    fn log_pointers_are_escaped_as_serde_json() {
+        let redactor = redactor();
+        let mut escaped = 0;
+        for text in [
+            r#"{"q\"uote":{"ssn":"078-05-1120"},"ssn":"123-45-6789"}"#,
+            r#"{"back\\slash":{"name":"John Smith"},"ssn":"123-45-6789"}"#,
+            r#"{"a/b~c":{"ssn":"123-45-6789"},"ctl\u0001":{"phone":"312-555-0100"}}"#,
+            r#"{"notes":"SSN 123-45-6789","ssn":"078-05-1120"}"#,
+            r#"[{"ssn":"078-05-1120"},{"x\ty":{"ssn":"123-45-6789"}}]"#,
+        ] {
+            let (out, _) = run_line(&redactor, 3, text.as_bytes(), false);
+            let log = out
+                .split_once("\nlog: ")
+                .and_then(|(_, rest)| rest.split_once("\nreview: "))
+                .map(|(log, _)| log)
+                .unwrap();
+            assert!(log.lines().count() >= 2, "{text}: {log}");
+            for line in log.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let p = v["p"].as_str().unwrap();
+                let written = format!(",\"p\":{},", serde_json::to_string(p).unwrap());
+                assert!(line.contains(&written), "{line}");
+                escaped += usize::from(written.contains('\\'));
+            }
+        }
+        assert!(escaped >= 4, "{escaped}");
     }
 
     /// Whether [`redact_line`] sends the line through [`fast`] (run on throwaway buffers).

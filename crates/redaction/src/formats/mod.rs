@@ -326,6 +326,7 @@ impl LogBatch {
     /// the line's head up to the span is written once, then copied for each further line, not
     /// rebuilt and its pointer tested for escapes line by line (JSON Lines logs about ten lines
     /// a record, and writing their heads was a twelfth of its instructions).
+    /// `plain`: the location's pointer or column is known to need no JSON escape.
     pub(crate) fn field_at(
         &mut self,
         redactor: &Redactor,
@@ -333,12 +334,13 @@ impl LogBatch {
         original: &str,
         field: &RedactedField<'_>,
         location: &Location<'_>,
+        plain: bool,
     ) {
         if !field.applied.is_empty() {
             // A log line is about 70 bytes: grow once per field, not line by line.
             self.log.reserve(field.applied.len() * 96);
             let head_start = self.log.len();
-            push_location(&mut self.log, location);
+            push_location(&mut self.log, location, plain);
             let head = head_start..self.log.len();
             TAILS.with_borrow_mut(|tails| {
                 for (i, a) in field.applied.iter().enumerate() {
@@ -591,7 +593,7 @@ mod tests {
     /// location at every offset, and what each entry writes alone: log, review list and counts,
     /// for pointers with and without escapes, lines of one to seven digits, fields of one and of
     /// many redactions, redactions not made as the header states (their rule written), and
-    /// review candidates.
+    /// review candidates; also when told that the pointer needs no escape.
     #[test]
     fn field_at_equals_field() {
         use crate::entity::{Confidence, Finding};
@@ -628,7 +630,11 @@ mod tests {
             "/back\\slash/7",
             "/\u{1}nl\n",
         ];
-        let (mut old, mut new) = (LogBatch::default(), LogBatch::default());
+        let (mut old, mut new, mut told) = (
+            LogBatch::default(),
+            LogBatch::default(),
+            LogBatch::default(),
+        );
         let mut want = Vec::new();
         let mut cases = 0;
         for (i, applied) in fields.iter().enumerate() {
@@ -645,7 +651,10 @@ mod tests {
                     },
                 };
                 old.field(&redactor, "f.jsonl", text, &field, &|_| location.clone());
-                new.field_at(&redactor, "f.jsonl", text, &field, &location);
+                new.field_at(&redactor, "f.jsonl", text, &field, &location, false);
+                // Told (as `redact_leaves` tells it) that the pointer needs no escape.
+                let plain = !pointer.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+                told.field_at(&redactor, "f.jsonl", text, &field, &location, plain);
                 for a in applied {
                     LogEntry::new(&redactor, location.clone(), a, redactor.full_cite(a.kind))
                         .write_json_line(&mut want)
@@ -656,7 +665,7 @@ mod tests {
         }
         assert!(cases > 30 && String::from_utf8_lossy(&want).contains(",\"cr\":"));
         assert!(new.log == want, "{}", String::from_utf8_lossy(&new.log));
-        assert!(new.log == old.log);
+        assert!(new.log == old.log && told.log == old.log);
         assert!(!new.review.is_empty() && new.review == old.review);
         assert_eq!(new.redactions, old.redactions);
         assert_eq!(
