@@ -31,6 +31,8 @@ pub const MAX_JSON_BYTES: u64 = 1024 * 1024 * 1024;
 struct Leaves<'v> {
     pointers: String,
     items: Vec<(Range<usize>, Cow<'v, str>, FieldRole)>,
+    /// No pointer needs an escape in JSON: the log writes them without testing each.
+    plain_pointers: bool,
 }
 
 fn push_escaped_key(pointer: &mut String, key: &str) {
@@ -347,10 +349,13 @@ fn redact_value(
         let mut leaves = Leaves {
             pointers: String::with_capacity(pointer_hint),
             items: Vec::with_capacity(leaf_hint),
+            plain_pointers: false,
         };
         let mut pointer = String::with_capacity(64);
         pointer.push_str(prefix);
         collect(value, &mut pointer, None, &mut leaves);
+        // One escape test for all the record's pointers, not one per leaf logged.
+        leaves.plain_pointers = !crate::detect::bytes::has_json_escape(leaves.pointers.as_bytes());
         LEAF_SIZES.with(|s| s.set((leaves.items.len(), leaves.pointers.len())));
         // Owned: the leaves borrow `value`, which `replace` then changes.
         redact_leaves(redactor, &leaves, file, line, log)
@@ -386,8 +391,6 @@ fn redact_leaves<'a>(
         .map(|(_, text, role)| (text.as_ref(), *role))
         .collect();
     let mut redacted = redactor.redact_record(&fields);
-    // One escape test for all the record's pointers, not one per leaf logged.
-    let plain = !crate::detect::bytes::has_json_escape(leaves.pointers.as_bytes());
     for ((range, original, _), field) in leaves.items.iter().zip(&redacted) {
         let pointer = &leaves.pointers[range.clone()];
         log.field_at(
@@ -396,7 +399,7 @@ fn redact_leaves<'a>(
             original,
             field,
             &Location::Json { line, pointer },
-            plain,
+            leaves.plain_pointers,
         );
     }
     let texts = redacted

@@ -52,6 +52,10 @@ pub(super) fn redact(
         leaves: Leaves {
             pointers: String::with_capacity(pointer_hint),
             items: Vec::with_capacity(leaf_hint),
+            // A qualifying line's keys hold no quote (a key ends at one), no backslash (such a key
+            // does not qualify) and no control character (nor does such a line): its pointers,
+            // keys and indices, need no escape.
+            plain_pointers: true,
         },
         spans: Vec::with_capacity(leaf_hint),
     };
