@@ -391,17 +391,15 @@ fn redact_leaves<'a>(
         .map(|(_, text, role)| (text.as_ref(), *role))
         .collect();
     let mut redacted = redactor.redact_record(&fields);
-    for ((range, original, _), field) in leaves.items.iter().zip(&redacted) {
-        let pointer = &leaves.pointers[range.clone()];
-        log.field_at(
-            redactor,
-            file,
-            original,
-            field,
-            &Location::Json { line, pointer },
-            leaves.plain_pointers,
-        );
-    }
+    let located = leaves
+        .items
+        .iter()
+        .zip(&redacted)
+        .map(|((range, original, _), field)| {
+            let pointer = &leaves.pointers[range.clone()];
+            (original.as_ref(), field, Location::Json { line, pointer })
+        });
+    log.fields_at(redactor, file, located, leaves.plain_pointers);
     let texts = redacted
         .iter_mut()
         .map(|f| (!f.applied.is_empty()).then(|| std::mem::take(&mut f.text)))

@@ -322,47 +322,63 @@ impl LogBatch {
         }
     }
 
-    /// [`Self::field`] for a field whose every redaction has the same `location` (a JSON leaf):
-    /// the line's head up to the span is written once, then copied for each further line, not
-    /// rebuilt and its pointer tested for escapes line by line (JSON Lines logs about ten lines
-    /// a record, and writing their heads was a twelfth of its instructions).
-    /// `plain`: the location's pointer or column is known to need no JSON escape.
-    pub(crate) fn field_at(
+    /// [`Self::field`] for fields (original text, redacted field, location) whose every
+    /// redaction has the field's one location (JSON leaves): each line's head up to the span is
+    /// written once a field, then copied for each further line, not rebuilt and its pointer
+    /// tested for escapes line by line (JSON Lines logs about ten lines a record, and writing
+    /// their heads was a twelfth of its instructions); the thread's tails are taken once for all
+    /// the fields (a record's leaves). `plain`: no location's pointer or column needs a JSON
+    /// escape (known to the caller).
+    pub(crate) fn fields_at<'f, 'l>(
         &mut self,
         redactor: &Redactor,
         file: &str,
-        original: &str,
+        fields: impl Iterator<Item = (&'f str, &'f RedactedField<'f>, Location<'l>)>,
+        plain: bool,
+    ) {
+        TAILS.with_borrow_mut(|tails| {
+            for (original, field, location) in fields {
+                self.field_at(redactor, tails, field, &location, plain);
+                self.add_review(file, original, field, &|_| location.clone());
+            }
+        });
+    }
+
+    /// The log lines of one field of [`Self::fields_at`].
+    #[inline(always)]
+    fn field_at(
+        &mut self,
+        redactor: &Redactor,
+        tails: &mut Tails,
         field: &RedactedField<'_>,
         location: &Location<'_>,
         plain: bool,
     ) {
-        if !field.applied.is_empty() {
-            // A log line is about 70 bytes: grow once per field, not line by line.
-            self.log.reserve(field.applied.len() * 96);
-            let head_start = self.log.len();
-            push_location(&mut self.log, location, plain);
-            let head = head_start..self.log.len();
-            TAILS.with_borrow_mut(|tails| {
-                for (i, a) in field.applied.iter().enumerate() {
-                    if let Some(n) = self.redactions.get_mut(a.kind as usize) {
-                        *n += 1;
-                    }
-                    self.counsel_flags += u64::from(a.counsel);
-                    if i > 0 {
-                        // The head written above: in bounds, as the log only grew since.
-                        self.log.extend_from_within(head.clone());
-                    }
-                    push_span(&mut self.log, [a.start, a.end]);
-                    let cite = redactor.full_cite(a.kind);
-                    // A line made as the header states (all of them today) ends in a cached tail.
-                    match rule_beyond_header(redactor, a.kind, a.action, cite, a.counsel) {
-                        None => self.log.extend_from_slice(tails.get(a)),
-                        rule => push_tail(&mut self.log, a.kind, a.detector, a.confidence, rule),
-                    }
-                }
-            });
+        if field.applied.is_empty() {
+            return;
         }
-        self.add_review(file, original, field, &|_| location.clone());
+        // A log line is about 70 bytes: grow once per field, not line by line.
+        self.log.reserve(field.applied.len() * 96);
+        let head_start = self.log.len();
+        push_location(&mut self.log, location, plain);
+        let head = head_start..self.log.len();
+        for (i, a) in field.applied.iter().enumerate() {
+            if let Some(n) = self.redactions.get_mut(a.kind as usize) {
+                *n += 1;
+            }
+            self.counsel_flags += u64::from(a.counsel);
+            if i > 0 {
+                // The head written above: in bounds, as the log only grew since.
+                self.log.extend_from_within(head.clone());
+            }
+            push_span(&mut self.log, [a.start, a.end]);
+            let cite = redactor.full_cite(a.kind);
+            // A line made as the header states (all of them today) ends in a cached tail.
+            match rule_beyond_header(redactor, a.kind, a.action, cite, a.counsel) {
+                None => self.log.extend_from_slice(tails.get(a)),
+                rule => push_tail(&mut self.log, a.kind, a.detector, a.confidence, rule),
+            }
+        }
     }
 
     /// Adds one line for a run of whole-cell redactions of a table column.
@@ -589,13 +605,13 @@ mod tests {
         }
     }
 
-    /// `field_at` (the head written once per field) writes what `field` writes for the same
+    /// `fields_at` (the head written once per field) writes what `field` writes for the same
     /// location at every offset, and what each entry writes alone: log, review list and counts,
     /// for pointers with and without escapes, lines of one to seven digits, fields of one and of
     /// many redactions, redactions not made as the header states (their rule written), and
     /// review candidates; also when told that the pointer needs no escape.
     #[test]
-    fn field_at_equals_field() {
+    fn fields_at_equals_field() {
         use crate::entity::{Confidence, Finding};
         let redactor = Redactor::new(Policy::shipped("foia-general").unwrap()).unwrap();
         let text = "ARRESTEE: GARCIA, JUAN  DOB: 01/02/1980  SSN: 123-45-6789\n\
@@ -630,6 +646,8 @@ mod tests {
             "/back\\slash/7",
             "/\u{1}nl\n",
         ];
+        // Every field again after, in one call.
+        let mut all = Vec::new();
         let (mut old, mut new, mut told) = (
             LogBatch::default(),
             LogBatch::default(),
@@ -651,10 +669,13 @@ mod tests {
                     },
                 };
                 old.field(&redactor, "f.jsonl", text, &field, &|_| location.clone());
-                new.field_at(&redactor, "f.jsonl", text, &field, &location, false);
+                let one = std::iter::once((text, &field, location.clone()));
+                new.fields_at(&redactor, "f.jsonl", one, false);
                 // Told (as `redact_leaves` tells it) that the pointer needs no escape.
                 let plain = !pointer.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
-                told.field_at(&redactor, "f.jsonl", text, &field, &location, plain);
+                let one = std::iter::once((text, &field, location.clone()));
+                told.fields_at(&redactor, "f.jsonl", one, plain);
+                all.push((field.clone(), location.clone()));
                 for a in applied {
                     LogEntry::new(&redactor, location.clone(), a, redactor.full_cite(a.kind))
                         .write_json_line(&mut want)
@@ -666,6 +687,10 @@ mod tests {
         assert!(cases > 30 && String::from_utf8_lossy(&want).contains(",\"cr\":"));
         assert!(new.log == want, "{}", String::from_utf8_lossy(&new.log));
         assert!(new.log == old.log && told.log == old.log);
+        let mut together = LogBatch::default();
+        let fields = all.iter().map(|(f, l)| (text, f, l.clone()));
+        together.fields_at(&redactor, "f.jsonl", fields, false);
+        assert!(together.log == old.log && together.review == old.review);
         assert!(!new.review.is_empty() && new.review == old.review);
         assert_eq!(new.redactions, old.redactions);
         assert_eq!(
