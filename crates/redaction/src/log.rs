@@ -204,6 +204,16 @@ pub(crate) fn rule_beyond_header<'c>(
 /// line without building its entry.
 #[inline]
 pub(crate) fn push_head(v: &mut Vec<u8>, location: &Location<'_>, span: [usize; 2]) {
+    push_location(v, location, false);
+    push_span(v, span);
+}
+
+/// The start of a line up to its span's offsets: `{`, the location's keys and `,"s":[`. The same
+/// for every redaction in a field whose location does not depend on the offset (a JSON leaf).
+/// `plain`: the caller knows that the pointer or column needs no escape (tested once for all the
+/// pointers of a record), so it is not tested again here.
+#[inline(always)]
+pub(crate) fn push_location(v: &mut Vec<u8>, location: &Location<'_>, plain: bool) {
     match location {
         // The common case (text) without the generic writer.
         Location::Line { line } => {
@@ -214,13 +224,21 @@ pub(crate) fn push_head(v: &mut Vec<u8>, location: &Location<'_>, span: [usize; 
             v.extend_from_slice(b"{\"l\":");
             push_u64(v, *line);
             v.extend_from_slice(b",\"p\":");
-            push_json_str(v, pointer);
+            if plain {
+                push_quoted(v, pointer);
+            } else {
+                push_json_str(v, pointer);
+            }
         }
         Location::Cell { row, column } => {
             v.extend_from_slice(b"{\"r\":");
             push_u64(v, *row);
             v.extend_from_slice(b",\"col\":");
-            push_json_str(v, column);
+            if plain {
+                push_quoted(v, column);
+            } else {
+                push_json_str(v, column);
+            }
         }
         other => {
             v.push(b'{');
@@ -229,16 +247,27 @@ pub(crate) fn push_head(v: &mut Vec<u8>, location: &Location<'_>, span: [usize; 
         }
     }
     v.extend_from_slice(b",\"s\":[");
+}
+
+/// The span's offsets after [`push_location`], closing the head: `start,end]`.
+#[inline(always)]
+pub(crate) fn push_span(v: &mut Vec<u8>, span: [usize; 2]) {
     push_u64(v, span[0] as u64);
     v.push(b',');
     push_u64(v, span[1] as u64);
     v.push(b']');
 }
 
-/// [`LogEntry::push_tail`] of an entry without a rule (as the header says).
-pub(crate) fn push_tail(v: &mut Vec<u8>, kind: EntityKind, detector: &str, confidence: Confidence) {
+/// [`LogEntry::push_tail`] of an entry with `rule` (`None`: as the header says).
+pub(crate) fn push_tail(
+    v: &mut Vec<u8>,
+    kind: EntityKind,
+    detector: &str,
+    confidence: Confidence,
+    rule: Option<(&str, &str, bool)>,
+) {
     // Writing to a Vec cannot fail.
-    let _ = write_tail(v, kind, detector, confidence, None);
+    let _ = write_tail(v, kind, detector, confidence, rule);
 }
 
 /// The end of a line: kind, detector, confidence, and the rule where it differs from the header.
@@ -358,14 +387,20 @@ fn write_json_str<W: std::io::Write>(w: &mut W, s: &str) -> std::io::Result<()> 
 #[inline]
 fn push_json_str(v: &mut Vec<u8>, s: &str) {
     if !crate::detect::bytes::has_json_escape(s.as_bytes()) {
-        v.reserve(s.len() + 2);
-        v.push(b'"');
-        v.extend_from_slice(s.as_bytes());
-        v.push(b'"');
+        push_quoted(v, s);
     } else {
         // Writing to a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *v, s);
     }
+}
+
+/// `s`, which needs no escape, as a JSON string: its bytes between quotes.
+#[inline(always)]
+fn push_quoted(v: &mut Vec<u8>, s: &str) {
+    v.reserve(s.len() + 2);
+    v.push(b'"');
+    v.extend_from_slice(s.as_bytes());
+    v.push(b'"');
 }
 
 /// Decimal digits of `n` without the formatting machinery.

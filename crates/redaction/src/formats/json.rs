@@ -31,6 +31,8 @@ pub const MAX_JSON_BYTES: u64 = 1024 * 1024 * 1024;
 struct Leaves<'v> {
     pointers: String,
     items: Vec<(Range<usize>, Cow<'v, str>, FieldRole)>,
+    /// No pointer needs an escape in JSON: the log writes them without testing each.
+    plain_pointers: bool,
 }
 
 fn push_escaped_key(pointer: &mut String, key: &str) {
@@ -347,10 +349,13 @@ fn redact_value(
         let mut leaves = Leaves {
             pointers: String::with_capacity(pointer_hint),
             items: Vec::with_capacity(leaf_hint),
+            plain_pointers: false,
         };
         let mut pointer = String::with_capacity(64);
         pointer.push_str(prefix);
         collect(value, &mut pointer, None, &mut leaves);
+        // One escape test for all the record's pointers, not one per leaf logged.
+        leaves.plain_pointers = !crate::detect::bytes::has_json_escape(leaves.pointers.as_bytes());
         LEAF_SIZES.with(|s| s.set((leaves.items.len(), leaves.pointers.len())));
         // Owned: the leaves borrow `value`, which `replace` then changes.
         redact_leaves(redactor, &leaves, file, line, log)
@@ -386,11 +391,15 @@ fn redact_leaves<'a>(
         .map(|(_, text, role)| (text.as_ref(), *role))
         .collect();
     let mut redacted = redactor.redact_record(&fields);
-    for ((range, original, _), field) in leaves.items.iter().zip(&redacted) {
-        let pointer = &leaves.pointers[range.clone()];
-        let location = |_pos: usize| Location::Json { line, pointer };
-        log.field(redactor, file, original, field, &location);
-    }
+    let located = leaves
+        .items
+        .iter()
+        .zip(&redacted)
+        .map(|((range, original, _), field)| {
+            let pointer = &leaves.pointers[range.clone()];
+            (original.as_ref(), field, Location::Json { line, pointer })
+        });
+    log.fields_at(redactor, file, located, leaves.plain_pointers);
     let texts = redacted
         .iter_mut()
         .map(|f| (!f.applied.is_empty()).then(|| std::mem::take(&mut f.text)))
@@ -741,6 +750,38 @@ mod tests {
             String::from_utf8_lossy(&sink.review),
         );
         (all, !tree && fast_takes(redactor, line, bytes))
+    }
+
+    /// Each log line's pointer is written as serde_json writes the string, in records whose
+    /// pointers need escapes (keys with a quote, a backslash, a control character: the tree
+    /// path) and in records whose pointers need none (the one escape test a record decides).
+    #[test]
+    fn log_pointers_are_escaped_as_serde_json() {
+        let redactor = redactor();
+        let mut escaped = 0;
+        for text in [
+            r#"{"q\"uote":{"ssn":"078-05-1120"},"ssn":"123-45-6789"}"#,
+            r#"{"back\\slash":{"name":"John Smith"},"ssn":"123-45-6789"}"#,
+            r#"{"a/b~c":{"ssn":"123-45-6789"},"ctl\u0001":{"phone":"312-555-0100"}}"#,
+            r#"{"notes":"SSN 123-45-6789","ssn":"078-05-1120"}"#,
+            r#"[{"ssn":"078-05-1120"},{"x\ty":{"ssn":"123-45-6789"}}]"#,
+        ] {
+            let (out, _) = run_line(&redactor, 3, text.as_bytes(), false);
+            let log = out
+                .split_once("\nlog: ")
+                .and_then(|(_, rest)| rest.split_once("\nreview: "))
+                .map(|(log, _)| log)
+                .unwrap();
+            assert!(log.lines().count() >= 2, "{text}: {log}");
+            for line in log.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let p = v["p"].as_str().unwrap();
+                let written = format!(",\"p\":{},", serde_json::to_string(p).unwrap());
+                assert!(line.contains(&written), "{line}");
+                escaped += usize::from(written.contains('\\'));
+            }
+        }
+        assert!(escaped >= 4, "{escaped}");
     }
 
     /// Whether [`redact_line`] sends the line through [`fast`] (run on throwaway buffers).

@@ -52,6 +52,10 @@ pub(super) fn redact(
         leaves: Leaves {
             pointers: String::with_capacity(pointer_hint),
             items: Vec::with_capacity(leaf_hint),
+            // A qualifying line's keys hold no quote (a key ends at one), no backslash (such a key
+            // does not qualify) and no control character (nor does such a line): its pointers,
+            // keys and indices, need no escape.
+            plain_pointers: true,
         },
         spans: Vec::with_capacity(leaf_hint),
     };
@@ -132,6 +136,30 @@ fn push_string(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
     out.extend_from_slice(text.as_bytes());
     out.push(b'"');
     Ok(())
+}
+
+/// The offset of the first `"` or `\\` in `bytes` (the end of a string, or its first escape), as
+/// `memchr2` finds it. Keys and most values are a few bytes long, where `memchr2`'s call and
+/// set-up cost more than the search: its first four words are tested here, eight bytes at a time;
+/// a longer string goes on through `memchr2`.
+#[inline]
+fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const WORDS: usize = 4;
+    // The high bit of each zero byte of `w`. Only bytes above the lowest zero byte can be
+    // flagged wrongly (a borrow goes upwards): the lowest flag is exact.
+    let zeros = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS;
+    let (words, _) = bytes.as_chunks::<8>();
+    for (i, &word) in words.iter().take(WORDS).enumerate() {
+        let w = u64::from_le_bytes(word);
+        let found = zeros(w ^ (ONES * u64::from(b'"'))) | zeros(w ^ (ONES * u64::from(b'\\')));
+        if found != 0 {
+            return Some(i * 8 + (found.trailing_zeros() / 8) as usize);
+        }
+    }
+    let tested = words.len().min(WORDS) * 8;
+    memchr::memchr2(b'"', b'\\', bytes.get(tested..)?).map(|at| tested + at)
 }
 
 /// [`classify_header_cached`] in front of a small direct-mapped table held for a whole line (one
@@ -240,7 +268,7 @@ impl<'t> Scan<'t> {
     fn string(&mut self) -> Option<&'t str> {
         let open = self.at + 1;
         let rest = self.text.as_bytes().get(open..)?;
-        let close = open + memchr::memchr2(b'"', b'\\', rest)?;
+        let close = open + quote_or_backslash(rest)?;
         if self.text.as_bytes().get(close) != Some(&b'"') {
             return None;
         }
@@ -256,7 +284,7 @@ impl<'t> Scan<'t> {
     fn string_value(&mut self) -> Option<Cow<'t, str>> {
         let open = self.at + 1;
         let bytes = self.text.as_bytes();
-        let first = open + memchr::memchr2(b'"', b'\\', bytes.get(open..)?)?;
+        let first = open + quote_or_backslash(bytes.get(open..)?)?;
         if bytes.get(first) == Some(&b'"') {
             self.at = first + 1;
             return self.text.get(open..first).map(Cow::Borrowed);
@@ -432,6 +460,45 @@ mod tests {
                 assert_eq!(roles.of(key), (classify_header(key), escaped), "{key}");
             }
         }
+    }
+
+    /// [`quote_or_backslash`] finds what `memchr2` finds: quotes and backslashes at every offset
+    /// of strings of every length around its word and four-word bounds, among bytes of every
+    /// value (those that differ from a quote or a backslash in one bit, high bytes, zero).
+    #[test]
+    fn quote_or_backslash_is_memchr2() {
+        let fill = [b'a', b'#', b'"' ^ 0x80, b'\\' ^ 1, 0, 0xff, 0x80, b'"' ^ 1];
+        let mut cases = 0;
+        for len in 0..40 {
+            for &f in &fill {
+                let base = vec![f; len];
+                assert_eq!(
+                    quote_or_backslash(&base),
+                    memchr::memchr2(b'"', b'\\', &base)
+                );
+                for at in 0..len {
+                    for (c, later) in [
+                        (b'"', None),
+                        (b'\\', None),
+                        (b'"', Some(b'\\')),
+                        (b'\\', Some(b'"')),
+                    ] {
+                        let mut s = base.clone();
+                        s[at] = c;
+                        if let Some(l) = later {
+                            s[(at + 1 + cases % 9).min(len - 1)] = l;
+                        }
+                        assert_eq!(
+                            quote_or_backslash(&s),
+                            memchr::memchr2(b'"', b'\\', &s),
+                            "{s:?}"
+                        );
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert!(cases > 20_000, "{cases}");
     }
 
     /// [`push_string`] writes what serde_json writes.

@@ -18,7 +18,8 @@ use serde::Serialize;
 use crate::columns::ColumnClass;
 use crate::entity::EntityKind;
 use crate::log::{
-    push_head, push_tail, rule_beyond_header, ColumnRunEntry, Location, LogEntry, ReviewEntry,
+    push_head, push_location, push_span, push_tail, rule_beyond_header, ColumnRunEntry, Location,
+    LogEntry, ReviewEntry,
 };
 use crate::redactor::{Applied, RedactedField, Redactor};
 
@@ -214,7 +215,7 @@ impl Tails {
             self.by_kind = [0; EntityKind::ALL.len()];
         }
         let from = self.bytes.len() as u32;
-        push_tail(&mut self.bytes, a.kind, a.detector, a.confidence);
+        push_tail(&mut self.bytes, a.kind, a.detector, a.confidence, None);
         let range = [from, self.bytes.len() as u32];
         if let Some(first) = self.by_kind.get_mut(kind) {
             self.entries
@@ -291,6 +292,19 @@ impl LogBatch {
                 }
             });
         }
+        self.add_review(file, original, field, location);
+    }
+
+    /// Adds the review lines of one redacted field. Inlined: as a call of its own it cost the
+    /// tables, whose cells nearly all have none, a call per cell.
+    #[inline(always)]
+    fn add_review<'l>(
+        &mut self,
+        file: &str,
+        original: &str,
+        field: &RedactedField<'_>,
+        location: &dyn Fn(usize) -> Location<'l>,
+    ) {
         for f in &field.review {
             self.review_candidates += 1;
             let entry = ReviewEntry {
@@ -304,6 +318,65 @@ impl LogBatch {
             };
             if serde_json::to_writer(&mut self.review, &entry).is_ok() {
                 self.review.push(b'\n');
+            }
+        }
+    }
+
+    /// [`Self::field`] for fields (original text, redacted field, location) whose every
+    /// redaction has the field's one location (JSON leaves): each line's head up to the span is
+    /// written once a field, then copied for each further line, not rebuilt and its pointer
+    /// tested for escapes line by line (JSON Lines logs about ten lines a record, and writing
+    /// their heads was a twelfth of its instructions); the thread's tails are taken once for all
+    /// the fields (a record's leaves). `plain`: no location's pointer or column needs a JSON
+    /// escape (known to the caller).
+    pub(crate) fn fields_at<'f, 'l>(
+        &mut self,
+        redactor: &Redactor,
+        file: &str,
+        fields: impl Iterator<Item = (&'f str, &'f RedactedField<'f>, Location<'l>)>,
+        plain: bool,
+    ) {
+        TAILS.with_borrow_mut(|tails| {
+            for (original, field, location) in fields {
+                self.field_at(redactor, tails, field, &location, plain);
+                self.add_review(file, original, field, &|_| location.clone());
+            }
+        });
+    }
+
+    /// The log lines of one field of [`Self::fields_at`].
+    #[inline(always)]
+    fn field_at(
+        &mut self,
+        redactor: &Redactor,
+        tails: &mut Tails,
+        field: &RedactedField<'_>,
+        location: &Location<'_>,
+        plain: bool,
+    ) {
+        if field.applied.is_empty() {
+            return;
+        }
+        // A log line is about 70 bytes: grow once per field, not line by line.
+        self.log.reserve(field.applied.len() * 96);
+        let head_start = self.log.len();
+        push_location(&mut self.log, location, plain);
+        let head = head_start..self.log.len();
+        for (i, a) in field.applied.iter().enumerate() {
+            if let Some(n) = self.redactions.get_mut(a.kind as usize) {
+                *n += 1;
+            }
+            self.counsel_flags += u64::from(a.counsel);
+            if i > 0 {
+                // The head written above: in bounds, as the log only grew since.
+                self.log.extend_from_within(head.clone());
+            }
+            push_span(&mut self.log, [a.start, a.end]);
+            let cite = redactor.full_cite(a.kind);
+            // A line made as the header states (all of them today) ends in a cached tail.
+            match rule_beyond_header(redactor, a.kind, a.action, cite, a.counsel) {
+                None => self.log.extend_from_slice(tails.get(a)),
+                rule => push_tail(&mut self.log, a.kind, a.detector, a.confidence, rule),
             }
         }
     }
@@ -528,6 +601,100 @@ mod tests {
             }
             assert!(log == want, "{}", String::from_utf8_lossy(&log[..400]));
         }
+    }
+
+    /// `fields_at` (the head written once per field) writes what `field` writes for the same
+    /// location at every offset, and what each entry writes alone: log, review list and counts,
+    /// for pointers with and without escapes, lines of one to seven digits, fields of one and of
+    /// many redactions, redactions not made as the header states (their rule written), and
+    /// review candidates; also when told that the pointer needs no escape.
+    #[test]
+    fn fields_at_equals_field() {
+        use crate::entity::{Confidence, Finding};
+        let redactor = Redactor::new(Policy::shipped("foia-general").unwrap()).unwrap();
+        let text = "ARRESTEE: GARCIA, JUAN  DOB: 01/02/1980  SSN: 123-45-6789\n\
+                    Phone 312-555-0100, cell (708) 662-8528; Mr. Garcia lives at 4823 N Kostner Dr.\n\
+                    SSN 234-56-7890, passport no. C12345678, card 4111 1111 1111 1111";
+        let redacted = redactor.redact_text(text);
+        assert!(redacted.applied.len() > 5);
+        let mut fields: Vec<Vec<Applied>> = vec![Vec::new(), redacted.applied.clone()];
+        fields.extend(redacted.applied.iter().map(|a| vec![a.clone()]));
+        // Counsel flag and action other than the header's: lines that carry their rule.
+        let mut ruled = redacted.applied.clone();
+        for (i, a) in ruled.iter_mut().enumerate() {
+            if i % 2 == 0 {
+                a.counsel = !a.counsel;
+            } else {
+                a.action = crate::policy::Action::Mask;
+            }
+        }
+        fields.push(ruled);
+        let review = vec![Finding {
+            start: 10,
+            end: 22,
+            kind: EntityKind::Person,
+            detector: "gazetteer.person",
+            confidence: Confidence::Possible,
+        }];
+        let pointers = [
+            "",
+            "/narrative",
+            "/a~1b/0/c~0d",
+            "/q\"uote",
+            "/back\\slash/7",
+            "/\u{1}nl\n",
+        ];
+        // Every field again after, in one call.
+        let mut all = Vec::new();
+        let (mut old, mut new, mut told) = (
+            LogBatch::default(),
+            LogBatch::default(),
+            LogBatch::default(),
+        );
+        let mut want = Vec::new();
+        let mut cases = 0;
+        for (i, applied) in fields.iter().enumerate() {
+            for (j, pointer) in pointers.iter().enumerate() {
+                let line = 10u64.pow(((i + j) % 7) as u32) + j as u64;
+                let location = Location::Json { line, pointer };
+                let field = RedactedField {
+                    text: std::borrow::Cow::Borrowed(""),
+                    applied: applied.clone(),
+                    review: if (i + j) % 3 == 0 {
+                        review.clone()
+                    } else {
+                        Vec::new()
+                    },
+                };
+                old.field(&redactor, "f.jsonl", text, &field, &|_| location.clone());
+                let one = std::iter::once((text, &field, location.clone()));
+                new.fields_at(&redactor, "f.jsonl", one, false);
+                // Told (as `redact_leaves` tells it) that the pointer needs no escape.
+                let plain = !pointer.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+                let one = std::iter::once((text, &field, location.clone()));
+                told.fields_at(&redactor, "f.jsonl", one, plain);
+                all.push((field.clone(), location.clone()));
+                for a in applied {
+                    LogEntry::new(&redactor, location.clone(), a, redactor.full_cite(a.kind))
+                        .write_json_line(&mut want)
+                        .unwrap();
+                }
+                cases += 1;
+            }
+        }
+        assert!(cases > 30 && String::from_utf8_lossy(&want).contains(",\"cr\":"));
+        assert!(new.log == want, "{}", String::from_utf8_lossy(&new.log));
+        assert!(new.log == old.log && told.log == old.log);
+        let mut together = LogBatch::default();
+        let fields = all.iter().map(|(f, l)| (text, f, l.clone()));
+        together.fields_at(&redactor, "f.jsonl", fields, false);
+        assert!(together.log == old.log && together.review == old.review);
+        assert!(!new.review.is_empty() && new.review == old.review);
+        assert_eq!(new.redactions, old.redactions);
+        assert_eq!(
+            (new.review_candidates, new.counsel_flags),
+            (old.review_candidates, old.counsel_flags)
+        );
     }
 
     /// A batch's lines are the lines each entry writes alone, one per redaction, and name no
