@@ -603,6 +603,11 @@ mod tests {
         }
     }
 
+    /// A report with many redactions of several kinds, for the log tests.
+    const SAMPLE_REPORT: &str = "ARRESTEE: GARCIA, JUAN  DOB: 01/02/1980  SSN: 123-45-6789\n\
+        Phone 312-555-0100, cell (708) 662-8528; Mr. Garcia lives at 4823 N Kostner Dr.\n\
+        SSN 234-56-7890, passport no. C12345678, card 4111 1111 1111 1111";
+
     /// `fields_at` (the head written once per field) writes what `field` writes for the same
     /// location at every offset, and what each entry writes alone: log, review list and counts,
     /// for pointers with and without escapes, lines of one to seven digits, fields of one and of
@@ -612,9 +617,7 @@ mod tests {
     fn fields_at_equals_field() {
         use crate::entity::{Confidence, Finding};
         let redactor = Redactor::new(Policy::shipped("foia-general").unwrap()).unwrap();
-        let text = "ARRESTEE: GARCIA, JUAN  DOB: 01/02/1980  SSN: 123-45-6789\n\
-                    Phone 312-555-0100, cell (708) 662-8528; Mr. Garcia lives at 4823 N Kostner Dr.\n\
-                    SSN 234-56-7890, passport no. C12345678, card 4111 1111 1111 1111";
+        let text = SAMPLE_REPORT;
         let redacted = redactor.redact_text(text);
         assert!(redacted.applied.len() > 5);
         let mut fields: Vec<Vec<Applied>> = vec![Vec::new(), redacted.applied.clone()];
@@ -702,9 +705,7 @@ mod tests {
     #[test]
     fn batched_lines_equal_single_lines() {
         let redactor = Redactor::new(Policy::shipped("foia-general").unwrap()).unwrap();
-        let text = "ARRESTEE: GARCIA, JUAN  DOB: 01/02/1980  SSN: 123-45-6789\n\
-                    Phone 312-555-0100, cell (708) 662-8528; Mr. Garcia lives at 4823 N Kostner Dr.\n\
-                    SSN 234-56-7890, passport no. C12345678, card 4111 1111 1111 1111";
+        let text = SAMPLE_REPORT;
         let field = redactor.redact_text(text);
         assert!(field.applied.len() > 5);
         let location = |pos: usize| Location::Line {
