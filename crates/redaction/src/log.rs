@@ -154,18 +154,6 @@ impl<'a> LogEntry<'a> {
         }
     }
 
-    /// Appends the line up to the span (location and span) to `v`: the part that differs from
-    /// redaction to redaction (a batch copies the rest, [`Self::push_tail`], from a cache).
-    pub(crate) fn push_head(&self, v: &mut Vec<u8>) {
-        push_head(v, &self.location, self.span);
-    }
-
-    /// Appends the rest of the line (kind, detector, confidence, rule if any, newline).
-    pub(crate) fn push_tail(&self, v: &mut Vec<u8>) {
-        // Writing to a Vec cannot fail.
-        let _ = write_tail(v, self.kind, self.detector, self.confidence, self.rule);
-    }
-
     /// Writes the entry as one JSON line.
     pub fn write_json_line<W: std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
         w.write_all(b"{")?;
@@ -200,8 +188,8 @@ pub(crate) fn rule_beyond_header<'c>(
     }
 }
 
-/// [`LogEntry::push_head`] of an entry at `location` with `span`, for a batch that writes a
-/// line without building its entry.
+/// The start of a log line up to its span, as [`LogEntry::write_json_line`] writes it, for a
+/// batch that writes lines without building their entries.
 #[inline]
 pub(crate) fn push_head(v: &mut Vec<u8>, location: &Location<'_>, span: [usize; 2]) {
     push_location(v, location, false);
@@ -210,7 +198,7 @@ pub(crate) fn push_head(v: &mut Vec<u8>, location: &Location<'_>, span: [usize; 
 
 /// The start of a line up to its span's offsets: `{`, the location's keys and `,"s":[`. The same
 /// for every redaction in a field whose location does not depend on the offset (a JSON leaf).
-/// `plain`: the caller knows that the pointer or column needs no escape (tested once for all the
+/// `plain`: the caller knows that a JSON pointer needs no escape (tested once for all the
 /// pointers of a record), so it is not tested again here.
 #[inline(always)]
 pub(crate) fn push_location(v: &mut Vec<u8>, location: &Location<'_>, plain: bool) {
@@ -234,11 +222,7 @@ pub(crate) fn push_location(v: &mut Vec<u8>, location: &Location<'_>, plain: boo
             v.extend_from_slice(b"{\"r\":");
             push_u64(v, *row);
             v.extend_from_slice(b",\"col\":");
-            if plain {
-                push_quoted(v, column);
-            } else {
-                push_json_str(v, column);
-            }
+            push_json_str(v, column);
         }
         other => {
             v.push(b'{');
@@ -258,7 +242,8 @@ pub(crate) fn push_span(v: &mut Vec<u8>, span: [usize; 2]) {
     v.push(b']');
 }
 
-/// [`LogEntry::push_tail`] of an entry with `rule` (`None`: as the header says).
+/// The rest of a log line after its span (kind, detector, confidence, `rule` if any, newline),
+/// as [`LogEntry::write_json_line`] writes it (`rule` `None`: as the header says).
 pub(crate) fn push_tail(
     v: &mut Vec<u8>,
     kind: EntityKind,

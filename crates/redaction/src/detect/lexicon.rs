@@ -73,7 +73,7 @@ pub struct Lexicon {
 }
 
 /// The DFA's transitions copied into one flat table of this module's own (2,387 states × 49
-/// byte classes on the shipped lists: 0.47 MB, built once per redactor), so that the pass is a
+/// byte classes on the shipped lists: 0.47 MB used of its 1 MiB, built once per process), so that the pass is a
 /// loop of one class read, one transition read and one compare per byte ([`Table::to_special`]).
 /// Walking the library's `next_state` inside the pass, with the match handling in the same
 /// loop, kept the state and position on the stack: ~14 instructions a byte against 10 (the

@@ -1077,9 +1077,6 @@ mod tests {
         found
     }
 
-    /// `resolve_overlaps` equals the reference on random findings (disjoint ones, ones that
-    /// overlap at the start, in the middle or only at the end, nested and equal spans) and on
-    /// the corpus's detections before they are resolved.
     /// [`drop_covered`] keeps the mentions the former code kept: with a disjoint `found`, a
     /// binary search per mention for the last finding starting at or before it; else a pass
     /// over all findings. Mentions as propagation makes them (two runs in position order), in
@@ -1138,7 +1135,7 @@ mod tests {
             }
             // Mentions on a finding's exact span and inside it.
             for f in found.iter().take(3) {
-                extra.push(Finding { ..*f });
+                extra.push(*f);
                 extra.push(Finding {
                     start: f.start + 1,
                     ..*f
@@ -1161,6 +1158,9 @@ mod tests {
         assert!(kept > 10_000 && dropped > 10_000, "{kept} {dropped}");
     }
 
+    /// `resolve_overlaps` equals the reference on random findings (disjoint ones, ones that
+    /// overlap at the start, in the middle or only at the end, nested and equal spans) and on
+    /// the corpus's detections before they are resolved.
     #[test]
     fn resolve_overlaps_equals_reference() {
         let kinds = [EntityKind::Person, EntityKind::Ssn, EntityKind::Phone];

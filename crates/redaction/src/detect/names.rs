@@ -1412,8 +1412,8 @@ impl NameKeys {
     pub fn clear(&mut self) {
         // Bits are set only with a key: without keys the filter is already clear.
         if !self.keys.is_empty() {
+            // The index is not cleared: it is rebuilt when the keys reach `INDEXED_FROM` again.
             self.filter.fill(0);
-            self.index.fill(0);
         }
         self.bytes.clear();
         self.keys.clear();
@@ -1520,19 +1520,21 @@ impl NameKeys {
     }
 }
 
+/// Whether token `t` of a confirmed name (`text`) is one of its words that get a key: not an
+/// initial, a particle, title, label, cue or place, nor a single byte.
+fn is_name_word(text: &str, t: &Token, gazetteer: &Gazetteer) -> bool {
+    // The token's own look-up: a plain word is not folded for it.
+    let f = gazetteer.lookup_token(text, t);
+    t.shape != Shape::Initial
+        && f & (PARTICLE | TITLE | LABEL | CUE | PLACE) == 0
+        && t.end - t.start >= 2
+}
+
 /// Adds the folded keys of the words of a confirmed name (`text`) to `out`; `tokens` is scratch.
 pub fn name_keys(text: &str, gazetteer: &Gazetteer, tokens: &mut Vec<Token>, out: &mut NameKeys) {
     tokenize(text, tokens);
-    for t in tokens.iter() {
+    for t in tokens.iter().filter(|t| is_name_word(text, t, gazetteer)) {
         let word = &text[t.start..t.end];
-        // The token's own look-up: a plain word is not folded for it.
-        let f = gazetteer.lookup_token(text, t);
-        if t.shape == Shape::Initial
-            || f & (PARTICLE | TITLE | LABEL | CUE | PLACE) != 0
-            || word.len() < 2
-        {
-            continue;
-        }
         let mut buf = [0u8; 48];
         let key = if t.plain {
             // A plain word's key is its bytes lower-cased (`| 0x20` leaves its apostrophes and
@@ -2106,21 +2108,13 @@ mod tests {
         assert!(checked > 20_000, "{checked}");
     }
 
-    /// [`name_keys`] before plain words skipped `fold`: every word's key through it.
+    /// [`name_keys`] before plain words skipped `fold`: every name word's key through it.
     fn name_keys_reference(text: &str, gazetteer: &Gazetteer, out: &mut NameKeys) {
         let mut tokens = Vec::new();
         tokenize(text, &mut tokens);
-        for t in tokens.iter() {
-            let word = &text[t.start..t.end];
-            let f = gazetteer.lookup_token(text, t);
-            if t.shape == Shape::Initial
-                || f & (PARTICLE | TITLE | LABEL | CUE | PLACE) != 0
-                || word.len() < 2
-            {
-                continue;
-            }
+        for t in tokens.iter().filter(|t| is_name_word(text, t, gazetteer)) {
             let mut buf = [0u8; 48];
-            if let Some(k) = fold(word, &mut buf) {
+            if let Some(k) = fold(&text[t.start..t.end], &mut buf) {
                 out.insert(k);
             }
         }

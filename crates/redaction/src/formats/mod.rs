@@ -19,7 +19,7 @@ use crate::columns::ColumnClass;
 use crate::entity::EntityKind;
 use crate::log::{
     push_head, push_location, push_span, push_tail, rule_beyond_header, ColumnRunEntry, Location,
-    LogEntry, ReviewEntry,
+    ReviewEntry,
 };
 use crate::redactor::{Applied, RedactedField, Redactor};
 
@@ -273,22 +273,8 @@ impl LogBatch {
             self.log.reserve(field.applied.len() * 96);
             TAILS.with_borrow_mut(|tails| {
                 for a in &field.applied {
-                    if let Some(n) = self.redactions.get_mut(a.kind as usize) {
-                        *n += 1;
-                    }
-                    self.counsel_flags += u64::from(a.counsel);
-                    let location = location(a.start);
-                    let cite = redactor.full_cite(a.kind);
-                    // A line made as the header states (all of them today) is its head and a
-                    // cached tail, written without an entry built for it.
-                    if rule_beyond_header(redactor, a.kind, a.action, cite, a.counsel).is_none() {
-                        push_head(&mut self.log, &location, [a.start, a.end]);
-                        self.log.extend_from_slice(tails.get(a));
-                    } else {
-                        let entry = LogEntry::new(redactor, location, a, cite);
-                        entry.push_head(&mut self.log);
-                        entry.push_tail(&mut self.log);
-                    }
+                    push_head(&mut self.log, &location(a.start), [a.start, a.end]);
+                    self.end_line(redactor, tails, a);
                 }
             });
         }
@@ -363,21 +349,27 @@ impl LogBatch {
         push_location(&mut self.log, location, plain);
         let head = head_start..self.log.len();
         for (i, a) in field.applied.iter().enumerate() {
-            if let Some(n) = self.redactions.get_mut(a.kind as usize) {
-                *n += 1;
-            }
-            self.counsel_flags += u64::from(a.counsel);
             if i > 0 {
                 // The head written above: in bounds, as the log only grew since.
                 self.log.extend_from_within(head.clone());
             }
             push_span(&mut self.log, [a.start, a.end]);
-            let cite = redactor.full_cite(a.kind);
-            // A line made as the header states (all of them today) ends in a cached tail.
-            match rule_beyond_header(redactor, a.kind, a.action, cite, a.counsel) {
-                None => self.log.extend_from_slice(tails.get(a)),
-                rule => push_tail(&mut self.log, a.kind, a.detector, a.confidence, rule),
-            }
+            self.end_line(redactor, tails, a);
+        }
+    }
+
+    /// Counts redaction `a` and ends its line after the span: a line made as the file header
+    /// states (all of them today) with the thread's cached tail, any other with its rule.
+    #[inline(always)]
+    fn end_line(&mut self, redactor: &Redactor, tails: &mut Tails, a: &Applied) {
+        if let Some(n) = self.redactions.get_mut(a.kind as usize) {
+            *n += 1;
+        }
+        self.counsel_flags += u64::from(a.counsel);
+        let cite = redactor.full_cite(a.kind);
+        match rule_beyond_header(redactor, a.kind, a.action, cite, a.counsel) {
+            None => self.log.extend_from_slice(tails.get(a)),
+            rule => push_tail(&mut self.log, a.kind, a.detector, a.confidence, rule),
         }
     }
 
@@ -505,6 +497,7 @@ pub(crate) fn read_bounded<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::LogEntry;
     use crate::policy::Policy;
 
     /// Tails from the thread's cache are those each entry writes alone: every kind under
