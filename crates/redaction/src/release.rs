@@ -360,9 +360,14 @@ impl Release {
                 &mut sink,
                 progress,
             )?,
-            Format::Json => {
-                formats::json::redact_document(redactor, reader, &mut writer, name, &mut sink)?
-            }
+            Format::Json => formats::json::redact_document(
+                redactor,
+                reader,
+                &mut writer,
+                name,
+                &mut sink,
+                progress,
+            )?,
             Format::Eml => formats::eml::redact(redactor, reader, &mut writer, name, &mut sink)?,
             Format::Xlsx => formats::xlsx::redact(redactor, reader, &mut writer, name, &mut sink)?,
             Format::Pdf => formats::pdf::redact(redactor, reader, &mut writer, name, &mut sink)?,

@@ -19,10 +19,14 @@ use crate::columns::{classify_header, classify_header_cached, hint_for, ColumnRo
 use crate::log::Location;
 use crate::redactor::{FieldRole, Redactor};
 
+#[path = "json_array.rs"]
+mod array;
 #[path = "json_fast.rs"]
 mod fast;
 
-/// Largest whole JSON document read (JSON Lines has no limit but the per-line one).
+/// Largest JSON document read whole (one whose top level is not an array), and largest element
+/// of a top-level array (streamed element by element). JSON Lines has no limit but the per-line
+/// one.
 pub const MAX_JSON_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// The string (and number) leaves of one record, in document order: their JSON Pointers (one
@@ -408,18 +412,21 @@ fn redact_leaves<'a>(
     texts
 }
 
-fn json_error(file: &str, line: u64, e: &serde_json::Error) -> FormatError {
-    let category = match e.classify() {
+fn error_category(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
         serde_json::error::Category::Io => "I/O error",
         serde_json::error::Category::Syntax => "syntax error",
         serde_json::error::Category::Data => "data error",
         serde_json::error::Category::Eof => "unexpected end of input",
-    };
+    }
+}
+
+fn json_error(file: &str, line: u64, e: &serde_json::Error) -> FormatError {
     FormatError::Json {
         file: file.to_string(),
         line: line + e.line() as u64 - 1,
         column: e.column() as u64,
-        category,
+        category: error_category(e),
     }
 }
 
@@ -552,9 +559,71 @@ pub fn redact_lines<R: BufRead, W: Write>(
     Ok(report)
 }
 
-/// Redacts a whole JSON document (read into memory, up to [`MAX_JSON_BYTES`]). A top-level array
-/// is a list of records; anything else is one record.
-pub fn redact_document<R: Read, W: Write>(
+/// Redacts a JSON document. A top-level array is a list of records, streamed element by element
+/// (memory bounded per batch, as for JSON Lines; see `json_array.rs`); any other document is one
+/// record, read whole (up to [`MAX_JSON_BYTES`]).
+pub fn redact_document<R: BufRead, W: Write>(
+    redactor: &Redactor,
+    input: R,
+    output: W,
+    file: &str,
+    sink: &mut dyn Sink,
+    progress: &dyn Fn(u64),
+) -> Result<FileReport, FormatError> {
+    redact_document_in(redactor, input, output, file, sink, progress, BATCH_BYTES)
+}
+
+/// [`redact_document`] with the batch size as a parameter (tests make it small).
+fn redact_document_in<R: BufRead, W: Write>(
+    redactor: &Redactor,
+    mut input: R,
+    output: W,
+    file: &str,
+    sink: &mut dyn Sink,
+    progress: &dyn Fn(u64),
+    batch_bytes: usize,
+) -> Result<FileReport, FormatError> {
+    // The white space before the first value, kept for the whole-document path (its errors
+    // count lines from the file's start); past the size limit that path refuses the file anyway.
+    let mut lead = Vec::new();
+    let first = loop {
+        let chunk = input.fill_buf().map_err(|e| FormatError::io(file, e))?;
+        let spaces = chunk
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .count();
+        let first = chunk.get(spaces).copied();
+        lead.extend_from_slice(&chunk[..spaces]);
+        input.consume(spaces);
+        if first.is_some() || spaces == 0 || lead.len() as u64 > MAX_JSON_BYTES {
+            break first;
+        }
+    };
+    if first == Some(b'[') {
+        let pos = array::Pos::after(&lead);
+        return array::redact(
+            redactor,
+            input,
+            pos,
+            output,
+            file,
+            sink,
+            progress,
+            batch_bytes,
+        );
+    }
+    redact_whole(
+        redactor,
+        std::io::Cursor::new(lead).chain(input),
+        output,
+        file,
+        sink,
+    )
+}
+
+/// Redacts a whole JSON document, read into memory (up to [`MAX_JSON_BYTES`]). A top-level
+/// array is a list of records; anything else is one record.
+fn redact_whole<R: Read, W: Write>(
     redactor: &Redactor,
     input: R,
     mut output: W,
@@ -562,7 +631,7 @@ pub fn redact_document<R: Read, W: Write>(
     sink: &mut dyn Sink,
 ) -> Result<FileReport, FormatError> {
     let bytes = super::read_bounded(input, MAX_JSON_BYTES, file, || {
-        format!("JSON document larger than {MAX_JSON_BYTES} bytes; convert it to JSON Lines (one record per line) for streaming")
+        format!("JSON document larger than {MAX_JSON_BYTES} bytes; convert it to JSON Lines (one record per line) for streaming, or make its top level an array (streamed element by element)")
     })?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let line = 1 + memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() as u64;
