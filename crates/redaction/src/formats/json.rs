@@ -485,6 +485,32 @@ fn redact_tree_line(
     Ok(())
 }
 
+/// A run of records as a parallel task leaves it: its output, its log lines, how many records
+/// it held, and the error that stopped it, if one did.
+type Run = (Vec<u8>, LogBatch, u64, Option<FormatError>);
+
+/// Writes runs' output and log lines in order, up to and including the first run that failed
+/// (what came before the bad record is kept; the release discards it all anyway).
+fn write_runs<W: Write>(
+    runs: Vec<Run>,
+    output: &mut W,
+    file: &str,
+    sink: &mut dyn Sink,
+    report: &mut FileReport,
+) -> Result<(), FormatError> {
+    for (out, mut log, records, error) in runs {
+        log.flush(file, sink, report)?;
+        output
+            .write_all(&out)
+            .map_err(|e| FormatError::io(file, e))?;
+        report.records += records;
+        if let Some(e) = error {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 /// Redacts a JSON Lines stream.
 pub fn redact_lines<R: BufRead, W: Write>(
     redactor: &Redactor,
@@ -526,7 +552,7 @@ pub fn redact_lines<R: BufRead, W: Write>(
         }
         // Lines are parsed, redacted, serialised and logged in runs, in parallel (one output
         // buffer and one log batch per run); the runs are written in order.
-        let done: Vec<(Vec<u8>, LogBatch, u64, Option<FormatError>)> = batch
+        let done: Vec<Run> = batch
             .par_chunks(LINES_PER_TASK)
             .map(|lines| {
                 let bytes: usize = lines.iter().map(|(_, b)| b.len()).sum();
@@ -543,16 +569,7 @@ pub fn redact_lines<R: BufRead, W: Write>(
                 (out, log, records, None)
             })
             .collect();
-        for (out, mut log, records, error) in done {
-            log.flush(file, sink, &mut report)?;
-            output
-                .write_all(&out)
-                .map_err(|e| FormatError::io(file, e))?;
-            report.records += records;
-            if let Some(e) = error {
-                return Err(e);
-            }
-        }
+        write_runs(done, &mut output, file, sink, &mut report)?;
         progress(report.bytes);
     }
     output.flush().map_err(|e| FormatError::io(file, e))?;

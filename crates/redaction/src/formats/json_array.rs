@@ -15,7 +15,7 @@ use std::io::{BufRead, Write};
 
 use rayon::prelude::*;
 
-use super::{parse, push_index, redact_value, MAX_JSON_BYTES};
+use super::{parse, push_index, redact_value, write_runs, Run, MAX_JSON_BYTES};
 use crate::formats::{batch_len, FileReport, FormatError, LogBatch, Sink};
 use crate::redactor::Redactor;
 
@@ -376,7 +376,7 @@ pub(super) fn redact<R: BufRead, W: Write>(
                 }
             }
         }
-        let done: Vec<(Vec<u8>, LogBatch, u64, Option<FormatError>)> = batch
+        let done: Vec<Run> = batch
             .par_chunks(ELEMENTS_PER_TASK)
             .map(|elements| {
                 let bytes: usize = elements.iter().map(|e| e.bytes.len()).sum();
@@ -392,16 +392,7 @@ pub(super) fn redact<R: BufRead, W: Write>(
                 (out, log, records, None)
             })
             .collect();
-        for (out, mut log, records, error) in done {
-            if let Some(e) = error {
-                return Err(e);
-            }
-            log.flush(file, sink, &mut report)?;
-            output
-                .write_all(&out)
-                .map_err(|e| FormatError::io(file, e))?;
-            report.records += records;
-        }
+        write_runs(done, &mut output, file, sink, &mut report)?;
         if let Some(e) = pending {
             return Err(e);
         }
