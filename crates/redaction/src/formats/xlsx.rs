@@ -125,13 +125,41 @@ struct Position {
 /// each sheet twice).
 pub fn redact<R: Read + Seek, W: Write + Seek + Send>(
     redactor: &Redactor,
-    mut input: R,
+    input: R,
     output: W,
     file: &str,
     sink: &mut dyn Sink,
 ) -> Result<FileReport, FormatError> {
+    redact_inlining_above(redactor, input, output, file, sink, inline::INLINE_ABOVE)
+}
+
+/// [`redact`], putting the shared strings inline when their table is larger than `above` bytes
+/// (tests make it small).
+fn redact_inlining_above<R: Read + Seek, W: Write + Seek + Send>(
+    redactor: &Redactor,
+    mut input: R,
+    output: W,
+    file: &str,
+    sink: &mut dyn Sink,
+    above: u64,
+) -> Result<FileReport, FormatError> {
     check_archive(&mut input, file)?;
     input.rewind().map_err(|e| FormatError::io(file, e))?;
+    if let Some(inlined) = inline::inline_shared_strings(&mut input, file, above)? {
+        return redact_checked(redactor, inlined, output, file, sink);
+    }
+    input.rewind().map_err(|e| FormatError::io(file, e))?;
+    redact_checked(redactor, input, output, file, sink)
+}
+
+/// [`redact`] after the archive's check.
+fn redact_checked<R: Read + Seek, W: Write + Seek + Send>(
+    redactor: &Redactor,
+    input: R,
+    output: W,
+    file: &str,
+    sink: &mut dyn Sink,
+) -> Result<FileReport, FormatError> {
     let at = Position::default();
     let mut names: Vec<String> = Vec::new();
     // calamine indexes shared strings unchecked, and rust_xlsxwriter unwraps the I/O of its
@@ -601,5 +629,6 @@ fn row_bytes(row: &[Data]) -> usize {
             .sum::<usize>()
 }
 
+mod inline;
 #[cfg(test)]
 mod tests;

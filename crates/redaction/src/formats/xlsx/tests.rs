@@ -322,6 +322,8 @@ fn read_back(bytes: Vec<u8>) -> Vec<(String, Range<Data>)> {
 enum Implementation {
     Streaming,
     Reference,
+    /// Streaming, the shared strings first put inline whatever the table's size.
+    Inlined,
 }
 
 fn run(redactor: &Redactor, input: &[u8], with: Implementation) -> Result<Run, FormatError> {
@@ -331,6 +333,9 @@ fn run(redactor: &Redactor, input: &[u8], with: Implementation) -> Result<Run, F
     let report = match with {
         Implementation::Streaming => super::redact(redactor, input, output, file, &mut sink),
         Implementation::Reference => reference::redact(redactor, input, output, file, &mut sink),
+        Implementation::Inlined => {
+            super::redact_inlining_above(redactor, input, output, file, &mut sink, 0)
+        }
     }?;
     Ok(Run {
         sheets: read_back(out),
@@ -519,4 +524,75 @@ fn malformed_sheet_mid_stream_is_an_error() {
     for secret in ["GARCIA", "NGUYEN", "officer"] {
         assert!(!msg.contains(secret), "{msg}");
     }
+}
+
+/// Asserts that two runs gave the same release.
+fn same_release(got: &Run, want: &Run) {
+    assert_eq!(got.sheets.len(), want.sheets.len());
+    for ((name, got), (want_name, want)) in got.sheets.iter().zip(&want.sheets) {
+        assert_eq!(name, want_name);
+        assert_eq!(got.start(), want.start(), "sheet {name}");
+        assert_eq!(got.end(), want.end(), "sheet {name}");
+        for (r, (g, w)) in got.rows().zip(want.rows()).enumerate() {
+            assert_eq!(g, w, "sheet {name}, row {}", r + 1);
+        }
+    }
+    assert_eq!(got.report, want.report);
+    assert_eq!(got.log, want.log);
+    assert_eq!(got.review, want.review);
+}
+
+/// A workbook whose shared strings are put inline first (as a large table is) gives the same
+/// release as calamine reading the table; also with rich text, phonetic runs, entities, and
+/// entries calamine skips (which shift the indices) in the table.
+#[test]
+fn inlined_shared_strings_give_the_same_release() {
+    let general = Redactor::new(Policy::shipped("foia-general").unwrap()).unwrap();
+    let plain = workbook();
+    let edited = replace_part(&plain, "xl/sharedStrings.xml", |xml| {
+        assert!(xml.contains("<si><t>THEFT</t></si>") && xml.contains("<t>NO STATEMENT</t>"));
+        let first = xml.find("<si>").unwrap();
+        let skipped = "<si/><si><rPh sb=\"0\" eb=\"1\"><t>\u{3075}</t></rPh></si><si></si>";
+        let xml = format!("{}{skipped}{}", &xml[..first], &xml[first..]);
+        xml.replace(
+            "<si><t>THEFT</t></si>",
+            "<si><r><t>TH</t></r><r><rPr><b/></rPr><t xml:space=\"preserve\">EFT </t></r><rPh sb=\"0\" eb=\"2\"><t>x</t></rPh></si>",
+        )
+        .replace("<t>NO STATEMENT</t>", "<t>NO &amp; STATEMENT &#65;&lt;</t>")
+    });
+    assert_ne!(edited, plain);
+    for input in [&plain, &edited] {
+        let want = run(&general, input, Implementation::Streaming).unwrap();
+        let got = run(&general, input, Implementation::Inlined).unwrap();
+        same_release(&got, &want);
+    }
+    // The edits reached the release: the rich text read whole, the entities decoded.
+    let got = run(&general, &edited, Implementation::Inlined).unwrap();
+    let (_, bookings) = &got.sheets[0];
+    let cells: Vec<&Data> = bookings.rows().flatten().collect();
+    assert!(cells.contains(&&Data::String("THEFT ".into())), "rich text");
+    assert!(
+        cells.contains(&&Data::String("NO & STATEMENT A<".into())),
+        "entities"
+    );
+}
+
+/// A cell that names a string the table lacks is an error, inline as read from the table.
+#[test]
+fn missing_shared_string_is_an_error_when_inlined() {
+    let general = Redactor::new(Policy::shipped("foia-general").unwrap()).unwrap();
+    let input = replace_part(&workbook(), "xl/worksheets/sheet2.xml", |xml| {
+        let at = xml.find("<c r=\"B500\"").unwrap();
+        let v = at + xml[at..].find("<v>").unwrap() + 3;
+        let end = v + xml[v..].find("</v>").unwrap();
+        format!("{}999999{}", &xml[..v], &xml[end..])
+    });
+    for with in [Implementation::Streaming, Implementation::Inlined] {
+        let err = run(&general, &input, with).err().expect("an error");
+        assert!(err.to_string().starts_with("book.xlsx: "), "{err}");
+    }
+    let err = run(&general, &input, Implementation::Inlined)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("shared string 999999"), "{err}");
 }
