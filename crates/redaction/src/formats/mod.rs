@@ -1,7 +1,7 @@
 //! File formats: each reads a stream, redacts it record by record (batches in parallel over all
 //! cores, output in input order), writes the release stream, and reports log entries to a sink.
 //! Memory is bounded by the batch size for text, CSV/TSV, JSON Lines, JSON arrays and XLSX rows
-//! (see `xlsx` for the shared-string table it keeps).
+//! (see `xlsx` for the one exception, a sheet whose cells are out of order).
 
 pub mod eml;
 pub mod json;

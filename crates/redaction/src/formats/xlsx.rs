@@ -13,10 +13,10 @@
 //! directory, once the next one starts).
 //!
 //! Memory is therefore bounded per batch, not per sheet, with two exceptions: calamine holds
-//! the workbook's shared-string table in memory (its size is that of the distinct strings,
-//! bounded by the zip-bomb limits); and a sheet whose cells are not in row-major order (which
-//! the format requires, but some writers break) is read whole with `worksheet_range` as
-//! before.
+//! the workbook's shared-string table in memory, so a table over [`inline::INLINE_ABOVE`] bytes
+//! is first put inline in a temporary copy of the workbook (`xlsx/inline.rs`) and only smaller
+//! ones are held; and a sheet whose cells are not in row-major order (which the format
+//! requires, but some writers break) is read whole with `worksheet_range` as before.
 
 use std::borrow::Cow;
 use std::cell::Cell as StdCell;
