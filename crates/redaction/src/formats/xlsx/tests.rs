@@ -351,21 +351,7 @@ fn same_as_reference(redactor: &Redactor, input: &[u8]) -> Run {
         .unwrap_or_else(|e| panic!("reference: {e}"));
     let got = run(redactor, input, Implementation::Streaming)
         .unwrap_or_else(|e| panic!("streaming: {e}"));
-    assert_eq!(got.sheets.len(), want.sheets.len());
-    for ((name, got), (want_name, want)) in got.sheets.iter().zip(&want.sheets) {
-        assert_eq!(name, want_name);
-        assert_eq!(got.start(), want.start(), "sheet {name}");
-        assert_eq!(got.end(), want.end(), "sheet {name}");
-        for (r, (g, w)) in got.rows().zip(want.rows()).enumerate() {
-            assert_eq!(g, w, "sheet {name}, row {}", r + 1);
-        }
-    }
-    assert_eq!(got.report, want.report);
-    for (k, (g, w)) in got.log.lines().zip(want.log.lines()).enumerate() {
-        assert_eq!(g, w, "log line {}", k + 1);
-    }
-    assert_eq!(got.log.lines().count(), want.log.lines().count());
-    assert_eq!(got.review, want.review);
+    same_release(&got, &want);
     got
 }
 
@@ -538,7 +524,10 @@ fn same_release(got: &Run, want: &Run) {
         }
     }
     assert_eq!(got.report, want.report);
-    assert_eq!(got.log, want.log);
+    for (k, (g, w)) in got.log.lines().zip(want.log.lines()).enumerate() {
+        assert_eq!(g, w, "log line {}", k + 1);
+    }
+    assert_eq!(got.log.lines().count(), want.log.lines().count());
     assert_eq!(got.review, want.review);
 }
 
