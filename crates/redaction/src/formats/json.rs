@@ -607,7 +607,7 @@ fn redact_document_in<R: BufRead, W: Write>(
         let chunk = input.fill_buf().map_err(|e| FormatError::io(file, e))?;
         let spaces = chunk
             .iter()
-            .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .take_while(|&&b| array::is_json_space(b))
             .count();
         let first = chunk.get(spaces).copied();
         lead.extend_from_slice(&chunk[..spaces]);
@@ -638,8 +638,8 @@ fn redact_document_in<R: BufRead, W: Write>(
     )
 }
 
-/// Redacts a whole JSON document, read into memory (up to [`MAX_JSON_BYTES`]). A top-level
-/// array is a list of records; anything else is one record.
+/// Redacts a whole JSON document whose top level is not an array (an array is streamed), read
+/// into memory (up to [`MAX_JSON_BYTES`]), as one record.
 fn redact_whole<R: Read, W: Write>(
     redactor: &Redactor,
     input: R,
@@ -665,26 +665,10 @@ fn redact_whole<R: Read, W: Write>(
         bytes: bytes.len() as u64,
         ..Default::default()
     };
-    let logs: Vec<LogBatch> = match &mut doc {
-        Node::Array(items) => items
-            .par_iter_mut()
-            .enumerate()
-            .map(|(i, item)| {
-                let mut log = LogBatch::default();
-                redact_value(redactor, item, file, 1, &format!("/{i}"), &mut log);
-                log
-            })
-            .collect(),
-        other => {
-            let mut log = LogBatch::default();
-            redact_value(redactor, other, file, 1, "", &mut log);
-            vec![log]
-        }
-    };
-    for mut log in logs {
-        report.records += 1;
-        log.flush(file, sink, &mut report)?;
-    }
+    let mut log = LogBatch::default();
+    redact_value(redactor, &mut doc, file, 1, "", &mut log);
+    report.records = 1;
+    log.flush(file, sink, &mut report)?;
     serde_json::to_writer_pretty(&mut output, &doc).map_err(|e| FormatError::io(file, e.into()))?;
     output
         .write_all(b"\n")

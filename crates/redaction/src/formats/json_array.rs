@@ -57,7 +57,8 @@ impl Pos {
     }
 }
 
-fn is_json_space(b: u8) -> bool {
+/// JSON's white space.
+pub(super) fn is_json_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
@@ -86,6 +87,8 @@ enum End {
     Close,
     /// Anything else: a `}` at depth 0 (at the given place), or the end of the input.
     Bad(Pos, &'static str),
+    /// More bytes than the limit, before any end.
+    TooLarge,
 }
 
 impl<R: BufRead> Splitter<R> {
@@ -112,13 +115,13 @@ impl<R: BufRead> Splitter<R> {
     }
 
     /// Reads one element's bytes into `buf` up to the comma or bracket that ends it, which is
-    /// consumed. Fails past `max` bytes.
-    fn element(&mut self, buf: &mut Vec<u8>, max: u64) -> std::io::Result<Result<End, u64>> {
+    /// consumed; stops past `max` bytes.
+    fn element(&mut self, buf: &mut Vec<u8>, max: u64) -> std::io::Result<End> {
         let (mut in_string, mut escaped, mut depth) = (false, false, 0u64);
         loop {
             let chunk = self.input.fill_buf()?;
             if chunk.is_empty() {
-                return Ok(Ok(End::Bad(self.pos, "unexpected end of input")));
+                return Ok(End::Bad(self.pos, "unexpected end of input"));
             }
             let mut i = 0;
             let mut end = None;
@@ -161,18 +164,18 @@ impl<R: BufRead> Splitter<R> {
             self.pos.advance(&chunk[..i]);
             self.input.consume(i);
             if buf.len() as u64 > max {
-                return Ok(Err(buf.len() as u64));
+                return Ok(End::TooLarge);
             }
             match end {
                 Some(b',') => {
                     self.bump(b',');
-                    return Ok(Ok(End::Comma));
+                    return Ok(End::Comma);
                 }
                 Some(b']') => {
                     self.bump(b']');
-                    return Ok(Ok(End::Close));
+                    return Ok(End::Close);
                 }
-                Some(_) => return Ok(Ok(End::Bad(self.pos, "syntax error"))),
+                Some(_) => return Ok(End::Bad(self.pos, "syntax error")),
                 None => {}
             }
         }
@@ -246,14 +249,7 @@ fn next_element<R: BufRead>(
     let mut bytes = Vec::new();
     let end = split
         .element(&mut bytes, MAX_JSON_BYTES)
-        .map_err(|e| FormatError::io(file, e))?
-        .map_err(|_| FormatError::Unsupported {
-            file: file.to_string(),
-            message: format!(
-                "array element {index} (from line {}) is larger than {MAX_JSON_BYTES} bytes",
-                start.line
-            ),
-        })?;
+        .map_err(|e| FormatError::io(file, e))?;
     let element = Element {
         index,
         start,
@@ -262,35 +258,24 @@ fn next_element<R: BufRead>(
     match end {
         End::Comma => Ok((element, false)),
         End::Close => Ok((element, true)),
+        End::TooLarge => Err(FormatError::Unsupported {
+            file: file.to_string(),
+            message: format!(
+                "array element {index} (from line {}) is larger than {MAX_JSON_BYTES} bytes",
+                start.line
+            ),
+        }),
         // Brackets that do not pair: the parser, reading the element so far, places the error
         // where the whole document's parse would (at or before the bracket that closed too
         // much); only when it ran out of input first is the error the bracket's.
-        End::Bad(at, category) => Err(match element_error(file, &element) {
-            Some(e)
-                if !matches!(
-                    e,
-                    FormatError::Json {
-                        category: "unexpected end of input",
-                        ..
-                    }
-                ) =>
-            {
-                e
+        End::Bad(at, category) => Err(match element_text(file, &element).map(parse) {
+            Err(e) => e,
+            Ok(Err(e)) if e.classify() != serde_json::error::Category::Eof => {
+                parse_error(file, element.start, &e)
             }
-            _ => syntax(file, at, category),
+            Ok(_) => syntax(file, at, category),
         }),
     }
-}
-
-/// Why an element's bytes are not a JSON value, placed in the document (`None` when they are).
-fn element_error(file: &str, element: &Element) -> Option<FormatError> {
-    element_text(file, element)
-        .and_then(|text| {
-            parse(text)
-                .map(drop)
-                .map_err(|e| parse_error(file, element.start, &e))
-        })
-        .err()
 }
 
 /// An element's text, or its invalid UTF-8 placed in the document.
@@ -420,8 +405,8 @@ mod tests {
     use std::cell::Cell;
     use std::io::{BufReader, Read};
 
-    use super::super::{redact_document_in, redact_whole};
-    use crate::formats::{FileReport, FormatError, MemorySink};
+    use super::super::{parse, redact_document_in, redact_value, redact_whole, Node};
+    use crate::formats::{FileReport, FormatError, LogBatch, MemorySink};
     use crate::{Policy, Redactor};
 
     fn redactor() -> Redactor {
@@ -456,10 +441,34 @@ mod tests {
         finish(out, sink, r)
     }
 
+    /// The whole-document redaction of an array, as it was before streaming (the document read
+    /// and parsed whole, each element a record under its pointer, the tree printed pretty); its
+    /// errors are the whole-document path's (`redact_whole` reads and parses before it redacts).
     fn whole(redactor: &Redactor, doc: &[u8]) -> Run {
+        let mut discard = MemorySink::default();
+        if let Err(e) = redact_whole(redactor, doc, &mut Vec::new(), "d.json", &mut discard) {
+            return Err(e.to_string());
+        }
+        let mut tree = parse(std::str::from_utf8(doc).unwrap()).unwrap();
+        let Node::Array(items) = &mut tree else {
+            panic!("not an array");
+        };
         let (mut out, mut sink) = (Vec::new(), MemorySink::default());
-        let r = redact_whole(redactor, doc, &mut out, "d.json", &mut sink);
-        finish(out, sink, r)
+        let mut report = FileReport {
+            file: "d.json".into(),
+            format: "json".into(),
+            bytes: doc.len() as u64,
+            ..Default::default()
+        };
+        for (i, item) in items.iter_mut().enumerate() {
+            let mut log = LogBatch::default();
+            redact_value(redactor, item, "d.json", 1, &format!("/{i}"), &mut log);
+            report.records += 1;
+            log.flush("d.json", &mut sink, &mut report).unwrap();
+        }
+        serde_json::to_writer_pretty(&mut out, &tree).unwrap();
+        out.push(b'\n');
+        finish(out, sink, Ok(report))
     }
 
     /// Arrays of every shape: the corpus's case records compact and pretty, white space of every
