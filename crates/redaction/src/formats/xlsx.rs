@@ -57,8 +57,9 @@ fn bad(file: &str, message: impl Into<String>) -> FormatError {
     }
 }
 
-/// Rejects archives whose declared sizes look like a zip bomb.
-pub fn check_archive<R: Read + Seek>(reader: R, file: &str) -> Result<(), FormatError> {
+/// Rejects archives whose declared sizes look like a zip bomb. Returns the declared size of the
+/// shared-string table (0 when there is none), read from the same directory.
+pub fn check_archive<R: Read + Seek>(reader: R, file: &str) -> Result<u64, FormatError> {
     let mut zip = zip::ZipArchive::new(reader)
         .map_err(|_| bad(file, "not an XLSX workbook (not a zip archive)"))?;
     if zip.len() > MAX_ENTRIES {
@@ -70,13 +71,16 @@ pub fn check_archive<R: Read + Seek>(reader: R, file: &str) -> Result<(), Format
             ),
         ));
     }
-    let mut total: u64 = 0;
+    let (mut total, mut shared_strings) = (0u64, 0u64);
     for i in 0..zip.len() {
         let entry = zip
             .by_index_raw(i)
             .map_err(|_| bad(file, format!("workbook part {i} is unreadable")))?;
         let (size, packed) = (entry.size(), entry.compressed_size().max(1));
         total = total.saturating_add(size);
+        if entry.name() == inline::SHARED_STRINGS {
+            shared_strings = size;
+        }
         if size > 1024 * 1024 && size / packed > MAX_RATIO {
             return Err(bad(file, format!("workbook part {i} expands {}x (limit {MAX_RATIO}x): refused as a possible zip bomb", size / packed)));
         }
@@ -84,7 +88,7 @@ pub fn check_archive<R: Read + Seek>(reader: R, file: &str) -> Result<(), Format
     if total > MAX_UNCOMPRESSED {
         return Err(bad(file, format!("workbook expands to {total} bytes (limit {MAX_UNCOMPRESSED}): refused as a possible zip bomb")));
     }
-    Ok(())
+    Ok(shared_strings)
 }
 
 fn cell_text(d: &Data) -> Cow<'_, str> {
@@ -143,12 +147,12 @@ fn redact_inlining_above<R: Read + Seek, W: Write + Seek + Send>(
     sink: &mut dyn Sink,
     above: u64,
 ) -> Result<FileReport, FormatError> {
-    check_archive(&mut input, file)?;
+    let shared_strings = check_archive(&mut input, file)?;
     input.rewind().map_err(|e| FormatError::io(file, e))?;
-    if let Some(inlined) = inline::inline_shared_strings(&mut input, file, above)? {
+    if shared_strings > above {
+        let inlined = inline::inline_shared_strings(&mut input, file)?;
         return redact_checked(redactor, inlined, output, file, sink);
     }
-    input.rewind().map_err(|e| FormatError::io(file, e))?;
     redact_checked(redactor, input, output, file, sink)
 }
 

@@ -27,42 +27,33 @@ use crate::formats::FormatError;
 /// Size of `xl/sharedStrings.xml` (uncompressed) above which the strings are put inline.
 pub const INLINE_ABOVE: u64 = 64 * 1024 * 1024;
 
-const SHARED_STRINGS: &str = "xl/sharedStrings.xml";
+pub(super) const SHARED_STRINGS: &str = "xl/sharedStrings.xml";
 
 /// The part that replaces the table in the copy: no strings.
 const EMPTY_TABLE: &[u8] = b"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
 <sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"0\" uniqueCount=\"0\"></sst>";
 
-/// The copy of `input` with its shared strings inline (read from its start), or `None` when its
-/// table is absent or not larger than `above` bytes (then `input` is left where it is).
+/// The copy of `input` (a workbook that has a shared-string table) with its shared strings
+/// inline, read from its start.
 pub(super) fn inline_shared_strings<R: Read + Seek>(
     input: &mut R,
     file: &str,
-    above: u64,
-) -> Result<Option<BufReader<File>>, FormatError> {
+) -> Result<BufReader<File>, FormatError> {
     let unreadable = |what: &str| bad(file, format!("unreadable XLSX workbook: {what}"));
     let io = |e: std::io::Error| FormatError::io(file, e);
     let mut archive = ZipArchive::new(&mut *input).map_err(|_| unreadable("not a zip archive"))?;
-    let size = match archive.by_name(SHARED_STRINGS) {
-        Ok(part) => part.size(),
-        Err(_) => return Ok(None),
-    };
-    if size <= above {
-        return Ok(None);
-    }
-    let table = {
+    let mut table = {
         let part = archive
             .by_name(SHARED_STRINGS)
             .map_err(|_| unreadable("its shared strings"))?;
         Table::spill(BufReader::new(part))
             .map_err(|e| unreadable(&format!("its shared strings: {e}")))?
     };
-    let mut copy = ZipWriter::new(BufWriter::new(tempfile().map_err(io)?));
+    let mut copy = ZipWriter::new(BufWriter::new(tempfile::tempfile().map_err(io)?));
     // The copy is read once and thrown away: stored, not compressed again.
     let stored = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Stored)
         .large_file(true);
-    let mut table = table;
     for i in 0..archive.len() {
         let name = archive
             .by_index_raw(i)
@@ -91,26 +82,7 @@ pub(super) fn inline_shared_strings<R: Read + Seek>(
         .into_inner()
         .map_err(|e| io(e.into_error()))?;
     written.seek(SeekFrom::Start(0)).map_err(io)?;
-    Ok(Some(BufReader::new(written)))
-}
-
-/// An anonymous temporary file, in the system's temporary directory, gone when closed.
-fn tempfile() -> std::io::Result<File> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "citygate-xlsx-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    // Unlinked at once: the open handle keeps it until it is closed, even after a crash.
-    std::fs::remove_file(&path)?;
-    Ok(file)
+    Ok(BufReader::new(written))
 }
 
 /// Why a part could not be rewritten (the XML or the temporary files).
@@ -165,8 +137,8 @@ impl Table {
     /// Copies each `<si>`'s inner XML that calamine keeps (see the module's doc) to the files.
     fn spill<B: std::io::BufRead>(part: B) -> Result<Table, InlineError> {
         let mut xml = Reader::from_reader(part);
-        let mut strings = BufWriter::new(tempfile()?);
-        let mut index = BufWriter::new(tempfile()?);
+        let mut strings = BufWriter::new(tempfile::tempfile()?);
+        let mut index = BufWriter::new(tempfile::tempfile()?);
         let (mut at, mut len) = (0u64, 0u64);
         let mut buf = Vec::new();
         let mut inner = Vec::new();
